@@ -1,0 +1,75 @@
+# Brightbay support assistant: `make chat` talks to it, `make test` guards it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+# Rasa 3.6 needs Python < 3.11: take the 3.10 that pyenv ships on these machines.
+PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
+ACTION_PORT ?= 5055
+MODEL := models/brightbay.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/nlu bot/policies -name '*.yml' -o -name '*.py' 2>/dev/null | sort)
+
+# No telemetry, no model-hub traffic, quiet TensorFlow, in everything we start.
+export RASA_TELEMETRY_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export TOKENIZERS_PARALLELISM := false
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
+
+.PHONY: help install db train actions chat test test-py validate test-stories lock clean
+
+help:
+	@echo "make chat   - set up, train if needed, and talk to the assistant in rasa shell"
+	@echo "make test   - set up, then pytest, rasa data validate and the story tests"
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs Python < 3.11): install it with pyenv" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+db: install
+	$(PY) -m bot.db.seed
+
+# Rasa trains only when data, config or components changed.
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name brightbay --out models
+	@touch $@
+
+train: $(MODEL)
+
+# Starts the action server in the background, waits for its health check.
+actions: install
+	@bash scripts/start_action_server.sh $(ACTION_PORT)
+
+chat: db train
+	@bash scripts/start_action_server.sh $(ACTION_PORT); \
+	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+test-py: install
+	$(PY) -m pytest -q
+
+validate: install
+	$(RASA) data validate --fail-on-warnings
+
+test-stories: db train
+	@bash scripts/start_action_server.sh $(ACTION_PORT); \
+	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
+	$(RASA) test core --model $(MODEL) --stories tests/stories --endpoints endpoints.yml \
+	  --fail-on-prediction-errors --out results
+
+test: db train test-py validate test-stories
+
+# Re-resolve the pinned set after changing dependencies in pyproject.toml.
+lock:
+	$(PY) -m pip freeze --exclude-editable | grep -v '^brightbay' > constraints.txt
+
+clean:
+	rm -rf models results var

@@ -1,0 +1,83 @@
+"""Cancelling an order: only while it is still processing, and only after a yes."""
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
+from actions.verification import VerifiedOrderAction
+from bot.db.models import OrderStatus
+from bot.formatting import day, money
+from bot.orders import CancelOutcome, OrderSummary
+
+RETURN_HINT = (
+    "You can return it within 30 days of delivery if it's unused and in its original packaging; "
+    "just ask me for a refund once it has arrived."
+)
+
+
+def why_not_cancellable(order: OrderSummary, today: date) -> Text:
+    if order.status is OrderStatus.SHIPPED:
+        tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
+        return (
+            f"Order {order.order_id} has already shipped with {order.carrier}{tracking}, so it can't be cancelled. "
+            + RETURN_HINT
+        )
+    if order.status is OrderStatus.DELIVERED:
+        return (
+            f"Order {order.order_id} was delivered {day(order.delivered_on, today)}, so it can't be cancelled. "
+            "You can return it within 30 days of delivery instead; ask me for a refund and I'll start it."
+        )
+    if order.status is OrderStatus.CANCELLED:
+        return f"Order {order.order_id} is already cancelled."
+    return f"Order {order.order_id} was returned, so there's nothing to cancel."
+
+
+class ActionCancelOrder(VerifiedOrderAction):
+    """Explains what cancelling means for this order and asks for a yes."""
+
+    def name(self) -> Text:
+        return "action_cancel_order"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        if order.status is not OrderStatus.PROCESSING:
+            dispatcher.utter_message(text=why_not_cancellable(order, date.today()))
+            return []
+        dispatcher.utter_message(
+            text=(
+                f"Order {order.order_id} ({money(order.total)}) hasn't shipped yet, so I can cancel it "
+                "free of charge. Shall I cancel it?"
+            ),
+            buttons=CONFIRM_BUTTONS,
+        )
+        return [SlotSet(PENDING_SLOT, "cancel_order")]
+
+
+class ActionConfirmCancelOrder(VerifiedOrderAction):
+    """Cancels the order after the customer said yes."""
+
+    def name(self) -> Text:
+        return "action_confirm_cancel_order"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        result = await asyncio.to_thread(self._service.cancel, order.order_id, identity)
+        if result.outcome is CancelOutcome.CANCELLED:
+            dispatcher.utter_message(
+                text=(
+                    f"Done: order {order.order_id} is cancelled. There's no fee, and the {money(order.total)} "
+                    "goes back to your original payment method within 5-7 business days. "
+                    "Is there anything else I can help with?"
+                )
+            )
+        else:
+            dispatcher.utter_message(text=why_not_cancellable(result.order or order, date.today()))
+        return [SlotSet(PENDING_SLOT, None)]

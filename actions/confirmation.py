@@ -1,0 +1,24 @@
+"""Changes that wait for the customer's yes: the shared slot, buttons and the "no" path."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+PENDING_SLOT = "pending_confirmation"
+CONFIRM_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+class ActionDeclineChange(Action):
+    """The customer said no to a cancellation or refund: nothing changes."""
+
+    def name(self) -> Text:
+        return "action_decline_change"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        order_id = tracker.get_slot("order_id")
+        what = f"order {order_id}" if order_id else "your order"
+        dispatcher.utter_message(text=f"OK, I haven't changed anything on {what}. Is there anything else I can help with?")
+        return [SlotSet(PENDING_SLOT, None)]

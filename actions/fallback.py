@@ -1,0 +1,31 @@
+"""The polite fallback: says what went wrong, if we know, and what the assistant can do."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.nlu.message_guard import EMPTY, MESSAGE_PROBLEM, NO_WORDS, TOO_LONG
+
+CAPABILITIES = (
+    "I can track an order, cancel it, start or check a refund, and answer questions about shipping, "
+    "returns, payments and your account."
+)
+PROBLEM_TEXT = {
+    EMPTY: "I didn't receive any text. Could you type your question?",
+    NO_WORDS: "I can only read words, not emoji or symbols on their own. Could you tell me in words what you need?",
+    TOO_LONG: "That message is too long for me to read. Could you say in a sentence or two what you need?",
+}
+
+
+class ActionFallback(Action):
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        problem = (tracker.latest_message or {}).get(MESSAGE_PROBLEM)
+        text = PROBLEM_TEXT.get(problem) or f"Sorry, I didn't quite understand that. {CAPABILITIES}"
+        dispatcher.utter_message(text=text)
+        return []

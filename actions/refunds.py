@@ -1,0 +1,132 @@
+"""Refunds: request one for a delivered order (after a yes), and check their status."""
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
+from actions.verification import VerifiedOrderAction
+from bot.db.models import OrderStatus, RefundStatus
+from bot.formatting import day, money
+from bot.orders import OrderSummary, RefundOutcome, RefundResult, RefundSummary
+
+REFUND_STATUS_TEXT = {
+    RefundStatus.REQUESTED: "requested; it's paid to your original payment method within 5-7 business days after the return reaches our warehouse",
+    RefundStatus.PENDING_AGENT_APPROVAL: "waiting for a support agent's approval (refunds over $500 need one)",
+    RefundStatus.APPROVED: "approved; the money is on its way to your original payment method",
+    RefundStatus.REJECTED: "declined; you'll find the reason in the email we sent you",
+    RefundStatus.PAID: "paid to your original payment method",
+}
+
+
+def describe_refund(refund: RefundSummary) -> Text:
+    return (
+        f"Refund #{refund.refund_id} for {money(refund.amount)} on order {refund.order_id} "
+        f"(requested {refund.created_on:%B} {refund.created_on.day}) is {REFUND_STATUS_TEXT[refund.status]}."
+    )
+
+
+def why_no_refund(result: RefundResult, today: date) -> Text:
+    """The reply when a refund cannot be requested for this order."""
+    order = result.order
+    if result.outcome is RefundOutcome.ALREADY_REQUESTED:
+        return "There's already a refund for this order. " + describe_refund(result.refund)
+    if result.outcome is RefundOutcome.OUTSIDE_WINDOW:
+        return (
+            f"Order {order.order_id} was delivered {day(order.delivered_on, today)}, more than 30 days ago, so it's "
+            "outside our return window. If the item is faulty, our 1-year warranty on electronics may cover it; "
+            "support@brightbay.example can help."
+        )
+    if order.status is OrderStatus.PROCESSING:
+        return (
+            f"Order {order.order_id} hasn't shipped yet, so there's nothing to refund: you can cancel it free of charge "
+            "instead. Just say 'cancel my order'."
+        )
+    if order.status is OrderStatus.SHIPPED:
+        return (
+            f"Order {order.order_id} is still on its way. Once it's delivered you can return it within 30 days "
+            "and I can start the refund then."
+        )
+    if order.status is OrderStatus.CANCELLED:
+        return f"Order {order.order_id} was cancelled, so its payment was already returned to you."
+    return f"Order {order.order_id} was returned; ask me about its refund status if you're waiting for the money."
+
+
+class ActionRequestRefund(VerifiedOrderAction):
+    """Checks the order qualifies and asks for a yes before filing the refund."""
+
+    def name(self) -> Text:
+        return "action_request_refund"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity)
+        if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+            dispatcher.utter_message(text=why_no_refund(result, date.today()))
+            return []
+        text = (
+            f"Order {order.order_id} was delivered {day(order.delivered_on, date.today())}, so it's within our 30-day "
+            f"return window. I can request a refund of {money(order.total)} to your original payment method."
+        )
+        if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
+            text += " Refunds over $500 need a support agent's approval, so an agent will review it."
+        dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
+        return [SlotSet(PENDING_SLOT, "refund")]
+
+
+class ActionConfirmRefund(VerifiedOrderAction):
+    """Files the refund after the customer said yes."""
+
+    def name(self) -> Text:
+        return "action_confirm_refund"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        result = await asyncio.to_thread(self._service.request_refund, order.order_id, identity)
+        refund = result.refund
+        if result.outcome is RefundOutcome.REQUESTED:
+            dispatcher.utter_message(
+                text=(
+                    f"I've requested refund #{refund.refund_id} of {money(refund.amount)} for order {order.order_id}. "
+                    "We'll email you a return label; the refund reaches your original payment method within "
+                    "5-7 business days after the item arrives at our warehouse. Return shipping is free for defective "
+                    "items; otherwise $6.95 is deducted."
+                )
+            )
+        elif result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
+            dispatcher.utter_message(
+                text=(
+                    f"I've filed refund request #{refund.refund_id} for {money(refund.amount)} on order "
+                    f"{order.order_id}. Refunds over $500 must be approved by a support agent, so it's now pending "
+                    "agent approval; an agent will review it and email you."
+                )
+            )
+        else:
+            dispatcher.utter_message(text=why_no_refund(result, date.today()))
+        return [SlotSet(PENDING_SLOT, None)]
+
+
+class ActionRefundStatus(VerifiedOrderAction):
+    """Shows the refunds of the verified order."""
+
+    def name(self) -> Text:
+        return "action_refund_status"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        refunds = await asyncio.to_thread(self._service.refunds, order.order_id, identity)
+        if not refunds:
+            dispatcher.utter_message(
+                text=f"There's no refund on order {order.order_id}. If you'd like one, just ask me for a refund."
+            )
+        else:
+            dispatcher.utter_message(text=" ".join(describe_refund(r) for r in refunds))
+        return []

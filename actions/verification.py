@@ -1,0 +1,172 @@
+"""Order verification: the order form's validation and the base of every order action.
+
+A customer proves an order is theirs with the email address or ZIP code on it.
+An unknown order number and a wrong email get the same reply, so nobody can
+probe which order numbers exist. After MAX_FAILURES failed checks in one
+conversation the assistant stops asking and offers a human.
+"""
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot.orders import OrderService, OrderSummary
+from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_digits, has_long_number
+
+logger = logging.getLogger(__name__)
+
+MAX_FAILURES = 3
+ORDER_ID_SLOT = "order_id"
+IDENTITY_SLOT = "order_identity"
+FAILURES_SLOT = "verification_failures"
+REQUESTED_SLOT = "requested_slot"
+
+# Intents that answer the form's question; anything else while the form waits is
+# a digression, left to the rules, which answer it and bring the form back.
+ANSWER_INTENTS = {
+    "inform", "track_order", "cancel_order", "get_refund", "track_refund", "nlu_fallback", "affirm", "greet", "thank_you",
+}
+
+NOT_VERIFIED_TEXT = (
+    "I couldn't find an order with that number and email or ZIP code. "
+    "Please check both: the order number is in your confirmation email."
+)
+LOCKED_TEXT = (
+    "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
+    "A support agent can help you check who you are another way."
+)
+OFFER_HUMAN_BUTTONS = [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
+SERVICE_DOWN_TEXT = (
+    "Sorry, I can't reach our order system right now. Please try again in a few minutes, "
+    "or contact support@brightbay.example."
+)
+
+
+def failures(tracker: Tracker) -> int:
+    return int(tracker.get_slot(FAILURES_SLOT) or 0)
+
+
+def _answer_hint(requested: Text, text: Text) -> Text:
+    """What to say when a reply to the form's question holds no usable value."""
+    if requested == ORDER_ID_SLOT:
+        if has_long_number(text):
+            return "That number is too long for an order number. Brightbay order numbers have 5 digits, like 10001."
+        if has_digits(text):
+            return "That doesn't look like an order number. Brightbay order numbers have 5 digits, like 10001."
+        return "I couldn't find an order number in that. It's the 5-digit number in your confirmation email, like 10001."
+    return "I need the email address or the 5-digit ZIP code on the order, for example name@example.com or 94110."
+
+
+class ValidateOrderForm(FormValidationAction):
+    """Reads the order number and email/ZIP from each answer and checks them together."""
+
+    def __init__(self, service: Optional[OrderService] = None) -> None:
+        self._service = service or OrderService()
+
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if failures(tracker) >= MAX_FAILURES:
+            # Stop asking; the order action explains and offers a person.
+            return [SlotSet(REQUESTED_SLOT, None)]
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        extracted = self._extract(text, requested)
+        if not extracted:
+            intent = (message.get("intent") or {}).get("name")
+            if requested and intent in ANSWER_INTENTS:
+                dispatcher.utter_message(text=_answer_hint(requested, text))
+                return [SlotSet(requested, None)]
+            return []  # a digression: the form is rejected and a rule answers it
+
+        order_id = extracted.get(ORDER_ID_SLOT, tracker.get_slot(ORDER_ID_SLOT))
+        identity = extracted.get(IDENTITY_SLOT, tracker.get_slot(IDENTITY_SLOT))
+        if order_id and identity:
+            order = await asyncio.to_thread(self._service.verify, int(order_id), identity)
+            if order is None:
+                return self._failed_check(dispatcher, tracker)
+        return [SlotSet(slot, value) for slot, value in extracted.items()]
+
+    @staticmethod
+    def _extract(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
+        """Slot values in the message, read in the light of what the form asked."""
+        spans = find_entities(text)
+        values: Dict[Text, Any] = {}
+        emails = [s for s in spans if s.entity == EMAIL]
+        zips = [s for s in spans if s.entity == ZIP_CODE]
+        numbers = [s for s in spans if s.entity == ORDER_ID]
+        if requested == IDENTITY_SLOT:
+            # A bare 5-digit answer to "what's your ZIP code" is a ZIP code.
+            order_numbers = [s for s in numbers if s.explicit]
+            zips += [s for s in numbers if not s.explicit]
+        else:
+            order_numbers = numbers
+        if order_numbers:
+            values[ORDER_ID_SLOT] = order_numbers[0].value
+        if emails:
+            values[IDENTITY_SLOT] = emails[0].value
+        elif zips:
+            values[IDENTITY_SLOT] = zips[0].value
+        return values
+
+    @staticmethod
+    def _failed_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        count = failures(tracker) + 1
+        events: List[EventType] = [
+            SlotSet(ORDER_ID_SLOT, None),
+            SlotSet(IDENTITY_SLOT, None),
+            SlotSet(FAILURES_SLOT, float(count)),
+        ]
+        if count >= MAX_FAILURES:
+            events.append(SlotSet(REQUESTED_SLOT, None))
+        else:
+            dispatcher.utter_message(text=NOT_VERIFIED_TEXT)
+        logger.info("order check failed (%d of %d) in conversation %s", count, MAX_FAILURES, tracker.sender_id)
+        return events
+
+
+class VerifiedOrderAction(Action, abc.ABC):
+    """An action on the order the customer verified in this conversation.
+
+    The identity is checked again by the service on every call, so a slot that was
+    tampered with never reaches someone else's order.
+    """
+
+    def __init__(self, service: Optional[OrderService] = None) -> None:
+        self._service = service or OrderService()
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        order_id = tracker.get_slot(ORDER_ID_SLOT)
+        identity = tracker.get_slot(IDENTITY_SLOT)
+        try:
+            order = await asyncio.to_thread(self._service.verify, int(order_id), identity) if order_id and identity else None
+            if order is None:
+                if failures(tracker) >= MAX_FAILURES:
+                    dispatcher.utter_message(text=LOCKED_TEXT, buttons=OFFER_HUMAN_BUTTONS)
+                else:
+                    dispatcher.utter_message(text=NOT_VERIFIED_TEXT)
+                return []
+            return await self.act(dispatcher, tracker, order, identity)
+        except Exception:  # a customer never sees a traceback
+            logger.exception("action %s failed in conversation %s", self.name(), tracker.sender_id)
+            dispatcher.utter_message(text=SERVICE_DOWN_TEXT)
+            return []
+
+    @abc.abstractmethod
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        """Do the action's work on the verified order."""

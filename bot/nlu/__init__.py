@@ -1,0 +1,1 @@
+"""Brightbay's Rasa NLU components: one component per module."""

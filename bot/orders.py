@@ -1,0 +1,265 @@
+"""Order look-up, cancellation and refund rules (no Rasa imports).
+
+Every method opens its own session (one unit of work) and returns frozen
+dataclasses, never ORM objects.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Callable, ContextManager, List, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, contains_eager, selectinload
+
+from bot.db.models import Customer, Order, OrderStatus, Refund, RefundStatus, StrEnum
+from bot.db.session import lock_for_write, session_scope
+
+MAX_ORDER_ID = 99_999_999
+MAX_REASON_LENGTH = 1000
+_ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
+
+SessionFactory = Callable[[], ContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    order_id: int
+    status: OrderStatus
+    carrier: Optional[str]
+    tracking_number: Optional[str]
+    placed_on: date
+    shipped_on: Optional[date]
+    delivered_on: Optional[date]
+    eta: Optional[date]
+    total: Decimal
+    customer_email: str
+    customer_name: str
+    customer_tier: str
+    items: Tuple[Tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class RefundSummary:
+    refund_id: int
+    order_id: int
+    amount: Decimal
+    status: RefundStatus
+    created_on: date
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"
+    ALREADY_SHIPPED = "already_shipped"
+    ALREADY_DELIVERED = "already_delivered"
+    ALREADY_CANCELLED = "already_cancelled"
+    RETURNED = "returned"
+    NOT_VERIFIED = "not_verified"
+
+
+class RefundOutcome(StrEnum):
+    REQUESTED = "requested"
+    PENDING_AGENT_APPROVAL = "pending_agent_approval"
+    NOT_DELIVERED = "not_delivered"
+    OUTSIDE_WINDOW = "outside_window"
+    ALREADY_REQUESTED = "already_requested"
+    NOT_VERIFIED = "not_verified"
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    outcome: CancelOutcome
+    order: Optional[OrderSummary] = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    outcome: RefundOutcome
+    refund: Optional[RefundSummary] = None
+    order: Optional[OrderSummary] = None
+
+
+_CANCEL_REFUSALS = {
+    OrderStatus.SHIPPED: CancelOutcome.ALREADY_SHIPPED,
+    OrderStatus.DELIVERED: CancelOutcome.ALREADY_DELIVERED,
+    OrderStatus.CANCELLED: CancelOutcome.ALREADY_CANCELLED,
+    OrderStatus.RETURNED: CancelOutcome.RETURNED,
+}
+
+
+_REFUND_STATUS_FOR = {
+    RefundOutcome.REQUESTED: RefundStatus.REQUESTED,
+    RefundOutcome.PENDING_AGENT_APPROVAL: RefundStatus.PENDING_AGENT_APPROVAL,
+}
+
+
+def valid_order_id(order_id: object) -> bool:
+    """True for a plausible order number (a real int in 1..MAX_ORDER_ID)."""
+    return isinstance(order_id, int) and not isinstance(order_id, bool) and 1 <= order_id <= MAX_ORDER_ID
+
+
+def _day(value: Optional[datetime]) -> Optional[date]:
+    return value.date() if value is not None else None
+
+
+def _order_summary(order: Order) -> OrderSummary:
+    customer = order.customer
+    return OrderSummary(
+        order_id=order.id,
+        status=OrderStatus(order.status),
+        carrier=str(order.carrier) if order.carrier is not None else None,
+        tracking_number=order.tracking_number,
+        placed_on=order.placed_at.date(),
+        shipped_on=_day(order.shipped_at),
+        delivered_on=_day(order.delivered_at),
+        eta=order.eta,
+        total=order.total,
+        customer_email=customer.email,
+        customer_name=customer.name,
+        customer_tier=str(customer.tier),
+        items=tuple((item.name, item.quantity) for item in order.items),
+    )
+
+
+def _refund_summary(refund: Refund) -> RefundSummary:
+    return RefundSummary(
+        refund_id=refund.id,
+        order_id=refund.order_id,
+        amount=refund.amount,
+        status=RefundStatus(refund.status),
+        created_on=refund.created_at.date(),
+    )
+
+
+class OrderService:
+    """Identity-checked order operations on top of a session factory."""
+
+    def __init__(
+        self,
+        session_factory: SessionFactory = session_scope,
+        refund_approval_threshold: Decimal = Decimal("500"),
+        refund_window_days: int = 30,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self._session_factory = session_factory
+        self.refund_approval_threshold = Decimal(refund_approval_threshold)
+        self.refund_window_days = refund_window_days
+        self._today = today
+
+    def _find(self, session: Session, order_id: object, identity: object,
+              lock: bool = False) -> Optional[Order]:
+        """The order if ``identity`` (email or ZIP) matches its customer, else None.
+
+        Unknown orders and wrong identities run the same single query and give the same None.
+        """
+        if not valid_order_id(order_id) or not isinstance(identity, str):
+            return None
+        identity = identity.strip()
+        if not identity:
+            return None
+        zip_match = _ZIP_RE.match(identity)
+        if zip_match:
+            matches = Customer.zip_code == zip_match.group(1)
+        else:
+            matches = Customer.email == identity.lower()
+        query = (
+            select(Order)
+            .join(Order.customer)
+            .options(contains_eager(Order.customer), selectinload(Order.items))
+            .where(Order.id == order_id, matches)
+        )
+        if lock:
+            # Serialises concurrent cancel/refund calls: BEGIN IMMEDIATE on SQLite, FOR UPDATE elsewhere.
+            lock_for_write(session)
+            query = query.with_for_update(of=Order)
+        return session.execute(query).scalars().first()
+
+    def verify(self, order_id: int, identity: str) -> Optional[OrderSummary]:
+        """Order summary if the email/ZIP matches, else None (unknown order looks the same)."""
+        if not valid_order_id(order_id):
+            return None
+        with self._session_factory() as session:
+            order = self._find(session, order_id, identity)
+            return _order_summary(order) if order is not None else None
+
+    def cancel(self, order_id: int, identity: str) -> CancelResult:
+        """Cancel a verified order that is still processing."""
+        if not valid_order_id(order_id):
+            return CancelResult(CancelOutcome.NOT_VERIFIED)
+        with self._session_factory() as session:
+            order = self._find(session, order_id, identity, lock=True)
+            if order is None:
+                return CancelResult(CancelOutcome.NOT_VERIFIED)
+            status = OrderStatus(order.status)
+            if status is not OrderStatus.PROCESSING:
+                return CancelResult(_CANCEL_REFUSALS[status], _order_summary(order))
+            order.status = OrderStatus.CANCELLED
+            session.flush()
+            return CancelResult(CancelOutcome.CANCELLED, _order_summary(order))
+
+    def _refund_decision(self, session: Session, order_id: int, identity: str,
+                         lock: bool) -> Tuple[RefundResult, Optional[Order]]:
+        """The refund outcome for the order, plus the ORM order when a refund may be filed."""
+        order = self._find(session, order_id, identity, lock=lock)
+        if order is None:
+            return RefundResult(RefundOutcome.NOT_VERIFIED), None
+        summary = _order_summary(order)
+        existing = session.execute(
+            select(Refund)
+            .where(Refund.order_id == order.id, Refund.status != RefundStatus.REJECTED)
+            .order_by(Refund.id.desc())
+        ).scalars().first()
+        if existing is not None:
+            return RefundResult(RefundOutcome.ALREADY_REQUESTED, _refund_summary(existing), summary), None
+        if summary.status is not OrderStatus.DELIVERED or summary.delivered_on is None:
+            return RefundResult(RefundOutcome.NOT_DELIVERED, order=summary), None
+        if (self._today() - summary.delivered_on).days > self.refund_window_days:
+            return RefundResult(RefundOutcome.OUTSIDE_WINDOW, order=summary), None
+        if order.total > self.refund_approval_threshold:
+            return RefundResult(RefundOutcome.PENDING_AGENT_APPROVAL, order=summary), order
+        return RefundResult(RefundOutcome.REQUESTED, order=summary), order
+
+    def refund_eligibility(self, order_id: int, identity: str) -> RefundResult:
+        """What :meth:`request_refund` would do right now, without writing anything.
+
+        ``refund`` is the existing refund for ``already_requested`` and None otherwise.
+        """
+        if not valid_order_id(order_id):
+            return RefundResult(RefundOutcome.NOT_VERIFIED)
+        with self._session_factory() as session:
+            return self._refund_decision(session, order_id, identity, lock=False)[0]
+
+    def request_refund(self, order_id: int, identity: str,
+                       reason: Optional[str] = None) -> RefundResult:
+        """Open a refund for the full order total if the order qualifies."""
+        if not valid_order_id(order_id):
+            return RefundResult(RefundOutcome.NOT_VERIFIED)
+        with self._session_factory() as session:
+            result, order = self._refund_decision(session, order_id, identity, lock=True)
+            if order is None:
+                return result
+            refund = Refund(
+                order_id=order.id,
+                amount=order.total,
+                status=_REFUND_STATUS_FOR[result.outcome],
+                reason=(reason.strip()[:MAX_REASON_LENGTH] or None) if reason else None,
+            )
+            session.add(refund)
+            session.flush()
+            return dataclasses.replace(result, refund=_refund_summary(refund))
+
+    def refunds(self, order_id: int, identity: str) -> Optional[List[RefundSummary]]:
+        """All refunds of a verified order, oldest first; None when not verified."""
+        if not valid_order_id(order_id):
+            return None
+        with self._session_factory() as session:
+            order = self._find(session, order_id, identity)
+            if order is None:
+                return None
+            rows = session.execute(
+                select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at, Refund.id)
+            ).scalars()
+            return [_refund_summary(refund) for refund in rows]

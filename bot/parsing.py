@@ -1,0 +1,67 @@
+"""Finds order numbers, emails and ZIP codes in a customer's message.
+
+One parser serves the NLU entity extractor and the order form, so both read a
+message the same way. Brightbay order numbers and US ZIP codes are both five
+digits ("10001" is order 10001 and also Bob's ZIP code), so a number is a ZIP
+code only when the words before it say so; the order form settles the rest from
+what it asked for.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import List, Optional
+
+ORDER_ID = "order_id"
+EMAIL = "email"
+ZIP_CODE = "zip_code"
+
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![\w-])")
+# Exactly five digits, not part of a longer number, a decimal or a word.
+_FIVE_DIGITS_RE = re.compile(r"(?<![\w.,$])#?(\d{5})(?![\w]|[.,]\d)")
+_LONG_NUMBER_RE = re.compile(r"\d{6,}")
+_ZIP_CONTEXT_RE = re.compile(r"\b(?:zip|zipcode|zip\s*code|postal(?:\s*code)?|post\s*code|postcode)\b\W{0,3}(?:(?:is|was|code|number|:)\W{0,3}){0,2}$", re.I)
+_ORDER_CONTEXT_RE = re.compile(r"(?:\border\b|\bno\b\.?|\bnumber\b|\bnr\b\.?|#)\W{0,3}(?:(?:is|was|number|no\.?|#)\W{0,3}){0,2}$", re.I)
+
+
+@dataclass(frozen=True)
+class EntitySpan:
+    """An entity found in a message, with its character offsets."""
+
+    entity: str
+    value: str
+    start: int
+    end: int
+    # The words around it say what it is ("order #10001", "zip 94110"),
+    # rather than the entity being a bare number.
+    explicit: bool = False
+
+
+def find_entities(text: Optional[str]) -> List[EntitySpan]:
+    """All emails, order numbers and ZIP codes in the text, in reading order."""
+    if not text:
+        return []
+    spans: List[EntitySpan] = []
+    for match in _EMAIL_RE.finditer(text):
+        spans.append(EntitySpan(EMAIL, match.group(0).lower(), match.start(), match.end(), True))
+    for match in _FIVE_DIGITS_RE.finditer(text):
+        if any(s.start <= match.start(1) < s.end for s in spans):
+            continue  # digits inside an email address
+        before = text[max(0, match.start() - 30) : match.start()]
+        start, end = match.start(1), match.end(1)
+        hashed = text[match.start()] == "#"
+        if _ZIP_CONTEXT_RE.search(before):
+            spans.append(EntitySpan(ZIP_CODE, match.group(1), start, end, True))
+        else:
+            explicit = hashed or bool(_ORDER_CONTEXT_RE.search(before))
+            spans.append(EntitySpan(ORDER_ID, match.group(1), start, end, explicit))
+    return sorted(spans, key=lambda s: s.start)
+
+
+def has_long_number(text: Optional[str]) -> bool:
+    """True when the text holds a number longer than an order number."""
+    return bool(text and _LONG_NUMBER_RE.search(text))
+
+
+def has_digits(text: Optional[str]) -> bool:
+    return bool(text and any(ch.isdigit() for ch in text))

@@ -1,0 +1,48 @@
+"""Shared fixtures: a real, seeded SQLite database per test."""
+import shutil
+import sys
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+# Lets plain `pytest` (not only `python -m pytest`) import the `bot` package.
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from bot.db.seed import ensure_demo_data  # noqa: E402
+from bot.db.session import dispose_engines, session_scope  # noqa: E402
+from bot.orders import OrderService  # noqa: E402
+
+TODAY = date(2026, 3, 15)
+
+
+@pytest.fixture
+def today() -> date:
+    return TODAY
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded SQLite file built once per run; tests get copies (seeding takes ~0.3 s)."""
+    path = tmp_path_factory.mktemp("template") / "brightbay.db"
+    ensure_demo_data(f"sqlite:///{path}", today=TODAY)
+    dispose_engines()  # closing the last connection checkpoints the WAL into the main file
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, seeded_template: Path) -> Iterator[str]:
+    """URL of a temp SQLite database with the schema and demo data for ``TODAY``."""
+    path = tmp_path / "brightbay-test.db"
+    shutil.copyfile(seeded_template, path)
+    yield f"sqlite:///{path}"
+    dispose_engines()
+
+
+@pytest.fixture
+def order_service(db_url: str) -> OrderService:
+    return OrderService(session_factory=partial(session_scope, db_url), today=lambda: TODAY)
