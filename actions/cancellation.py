@@ -48,7 +48,7 @@ class ActionCancelOrder(VerifiedOrderAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         if order.status is not OrderStatus.PROCESSING:
-            dispatcher.utter_message(text=why_not_cancellable(order, date.today()))
+            dispatcher.utter_message(text=why_not_cancellable(order, self._service.today()))
             return []
         dispatcher.utter_message(
             text=(
@@ -79,5 +79,5 @@ class ActionConfirmCancelOrder(VerifiedOrderAction):
                 )
             )
         else:
-            dispatcher.utter_message(text=why_not_cancellable(result.order or order, date.today()))
+            dispatcher.utter_message(text=why_not_cancellable(result.order or order, self._service.today()))
         return [SlotSet(PENDING_SLOT, None)]

@@ -39,5 +39,5 @@ class ActionOrderStatus(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        dispatcher.utter_message(text=describe_status(order, date.today()))
+        dispatcher.utter_message(text=describe_status(order, self._service.today()))
         return []

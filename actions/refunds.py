@@ -68,10 +68,10 @@ class ActionRequestRefund(VerifiedOrderAction):
     ) -> List[EventType]:
         result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity)
         if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
-            dispatcher.utter_message(text=why_no_refund(result, date.today()))
+            dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
         text = (
-            f"Order {order.order_id} was delivered {day(order.delivered_on, date.today())}, so it's within our 30-day "
+            f"Order {order.order_id} was delivered {day(order.delivered_on, self._service.today())}, so it's within our 30-day "
             f"return window. I can request a refund of {money(order.total)} to your original payment method."
         )
         if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
@@ -109,7 +109,7 @@ class ActionConfirmRefund(VerifiedOrderAction):
                 )
             )
         else:
-            dispatcher.utter_message(text=why_no_refund(result, date.today()))
+            dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
         return [SlotSet(PENDING_SLOT, None)]
 
 

@@ -17,6 +17,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.fallback import PROBLEM_TEXT
+from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
 from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_digits, has_long_number
 
@@ -53,8 +55,11 @@ def failures(tracker: Tracker) -> int:
     return int(tracker.get_slot(FAILURES_SLOT) or 0)
 
 
-def _answer_hint(requested: Text, text: Text) -> Text:
+def _answer_hint(requested: Text, message: Dict[Text, Any]) -> Text:
     """What to say when a reply to the form's question holds no usable value."""
+    text = message.get("text") or ""
+    if message.get(MESSAGE_PROBLEM) in PROBLEM_TEXT:
+        return PROBLEM_TEXT[message[MESSAGE_PROBLEM]]
     if requested == ORDER_ID_SLOT:
         if has_long_number(text):
             return "That number is too long for an order number. Brightbay order numbers have 5 digits, like 10001."
@@ -86,14 +91,20 @@ class ValidateOrderForm(FormValidationAction):
         if not extracted:
             intent = (message.get("intent") or {}).get("name")
             if requested and intent in ANSWER_INTENTS:
-                dispatcher.utter_message(text=_answer_hint(requested, text))
+                dispatcher.utter_message(text=_answer_hint(requested, message))
                 return [SlotSet(requested, None)]
             return []  # a digression: the form is rejected and a rule answers it
 
         order_id = extracted.get(ORDER_ID_SLOT, tracker.get_slot(ORDER_ID_SLOT))
         identity = extracted.get(IDENTITY_SLOT, tracker.get_slot(IDENTITY_SLOT))
         if order_id and identity:
-            order = await asyncio.to_thread(self._service.verify, int(order_id), identity)
+            try:
+                order = await asyncio.to_thread(self._service.verify, int(order_id), identity)
+            except Exception:
+                # Not the customer's failure: keep the values unverified. The order action
+                # checks them again and tells the customer if the order system is down.
+                logger.exception("order check failed to run in conversation %s", tracker.sender_id)
+                return [SlotSet(slot, value) for slot, value in extracted.items()]
             if order is None:
                 return self._failed_check(dispatcher, tracker)
         return [SlotSet(slot, value) for slot, value in extracted.items()]

@@ -12,7 +12,7 @@ def money(amount: Decimal) -> str:
 
 
 def day(value: date, today: Optional[date] = None) -> str:
-    """'today', 'tomorrow', 'yesterday', or 'Tuesday, November 24'."""
+    """'today', 'tomorrow', 'yesterday', or 'on Tuesday, November 24', to follow a verb."""
     if today is not None:
         delta = (value - today).days
         if delta == 0:
@@ -21,4 +21,4 @@ def day(value: date, today: Optional[date] = None) -> str:
             return "tomorrow"
         if delta == -1:
             return "yesterday"
-    return f"{value:%A, %B} {value.day}"
+    return f"on {value:%A, %B} {value.day}"

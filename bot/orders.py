@@ -149,6 +149,10 @@ class OrderService:
         self.refund_window_days = refund_window_days
         self._today = today
 
+    def today(self) -> date:
+        """The service's idea of today (fixed in tests), for replies about dates."""
+        return self._today()
+
     def _find(self, session: Session, order_id: object, identity: object,
               lock: bool = False) -> Optional[Order]:
         """The order if ``identity`` (email or ZIP) matches its customer, else None.

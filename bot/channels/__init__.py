@@ -1,0 +1,1 @@
+"""Brightbay's Rasa input channels."""

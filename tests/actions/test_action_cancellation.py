@@ -1,0 +1,81 @@
+"""Cancelling: a prompt first, the database changes only after the yes."""
+import pytest
+
+from action_helpers import make_tracker, run_action, slot_sets, texts, verified
+from actions.cancellation import ActionCancelOrder, ActionConfirmCancelOrder
+from actions.verification import NOT_VERIFIED_TEXT
+from bot.db.models import OrderStatus
+
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+@pytest.fixture
+def cancel(order_service):
+    return ActionCancelOrder(order_service)
+
+
+@pytest.fixture
+def confirm(order_service):
+    return ActionConfirmCancelOrder(order_service)
+
+
+def test_processing_order_asks_for_confirmation(cancel, fresh_service):
+    events, messages = run_action(cancel, make_tracker(verified(10002)))
+    assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
+    [message] = messages
+    assert message["text"] == (
+        "Order 10002 ($1,249.00) hasn't shipped yet, so I can cancel it free of charge. Shall I cancel it?"
+    )
+    assert message["buttons"] == YES_NO
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
+
+
+def test_confirmation_cancels_the_order(confirm, fresh_service):
+    tracker = make_tracker(verified(10002, pending_confirmation="cancel_order"))
+    events, messages = run_action(confirm, tracker)
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.CANCELLED
+    [reply] = texts(messages)
+    assert reply.startswith("Done: order 10002 is cancelled.")
+    assert "$1,249.00" in reply
+    assert slot_sets(events) == [("pending_confirmation", None)]
+
+
+def test_second_confirmation_says_already_cancelled(confirm):
+    tracker = make_tracker(verified(10002, pending_confirmation="cancel_order"))
+    run_action(confirm, tracker)
+    _, messages = run_action(confirm, tracker)
+    assert texts(messages) == ["Order 10002 is already cancelled."]
+
+
+def test_shipped_order_explains_returning(cancel, db_state):
+    before = db_state()
+    events, messages = run_action(cancel, make_tracker(verified(10001)))
+    [reply] = texts(messages)
+    assert reply.startswith(
+        "Order 10001 has already shipped with UPS (tracking number 1Z999AA10123456784), so it can't be cancelled."
+    )
+    assert "return it within 30 days" in reply
+    assert messages[0]["buttons"] == []
+    assert events == []
+    assert db_state() == before
+
+
+def test_confirming_a_shipped_order_changes_nothing(confirm, db_state, fresh_service):
+    before = db_state()
+    events, messages = run_action(confirm, make_tracker(verified(10001, pending_confirmation="cancel_order")))
+    assert "can't be cancelled" in texts(messages)[0]
+    assert slot_sets(events) == [("pending_confirmation", None)]
+    assert db_state() == before
+    assert fresh_service.verify(10001, "alice@example.com").status is OrderStatus.SHIPPED
+
+
+@pytest.mark.parametrize("action_class", [ActionCancelOrder, ActionConfirmCancelOrder])
+def test_tampered_slots_cancel_nothing(order_service, db_state, fresh_service, action_class):
+    # Bob's order with Alice's email, e.g. slots set by a crafted request.
+    before = db_state()
+    tracker = make_tracker(verified(10002, "alice@example.com", pending_confirmation="cancel_order"))
+    events, messages = run_action(action_class(order_service), tracker)
+    assert texts(messages) == [NOT_VERIFIED_TEXT]
+    assert events == []
+    assert db_state() == before
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING

@@ -1,0 +1,113 @@
+"""Refunds: eligibility prompt, filing after the yes, duplicates and status."""
+from decimal import Decimal
+
+import pytest
+
+from action_helpers import make_tracker, run_action, slot_sets, texts, verified
+from actions.refunds import ActionConfirmRefund, ActionRefundStatus, ActionRequestRefund
+from bot.db.models import RefundStatus
+
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+@pytest.fixture
+def request_refund(order_service):
+    return ActionRequestRefund(order_service)
+
+
+@pytest.fixture
+def confirm(order_service):
+    return ActionConfirmRefund(order_service)
+
+
+@pytest.fixture
+def status(order_service):
+    return ActionRefundStatus(order_service)
+
+
+def test_small_refund_prompt_writes_nothing(request_refund, fresh_service):
+    events, messages = run_action(request_refund, make_tracker(verified(10003)))
+    assert slot_sets(events) == [("pending_confirmation", "refund")]
+    [message] = messages
+    assert message["text"] == (
+        "Order 10003 was delivered on Tuesday, March 10, so it's within our 30-day return window. "
+        "I can request a refund of $34.50 to your original payment method. Shall I go ahead?"
+    )
+    assert message["buttons"] == YES_NO
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+
+
+def test_confirm_files_a_requested_refund(confirm, fresh_service):
+    events, messages = run_action(confirm, make_tracker(verified(10003, pending_confirmation="refund")))
+    [refund] = fresh_service.refunds(10003, "alice@example.com")
+    assert (refund.status, refund.amount) == (RefundStatus.REQUESTED, Decimal("34.50"))
+    assert texts(messages)[0].startswith(f"I've requested refund #{refund.refund_id} of $34.50 for order 10003.")
+    assert slot_sets(events) == [("pending_confirmation", None)]
+
+
+def test_large_refund_prompt_mentions_agent_approval(request_refund, fresh_service):
+    events, messages = run_action(request_refund, make_tracker(verified(10004)))
+    [reply] = texts(messages)
+    assert "$649.99" in reply
+    assert "Refunds over $500 need a support agent's approval" in reply
+    assert slot_sets(events) == [("pending_confirmation", "refund")]
+    assert fresh_service.refunds(10004, "carol@example.com") == []
+
+
+def test_confirm_large_refund_waits_for_an_agent(confirm, fresh_service):
+    _, messages = run_action(confirm, make_tracker(verified(10004, pending_confirmation="refund")))
+    [refund] = fresh_service.refunds(10004, "carol@example.com")
+    assert (refund.status, refund.amount) == (RefundStatus.PENDING_AGENT_APPROVAL, Decimal("649.99"))
+    assert "pending agent approval" in texts(messages)[0]
+    assert f"#{refund.refund_id}" in texts(messages)[0]
+
+
+def test_second_request_says_already_and_adds_no_row(request_refund, confirm, fresh_service):
+    run_action(confirm, make_tracker(verified(10003, pending_confirmation="refund")))
+    [refund] = fresh_service.refunds(10003, "alice@example.com")
+    events, messages = run_action(request_refund, make_tracker(verified(10003)))
+    [reply] = texts(messages)
+    assert reply.startswith(
+        f"There's already a refund for this order. Refund #{refund.refund_id} for $34.50 on order 10003"
+    )
+    assert messages[0]["buttons"] == []
+    assert events == []
+    assert len(fresh_service.refunds(10003, "alice@example.com")) == 1
+
+
+def test_second_confirm_adds_no_row(confirm, fresh_service):
+    tracker = make_tracker(verified(10004, pending_confirmation="refund"))
+    run_action(confirm, tracker)
+    _, messages = run_action(confirm, tracker)
+    assert texts(messages)[0].startswith("There's already a refund for this order.")
+    assert len(fresh_service.refunds(10004, "carol@example.com")) == 1
+
+
+def test_processing_order_suggests_cancelling(request_refund, db_state):
+    before = db_state()
+    events, messages = run_action(request_refund, make_tracker(verified(10002)))
+    [reply] = texts(messages)
+    assert reply.startswith("Order 10002 hasn't shipped yet, so there's nothing to refund")
+    assert "cancel it free of charge" in reply
+    assert events == []
+    assert db_state() == before
+
+
+def test_refund_status_before_and_after(status, confirm):
+    _, before = run_action(status, make_tracker(verified(10003)))
+    assert texts(before) == [
+        "There's no refund on order 10003. If you'd like one, just ask me for a refund."
+    ]
+    run_action(confirm, make_tracker(verified(10003, pending_confirmation="refund")))
+    events, after = run_action(status, make_tracker(verified(10003)))
+    [reply] = texts(after)
+    assert reply.startswith("Refund #") and "for $34.50 on order 10003" in reply
+    assert "is requested; it's paid to your original payment method" in reply
+    assert events == []
+
+
+def test_tampered_slots_file_no_refund(confirm, db_state):
+    before = db_state()
+    _, messages = run_action(confirm, make_tracker(verified(10004, "alice@example.com")))
+    assert "couldn't find" in texts(messages)[0]
+    assert db_state() == before

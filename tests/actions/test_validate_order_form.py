@@ -1,0 +1,123 @@
+"""ValidateOrderForm: what it reads from each answer and how failed checks are counted."""
+import pytest
+
+from action_helpers import make_tracker, run_action, slot_sets, texts
+from actions.fallback import PROBLEM_TEXT
+from actions.verification import NOT_VERIFIED_TEXT, ValidateOrderForm
+from bot.nlu.message_guard import EMPTY
+
+
+@pytest.fixture
+def form(order_service):
+    return ValidateOrderForm(service=order_service)
+
+
+def test_reads_order_number_when_the_form_starts(form):
+    tracker = make_tracker(text="where is my order #10001", intent="track_order")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", "10001")]
+    assert messages == []
+
+
+def test_reads_email_answer_to_identity_question(form):
+    tracker = make_tracker({"order_id": "10003"}, text="it's Alice@Example.com", requested_slot="order_identity")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_identity", "alice@example.com")]
+    assert messages == []
+
+
+def test_bare_five_digits_answering_identity_question_is_a_zip(form):
+    # Bob's ZIP code is 10001, which is also an order number.
+    tracker = make_tracker({"order_id": "10002"}, text="10001", requested_slot="order_identity")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_identity", "10001")]
+    assert messages == []
+
+
+def test_correct_pair_in_one_message_sets_both_without_failure(form):
+    tracker = make_tracker(text="order 10004, my email is carol@example.com", intent="track_order")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", "10004"), ("order_identity", "carol@example.com")]
+    assert messages == []
+
+
+@pytest.mark.parametrize(
+    "order_id, answer",
+    [("10001", "bob@example.com"), ("10999", "alice@example.com")],
+    ids=["wrong-email", "unknown-order"],
+)
+def test_failed_check_clears_both_slots_and_counts(form, order_id, answer):
+    tracker = make_tracker({"order_id": order_id, "verification_failures": 1.0}, text=answer,
+                           requested_slot="order_identity")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 2.0)]
+    assert texts(messages) == [NOT_VERIFIED_TEXT]
+
+
+def test_wrong_email_and_unknown_order_get_identical_replies(form):
+    replies = []
+    for order_id in ("10001", "10999"):
+        tracker = make_tracker({"order_id": order_id}, text="dave@example.com", requested_slot="order_identity")
+        events, messages = run_action(form, tracker)
+        replies.append((slot_sets(events), texts(messages)))
+    assert replies[0] == replies[1]
+    assert "couldn't find" in replies[0][1][0]
+
+
+def test_third_failure_stops_the_form_without_another_reply(form):
+    tracker = make_tracker({"order_id": "10001", "verification_failures": 2.0}, text="bob@example.com",
+                           requested_slot="order_identity")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [
+        ("order_id", None), ("order_identity", None), ("verification_failures", 3.0), ("requested_slot", None),
+    ]
+    assert messages == []
+
+
+def test_locked_form_only_ends_itself(form):
+    tracker = make_tracker({"verification_failures": 3.0}, text="order 10001 alice@example.com",
+                           requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("requested_slot", None)]
+    assert messages == []
+
+
+def test_forty_digit_number_for_order_id_is_too_long(form):
+    tracker = make_tracker(text="1234567890123456789012345678901234567890", requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None)]
+    [reply] = texts(messages)
+    assert "too long" in reply and "5 digits" in reply
+
+
+@pytest.mark.parametrize(
+    "requested, hint",
+    [("order_id", "I couldn't find an order number in that"),
+     ("order_identity", "I need the email address or the 5-digit ZIP code")],
+)
+def test_sql_looking_text_gets_a_hint_and_writes_nothing(form, db_state, requested, hint):
+    before = db_state()
+    tracker = make_tracker(text="'; DROP TABLE orders; --", intent="nlu_fallback", requested_slot=requested)
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [(requested, None)]
+    [reply] = texts(messages)
+    assert reply.startswith(hint)
+    after = db_state()
+    assert after == before
+    assert len(after[0]) == 300
+
+
+def test_digression_is_left_to_the_rules(form):
+    tracker = make_tracker({"order_id": "10001"}, text="which payment methods do you take?",
+                           intent="check_payment_methods", requested_slot="order_identity")
+    events, messages = run_action(form, tracker)
+    assert events == []
+    assert messages == []
+
+
+def test_empty_message_gets_the_empty_message_text(form):
+    tracker = make_tracker(text="", intent="nlu_fallback", requested_slot="order_id", message_problem=EMPTY)
+    events, messages = run_action(form, tracker)
+    assert texts(messages) == [PROBLEM_TEXT[EMPTY]]
+    assert texts(messages) == ["I didn't receive any text. Could you type your question?"]
+    assert slot_sets(events) == [("order_id", None)]

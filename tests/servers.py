@@ -1,0 +1,91 @@
+"""Starting the real servers (Rasa, the action server) on loopback ports for tests."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODEL = PROJECT_ROOT / "models" / "brightbay.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(**extra: str) -> Dict[str, str]:
+    """The environment every server we start gets: no telemetry, no hub."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running(cmd: List[str], env: Dict[str, str], log_path: Path, health_url: str, timeout: float = 240) -> Iterator[subprocess.Popen]:
+    """Run a server until the block ends; fail with its log if it never answers."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{cmd[0]} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(health_url, timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{health_url} did not answer in {timeout}s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def write_endpoints(path: Path, action_port: int, tracker_db: Path, extra: Optional[str] = None) -> Path:
+    path.write_text(
+        f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n" + (extra or "")
+    )
+    return path
+
+
+@contextmanager
+def assistant_servers(tmp: Path, database_url: str) -> Iterator[str]:
+    """The action server and Rasa with the REST channel; yields Rasa's base URL."""
+    if not MODEL.exists():
+        raise RuntimeError(f"{MODEL} is missing: run `make train` first")
+    action_port, rasa_port = free_port(), free_port()
+    env = server_env(DATABASE_URL=database_url)
+    endpoints = write_endpoints(tmp / "endpoints.yml", action_port, tmp / "trackers.db")
+    actions_cmd = [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"]
+    rasa_cmd = [
+        str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
+        "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+    ]
+    with running(actions_cmd, env, tmp / "actions.log", f"http://127.0.0.1:{action_port}/health"):
+        with running(rasa_cmd, env, tmp / "rasa.log", f"http://127.0.0.1:{rasa_port}/"):
+            yield f"http://127.0.0.1:{rasa_port}"

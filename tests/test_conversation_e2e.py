@@ -1,0 +1,123 @@
+"""Whole conversations through the REST webhook against the real servers on loopback."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, List
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from bot.db.models import Order, Refund
+from bot.db.seed import ensure_demo_data
+from bot.db.session import dispose_engines, session_scope
+from tests.servers import assistant_servers
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'brightbay.db'}"
+    ensure_demo_data(url)  # today's dates, as the running assistant sees them
+    yield url
+    dispose_engines()
+
+
+@pytest.fixture(scope="module")
+def rasa_url(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[str]:
+    with assistant_servers(tmp_path_factory.mktemp("e2e-servers"), database_url) as url:
+        yield url
+
+
+def say(rasa_url: str, sender: str, text: str) -> List[str]:
+    reply = requests.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    return [m.get("text", "") for m in reply.json()]
+
+
+def database_state(url: str) -> tuple:
+    with session_scope(url) as session:
+        statuses = tuple(session.execute(select(Order.id, Order.status).order_by(Order.id)).all())
+        refunds = session.execute(select(func.count(Refund.id))).scalar_one()
+    return statuses, refunds
+
+
+def test_order_status_after_email_check(rasa_url: str) -> None:
+    assert "email address or ZIP code" in " ".join(say(rasa_url, "status-1", "where is my order 10001"))
+    reply = " ".join(say(rasa_url, "status-1", "alice@example.com"))
+    assert "Order 10001" in reply and "UPS" in reply and "tracking number 1Z" in reply
+
+
+def test_wrong_email_and_unknown_order_get_the_same_reply(rasa_url: str) -> None:
+    say(rasa_url, "probe-1", "where is my order 10001")
+    wrong_email = say(rasa_url, "probe-1", "bob@example.com")
+    say(rasa_url, "probe-2", "where is my order 10999")
+    unknown_order = say(rasa_url, "probe-2", "alice@example.com")
+    assert wrong_email == unknown_order
+    assert "couldn't find an order" in wrong_email[0]
+    assert not any("UPS" in text or "$" in text for text in wrong_email)
+
+
+def test_three_failed_checks_offer_a_person(rasa_url: str) -> None:
+    say(rasa_url, "locked-1", "track order 10002")
+    say(rasa_url, "locked-1", "mallory@example.net")
+    say(rasa_url, "locked-1", "10002 and eve@example.org")
+    reply = " ".join(say(rasa_url, "locked-1", "order 10002, email trudy@example.com"))
+    assert "couldn't verify" in reply and "support agent" in reply
+    # It stops asking: a fourth attempt is refused without a new question.
+    again = " ".join(say(rasa_url, "locked-1", "where is my order 10002"))
+    assert "couldn't verify" in again and "What's your order number" not in again
+
+
+def test_cancel_a_processing_order(rasa_url: str, database_url: str) -> None:
+    say(rasa_url, "cancel-1", "please cancel order 10002")
+    assert "Shall I cancel it?" in " ".join(say(rasa_url, "cancel-1", "bob@example.com"))
+    assert "is cancelled" in " ".join(say(rasa_url, "cancel-1", "yes"))
+    statuses = dict(database_state(database_url)[0])
+    assert statuses[10002] == "cancelled"
+
+
+def test_digression_is_answered_and_the_form_resumes(rasa_url: str) -> None:
+    say(rasa_url, "digress-1", "I want to track my order")
+    replies = say(rasa_url, "digress-1", "wait, do you take paypal?")
+    assert "PayPal" in replies[0] and "order number" in replies[-1]
+    say(rasa_url, "digress-1", "10003")
+    assert "delivered" in " ".join(say(rasa_url, "digress-1", "my zip code is 94110"))
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", "didn't receive any text"),
+        ("   ", "didn't receive any text"),
+        ("a" * 5000, "too long"),
+        ("😀😀😀", "only read words"),
+        ("'; DROP TABLE orders; --", ""),
+    ],
+)
+def test_bad_messages_get_a_clear_reply_and_change_nothing(rasa_url: str, database_url: str, text: str, expected: str) -> None:
+    before = database_state(database_url)
+    replies = say(rasa_url, f"bad-{len(text)}-{text[:3]}", text)
+    assert replies and all(r.strip() for r in replies)
+    assert expected in " ".join(replies)
+    assert "Traceback" not in " ".join(replies)
+    assert database_state(database_url) == before
+
+
+def test_bad_order_numbers_in_the_form(rasa_url: str, database_url: str) -> None:
+    before = database_state(database_url)
+    say(rasa_url, "bad-form", "where is my order")
+    assert "too long" in say(rasa_url, "bad-form", "1234567890123456789012345678901234567890")[0]
+    assert "order number" in say(rasa_url, "bad-form", "'; DROP TABLE orders; --")[0]
+    assert database_state(database_url) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[]", b'{"message": "hi"}', b'{"sender": "x"}', b'{"sender": "x", "message": 42}', b'{"sender": "", "message": "hi"}'],
+)
+def test_malformed_requests_get_400_with_a_reason(rasa_url: str, body: bytes) -> None:
+    reply = requests.post(
+        f"{rasa_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
+    assert reply.status_code == 400
+    assert reply.json()["error"]

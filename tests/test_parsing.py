@@ -1,0 +1,31 @@
+from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_long_number
+
+
+def entities(text):
+    return [(s.entity, s.value, s.explicit) for s in find_entities(text)]
+
+
+def test_order_numbers_in_their_usual_forms() -> None:
+    for text in ["where is #10001", "order 10001 pls", "order no. 10001", "10001", "my order number is 10001"]:
+        assert [(e, v) for e, v, _ in entities(text)] == [(ORDER_ID, "10001")], text
+    assert entities("#10001")[0][2] is True
+    assert entities("10001")[0][2] is False
+
+
+def test_zip_codes_need_words_that_say_so() -> None:
+    assert entities("my zip is 94110") == [(ZIP_CODE, "94110", True)]
+    assert entities("postal code: 60614") == [(ZIP_CODE, "60614", True)]
+
+
+def test_email_is_lower_cased_and_its_digits_are_not_an_order() -> None:
+    assert entities("Mail: Jo.Smith12345@Example.org") == [(EMAIL, "jo.smith12345@example.org", True)]
+
+
+def test_longer_numbers_decimals_and_prices_are_not_order_numbers() -> None:
+    assert entities("1234567890123456789012345678901234567890") == []
+    assert entities("it cost $12345 or 12345.50") == []
+    assert has_long_number("call 123456")
+
+
+def test_order_and_email_together_keep_reading_order() -> None:
+    assert [e for e, _, _ in entities("order 10002, email bob@example.com")] == [ORDER_ID, EMAIL]
