@@ -8,6 +8,7 @@ RASA := $(VENV)/bin/rasa
 # Rasa 3.6 needs Python < 3.11: take the 3.10 that pyenv ships on these machines.
 PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
 ACTION_PORT ?= 5055
+RASA_PORT ?= 5005
 MODEL := models/brightbay.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/nlu bot/policies -name '*.yml' -o -name '*.py' 2>/dev/null | sort)
 
@@ -51,7 +52,7 @@ actions: install
 chat: db train
 	@bash scripts/start_action_server.sh $(ACTION_PORT); \
 	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
-	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(RASA_PORT)
 
 test-py: install
 	$(PY) -m pytest -q
