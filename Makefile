@@ -31,6 +31,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (Rasa 3.6 needs Python < 3.11): install it with pyenv" >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -c constraints.txt -e ".[dev]"
+	$(PY) -m pip check
 	@touch $@
 
 install: $(VENV)/.installed
