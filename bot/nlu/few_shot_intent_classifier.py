@@ -1,14 +1,23 @@
-"""Brightbay's intent classifier: sentence embeddings plus character n-grams.
+"""Brightbay's intent classifier: an offline stage, and an LLM stage when configured.
 
-The offline stage: all-MiniLM-L6-v2 embeddings of each example (meaning) are
-joined with TF-IDF character n-grams (spelling: typos, order-number formats) and
-a multinomial logistic regression is trained over both. It needs no GPU, trains
-in seconds and returns a full, normalised intent ranking.
+The offline stage, always on: all-MiniLM-L6-v2 embeddings of each example
+(meaning) are joined with TF-IDF character n-grams (spelling: typos,
+order-number formats) and a multinomial logistic regression is trained over
+both. It needs no GPU, trains in seconds and returns a full intent ranking.
+
+The LLM stage (bot/nlu/llm_stage.py) runs only when an OpenAI-compatible
+endpoint is configured and the offline stage is unsure or says out_of_scope.
+Any LLM failure keeps the offline verdict. Each call's model, tokens, latency
+and cost go into the message's parse data under `llm`.
 """
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
+
+import yaml
 
 import joblib
 import numpy as np
@@ -24,11 +33,18 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from bot.llm import AsyncLLMClient, LLMError, LLMSettings, make_cache
+from bot.llm.runner import BackgroundLoop
+from bot.nlu import offload
 from bot.nlu.embeddings import embed
+from bot.nlu.llm_stage import OUT_OF_SCOPE, ExampleIndex, LLMIntentStage, LLMVerdict
+from bot.nlu.sentiment import SENTIMENT, label_for
 
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "offline_classifier.joblib"
+DESCRIPTIONS_FILE = Path(__file__).with_name("intent_descriptions.yml")
+LLM = "llm"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -50,6 +66,27 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             "ranking_length": 10,
             # Texts embedded per batch.
             "batch_size": 64,
+            # The LLM stage runs when OPENAI_API_KEY or OPENAI_BASE_URL is set and the offline
+            # top confidence is below this (or the offline verdict is out_of_scope).
+            "llm_threshold": 0.7,
+            # The fast model's confidence below which the strong model is asked as well.
+            "strong_model_threshold": 0.75,
+            # Model names; None takes LLM_FAST_MODEL / LLM_STRONG_MODEL or the client's defaults.
+            "fast_model": None,
+            "strong_model": None,
+            # Training examples nearest to the message that the prompt shows.
+            "few_shot_examples": 8,
+            # Turns of the conversation before the message that the prompt shows.
+            "history_turns": 4,
+            # Seconds one LLM request may take (then it is retried or given up).
+            "llm_timeout": 3.0,
+            # Seconds the whole LLM stage may take before the offline verdict is used.
+            "llm_budget": 6.0,
+            # USD per million prompt and completion tokens, for cost accounting.
+            "prices": {"gpt-4o-mini": [0.15, 0.60], "gpt-4o": [2.50, 10.00]},
+            # Threads that run the NLU graph off the server's event loop, so a slow
+            # LLM call never stalls other conversations.
+            "nlu_workers": 16,
         }
 
     def __init__(
@@ -59,12 +96,17 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         resource: Resource,
         vectorizer: Optional[TfidfVectorizer] = None,
         classifier: Optional[LogisticRegression] = None,
+        examples: Optional[ExampleIndex] = None,
+        llm_stage: Optional[LLMIntentStage] = None,
     ) -> None:
         self.component_config = config
         self._model_storage = model_storage
         self._resource = resource
         self._vectorizer = vectorizer
         self._classifier = classifier
+        self._examples = examples
+        self._llm_stage = llm_stage
+        self._llm_loop = BackgroundLoop() if llm_stage is not None else None
 
     @classmethod
     def create(
@@ -81,13 +123,24 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             raise ValueError(f"FewShotIntentClassifier: bad 'char_ngram_range' {config['char_ngram_range']!r}.")
         if config["max_chars"] < 1:
             raise ValueError(f"FewShotIntentClassifier: 'max_chars' must be >= 1, got {config['max_chars']!r}.")
+        for key in ("llm_threshold", "strong_model_threshold"):
+            if not 0.0 <= config[key] <= 1.0:
+                raise ValueError(f"FewShotIntentClassifier: '{key}' must be in [0, 1], got {config[key]!r}.")
+        for key in ("llm_timeout", "llm_budget"):
+            if not config[key] > 0:
+                raise ValueError(f"FewShotIntentClassifier: '{key}' must be > 0 seconds, got {config[key]!r}.")
+        for model, price in (config["prices"] or {}).items():
+            if not (isinstance(price, (list, tuple)) and len(price) == 2 and all(p >= 0 for p in price)):
+                raise ValueError(f"FewShotIntentClassifier: price of {model!r} must be [prompt, completion] USD per 1M tokens, got {price!r}.")
         return cls(config, model_storage, resource)
 
     # Training ---------------------------------------------------------------
 
-    def _features(self, texts: List[str], show_progress: bool = False) -> sp.csr_matrix:
+    def _features(self, texts: List[str], embeddings: Optional[np.ndarray] = None) -> sp.csr_matrix:
         texts = [t[: self.component_config["max_chars"]] for t in texts]
-        dense = embed(texts, self.component_config["batch_size"], show_progress) * self.component_config["embedding_weight"]
+        if embeddings is None:
+            embeddings = embed(texts, self.component_config["batch_size"])
+        dense = embeddings * self.component_config["embedding_weight"]
         return sp.hstack([sp.csr_matrix(dense), self._vectorizer.transform(texts)], format="csr")
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -101,15 +154,19 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             analyzer="char_wb", ngram_range=tuple(self.component_config["char_ngram_range"]), sublinear_tf=True, lowercase=True
         ).fit(texts)
         logger.info(f"Embedding {len(texts)} training examples.")
-        features = self._features(texts, show_progress=len(texts) > 500)
+        clipped = [t[: self.component_config["max_chars"]] for t in texts]
+        embeddings = embed(clipped, self.component_config["batch_size"], show_progress=len(texts) > 500)
         self._classifier = LogisticRegression(C=self.component_config["regularization"], max_iter=3000)
-        self._classifier.fit(features, labels)
+        self._classifier.fit(self._features(clipped, embeddings), labels)
+        self._examples = ExampleIndex(texts, labels, embeddings)
         self.persist()
         return self._resource
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump({"vectorizer": self._vectorizer, "classifier": self._classifier}, directory / MODEL_FILE)
+            if self._examples is not None:
+                self._examples.save(directory)
 
     @classmethod
     def load(
@@ -123,10 +180,37 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         try:
             with model_storage.read_from(resource) as directory:
                 state = joblib.load(directory / MODEL_FILE)
+                examples = ExampleIndex.load(directory) if (directory / ExampleIndex.FILE).exists() else None
         except (ValueError, FileNotFoundError):
             logger.warning("FewShotIntentClassifier found no trained model; it will predict nothing.")
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, state["vectorizer"], state["classifier"])
+        classifier = state["classifier"]
+        stage = cls._llm_stage_from_env(config, list(classifier.classes_), os.environ)
+        if stage is not None:
+            offload.enable(config["nlu_workers"])
+        return cls(config, model_storage, resource, state["vectorizer"], classifier, examples, stage)
+
+    @staticmethod
+    def _llm_stage_from_env(config: Dict[Text, Any], intents: List[str], environ: Any) -> Optional[LLMIntentStage]:
+        """The LLM stage when an endpoint is configured; settings are read once, here."""
+        overrides: Dict[str, Any] = {
+            "timeout_s": config["llm_timeout"],
+            "prices": {model: tuple(price) for model, price in (config["prices"] or {}).items()},
+        }
+        for key in ("fast_model", "strong_model"):
+            if config[key]:
+                overrides[key] = config[key]
+        settings = LLMSettings.from_env(environ, **overrides)
+        if not settings.configured:
+            return None
+        with open(DESCRIPTIONS_FILE) as handle:
+            described = yaml.safe_load(handle)
+        descriptions = {name: described.get(name, name.replace("_", " ")) for name in intents}
+        client = AsyncLLMClient(settings, cache=make_cache(environ.get("REDIS_URL")))
+        logger.info(f"LLM stage on: {settings.fast_model} then {settings.strong_model} at {settings.base_url or 'OpenAI'}")
+        return LLMIntentStage(
+            client, settings.fast_model, settings.strong_model, descriptions, config["strong_model_threshold"]
+        )
 
     # Inference --------------------------------------------------------------
 
@@ -142,12 +226,60 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         if self._classifier is None or not messages:
             return messages
         probabilities = self.predict_proba([m.get(TEXT) or "" for m in messages])
-        length = self.component_config["ranking_length"] or len(self.intents)
         for message, row in zip(messages, probabilities):
-            order = np.argsort(row)[::-1]
-            ranking = [
-                {INTENT_NAME_KEY: self.intents[i], PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in order[:length]
-            ]
-            message.set(INTENT, ranking[0], add_to_output=True)
-            message.set("intent_ranking", ranking, add_to_output=True)
+            scores = {intent: float(p) for intent, p in zip(self.intents, row)}
+            top = max(scores, key=scores.get)
+            if self._llm_stage is not None and (scores[top] < self.component_config["llm_threshold"] or top == OUT_OF_SCOPE):
+                scores = self._apply_llm(message, scores)
+            self._set_ranking(message, scores)
         return messages
+
+    def _set_ranking(self, message: Message, scores: Dict[str, float]) -> None:
+        length = self.component_config["ranking_length"] or len(scores)
+        ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:length]
+        ranking = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score} for name, score in ranked]
+        message.set(INTENT, ranking[0], add_to_output=True)
+        message.set("intent_ranking", ranking, add_to_output=True)
+
+    def _apply_llm(self, message: Message, offline: Dict[str, float]) -> Dict[str, float]:
+        """Scores after asking the LLM; the offline scores whenever the LLM fails."""
+        text = (message.get(TEXT) or "")[: self.component_config["max_chars"]]
+        examples = []
+        if self._examples is not None:
+            examples = self._examples.nearest(embed([text])[0], self.component_config["few_shot_examples"])
+        history = offload.recent_turns()[-self.component_config["history_turns"] :]
+        try:
+            verdict: LLMVerdict = self._llm_loop.run(
+                lambda: self._llm_stage.classify(text, offline, examples, history), self.component_config["llm_budget"]
+            )
+        except LLMError as exc:
+            logger.warning(f"LLM stage failed ({type(exc).__name__}: {exc}); keeping the offline verdict.")
+            message.set(LLM, {"called": True, "used": False, "error": type(exc).__name__, "calls": []}, add_to_output=True)
+            return offline
+        message.set(
+            LLM,
+            {
+                "called": True,
+                "used": True,
+                "intent": verdict.intent,
+                "model": verdict.model,
+                "calls": verdict.calls,
+                "cost_usd": round(sum(c.get("cost_usd", 0.0) for c in verdict.calls), 8),
+                "prompt_tokens": sum(c.get("prompt_tokens", 0) for c in verdict.calls),
+                "completion_tokens": sum(c.get("completion_tokens", 0) for c in verdict.calls),
+            },
+            add_to_output=True,
+        )
+        if verdict.sentiment is not None:
+            anger = verdict.anger if verdict.anger is not None else verdict.sentiment <= -0.6
+            message.set(
+                SENTIMENT,
+                {"score": verdict.sentiment, "label": label_for(verdict.sentiment), "anger": anger, "source": "llm"},
+                add_to_output=True,
+            )
+        # The LLM's intent leads with its confidence; the others keep their offline proportions.
+        rest = {name: p for name, p in offline.items() if name != verdict.intent}
+        total = sum(rest.values()) or 1.0
+        scores = {name: (1.0 - verdict.confidence) * p / total for name, p in rest.items()}
+        scores[verdict.intent] = verdict.confidence
+        return scores
