@@ -11,6 +11,7 @@ from bot.paths import PROJECT_ROOT
 KB_DIR = PROJECT_ROOT / "data" / "kb"
 BASE_URL = "https://help.brightbay.example/"
 MAX_CHUNK_CHARS = 600
+INTRO_SECTION = "Overview"  # the section name of text before the first `##`
 
 _ID_LINE = re.compile(r"^id:\s*(\S+)\s*$")
 
@@ -92,7 +93,7 @@ def load_articles(kb_dir: Path = KB_DIR) -> List[Article]:
 
 def _sections(body: str) -> Iterable[tuple]:
     """(heading, paragraphs) pairs; text before the first `##` is the "Overview" section."""
-    heading, paragraphs, current = "Overview", [], []
+    heading, paragraphs, current = INTRO_SECTION, [], []
     for line in body.splitlines() + [""]:
         stripped = line.strip()
         if stripped.startswith("## "):
