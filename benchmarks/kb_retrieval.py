@@ -1,0 +1,194 @@
+"""Help-center retrieval benchmark: quality on data/kb_eval/questions.yml, then scale (ABCD manual, synthetic 100k chunks).
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/kb_retrieval.py [--sweep] [--verbose] [--skip-scale]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.kb.answer import DEFAULT_MIN_RELEVANCE, extract_answer  # noqa: E402
+from bot.kb.documents import Chunk  # noqa: E402
+from bot.kb.index import HybridIndex  # noqa: E402
+from bot.kb.source import LocalKnowledgeSource, contextual_query  # noqa: E402
+from bot.nlu.embeddings import embed  # noqa: E402
+
+QUESTIONS = ROOT / "data" / "kb_eval" / "questions.yml"
+ABCD = ROOT.parent / "shared" / "datasets" / "abcd_policies" / "guidelines.json"
+
+
+def load_questions(path: Path = QUESTIONS) -> List[dict]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
+
+
+def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_relevance: float, verbose: bool = False) -> Dict[str, float]:
+    """recall@1/@3 by article, fact share of extracted answers, refusal rates."""
+    answerable = [q for q in questions if q["article"]]
+    unanswerable = [q for q in questions if not q["article"]]
+    at1 = at3 = facts = false_refusals = refusals = 0
+    for item in questions:
+        history = item.get("history", [])
+        hits = source.search(item["q"], history)
+        answer = extract_answer(contextual_query(item["q"], history), hits, min_relevance)
+        ids = [h.chunk.article_id for h in hits]
+        if item["article"]:
+            at1 += ids[:1] == [item["article"]]
+            at3 += item["article"] in ids[:3]
+            found = answer.grounded and item["fact"].lower() in answer.text.lower()
+            facts += found
+            false_refusals += not answer.grounded
+            if verbose and not found:
+                print(f"  MISS {item['q']!r} -> {ids} d={hits[0].dense_score:.2f}: {' '.join(answer.sentences)[:150]!r}")
+        else:
+            refusals += not answer.grounded
+            if verbose and answer.grounded:
+                print(f"  ANSWERED {item['q']!r} -> {ids[0]} d={hits[0].dense_score:.2f}")
+    return {
+        "recall@1": at1 / len(answerable),
+        "recall@3": at3 / len(answerable),
+        "fact_in_answer": facts / len(answerable),
+        "false_refusal": false_refusals / len(answerable),
+        "refusal_unanswerable": refusals / len(unanswerable),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+    }
+
+
+def sweep(source: LocalKnowledgeSource, questions: Sequence[dict]) -> None:
+    """Top-hit cosine of answerable vs unanswerable questions, to pick min_relevance."""
+    scored = [(source.search(q["q"], q.get("history", []))[0].dense_score, bool(q["article"])) for q in questions]
+    print("threshold  answered(answerable)  refused(unanswerable)")
+    for threshold in np.arange(0.25, 0.50, 0.025):
+        ok = np.mean([s >= threshold for s, a in scored if a])
+        refused = np.mean([s < threshold for s, a in scored if not a])
+        print(f"  {threshold:.3f}    {ok:6.1%}                {refused:6.1%}")
+
+
+def latency(index: HybridIndex, queries: Sequence[str], with_encoding: bool) -> Dict[str, float]:
+    """p50/p95 of search() in ms; without encoding, query vectors are computed beforehand."""
+    vectors = None if with_encoding else embed(list(queries))
+    index.search(queries[0], 3)  # warm-up
+    times = []
+    for i, query in enumerate(queries):
+        start = time.perf_counter()
+        index.search(query, 3, query_vector=None if vectors is None else vectors[i])
+        times.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
+
+
+def index_size_mb(index: HybridIndex) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        index.save(Path(tmp))
+        return sum(p.stat().st_size for p in Path(tmp).iterdir()) / 1e6
+
+
+def abcd_chunks(path: Path = ABCD) -> List[Chunk]:
+    """The ABCD agent manual (read at run time only) as chunks: one per action step of each subflow."""
+    chunks = []
+    for flow, data in json.loads(path.read_text(encoding="utf-8")).items():
+        for subflow, sub in data.get("subflows", {}).items():
+            for action in sub.get("actions", []):
+                text = " ".join([action.get("text", "")] + list(action.get("subtext", []))).strip()
+                if text:
+                    chunks.append(Chunk(f"abcd/{flow}/{subflow}", subflow, action.get("button", ""), text))
+    return chunks
+
+
+def run_abcd(queries: Sequence[str]) -> None:
+    if not ABCD.exists():
+        print(f"\nABCD manual: {ABCD} not found, skipped")
+        return
+    chunks = abcd_chunks()
+    start = time.perf_counter()
+    index = HybridIndex.build(chunks, show_progress=False)
+    build = time.perf_counter() - start
+    titles = sorted({c.title for c in chunks})
+    # Sanity check only (no labelled questions): a subflow's own name should retrieve one of its steps.
+    hit3 = np.mean([t in [h.chunk.title for h in index.search(t.lower(), 3)] for t in titles])
+    lat = latency(index, list(queries), with_encoding=True)
+    print(f"\nABCD agent manual: {len(chunks)} chunks, build {build:.1f} s, index {index_size_mb(index):.2f} MB, "
+          f"subflow-name recall@3 {hit3:.1%} ({len(titles)} subflows), "
+          f"query p50 {lat['p50_ms']:.1f} ms / p95 {lat['p95_ms']:.1f} ms (with query encoding)")
+
+
+_WORDS = ("order return refund shipping express standard warranty invoice account password address payment card "
+          "gift cancel delivery carrier tracking damaged defective replacement protection plan price match "
+          "newsletter support agent hours label package warehouse business days fee discount").split()
+_PRODUCTS = [f"{a} {b}" for a in ("smart", "wireless", "outdoor", "portable", "compact", "pro", "mini", "ultra")
+             for b in ("speaker", "lamp", "tent", "kettle", "camera", "router", "grill", "blender", "drone", "heater")]
+
+
+def synthetic_chunks(n: int, seed: int = 7) -> List[Chunk]:
+    """``n`` help-center-like chunks: support words, product names and model codes (a long-tailed vocabulary)."""
+    rng = random.Random(seed)
+    chunks = []
+    for i in range(n):
+        product = rng.choice(_PRODUCTS)
+        words = rng.choices(_WORDS, k=40) + [f"model{rng.randint(0, 20000)}", f"sku{i}"]
+        chunks.append(Chunk(f"synthetic/{i // 8}", f"{product} help {i // 8}", f"section {i % 8}", " ".join(words)))
+    return chunks
+
+
+def run_synthetic(n: int, queries: Sequence[str], sample: int = 1000) -> None:
+    chunks = synthetic_chunks(n)
+    start = time.perf_counter()
+    embed([c.search_text for c in chunks[:sample]])
+    per_chunk = (time.perf_counter() - start) / sample
+    # Encoding 100k chunks on this CPU takes many minutes; latency doesn't depend on the vectors' values,
+    # so the matrix is random unit vectors and the encoding time is extrapolated from the sample.
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((n, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    start = time.perf_counter()
+    index = HybridIndex.build(chunks, embeddings=vectors, show_progress=True)
+    build = time.perf_counter() - start
+    lexical_only = latency(index, list(queries), with_encoding=False)
+    full = latency(index, list(queries), with_encoding=True)
+    print(f"\nSynthetic KB: {n:,} chunks, BM25 + matrix build {build:.1f} s, encoding ~{per_chunk * n / 60:.1f} min "
+          f"extrapolated ({per_chunk * 1000:.1f} ms/chunk on {sample} chunks), index {index_size_mb(index):.0f} MB")
+    print(f"  search p50 {lexical_only['p50_ms']:.1f} ms / p95 {lexical_only['p95_ms']:.1f} ms (query vector given); "
+          f"p50 {full['p50_ms']:.1f} ms / p95 {full['p95_ms']:.1f} ms (including query encoding), {len(queries)} queries")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--min-relevance", type=float, default=DEFAULT_MIN_RELEVANCE)
+    parser.add_argument("--sweep", action="store_true", help="print answered/refused shares per threshold")
+    parser.add_argument("--verbose", action="store_true", help="print misses")
+    parser.add_argument("--skip-scale", action="store_true", help="only the quality figures")
+    parser.add_argument("--synthetic", type=int, default=100_000)
+    args = parser.parse_args()
+
+    questions = load_questions()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = LocalKnowledgeSource.from_directory(index_dir=Path(tmp))
+    if args.sweep:
+        sweep(source, questions)
+    m = evaluate(source, questions, args.min_relevance, args.verbose)
+    print(f"Brightbay help center: {len(source.index)} chunks; {m['answerable']} answerable + {m['unanswerable']} "
+          f"unanswerable questions, min_relevance {args.min_relevance}")
+    print(f"  recall@1 {m['recall@1']:.1%}  recall@3 {m['recall@3']:.1%}  expected fact in answer {m['fact_in_answer']:.1%}  "
+          f"false refusals {m['false_refusal']:.1%}  refusal on unanswerable {m['refusal_unanswerable']:.1%}")
+    lat = latency(source.index, [q["q"] for q in questions], with_encoding=True)
+    print(f"  query p50 {lat['p50_ms']:.1f} ms / p95 {lat['p95_ms']:.1f} ms (with query encoding)")
+    if args.skip_scale:
+        return
+    queries = [q["q"] for q in questions][:200]
+    run_abcd(queries)
+    run_synthetic(args.synthetic, queries)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Extractive answers: the most relevant sentences of the best passage, with the source article, or an honest "don't know"."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from bot.kb.documents import INTRO_SECTION
+from bot.kb.index import Hit
+from bot.kb.lexical import tokenize
+from bot.nlu.embeddings import embed
+
+DEFAULT_MIN_RELEVANCE = 0.35  # tuned on data/kb_eval/questions.yml (see benchmarks/kb_retrieval.py)
+OVERLAP_WEIGHT = 0.5
+KEEP_RATIO = 0.7  # other sentences join the best one when they score at least this share of it
+MAX_SENTENCES = 3
+CANDIDATE_PASSAGES = 3
+INTRO_PENALTY = 0.5
+NOT_FOUND = (
+    "Sorry, I don't know the answer to that, and I don't want to guess. "
+    "I can connect you with one of our support agents if you like."
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply; ``sources`` are (title, url) pairs; ``grounded`` is False when the KB had no relevant passage."""
+
+    text: str
+    sources: List[Tuple[str, str]] = field(default_factory=list)
+    grounded: bool = False
+    sentences: Tuple[str, ...] = ()
+
+
+def split_sentences(text: str) -> List[str]:
+    """Sentences of a passage ("$14.99" and "e.g." style dots inside words don't split)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def relevance(hit: Hit) -> float:
+    """How well the best hit answers the query: its cosine similarity."""
+    return hit.dense_score
+
+
+def _overlap(query_terms: set, sentence: str) -> float:
+    return len(query_terms & set(tokenize(sentence))) / len(query_terms) if query_terms else 0.0
+
+
+def _sentence_scores(vectors: np.ndarray, terms: set, sentences: Sequence[str]) -> np.ndarray:
+    # Cosine to the query plus term overlap: the overlap rescues exact facts ("amex", "$500") the encoder blurs.
+    return vectors[1:] @ vectors[0] + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
+
+
+def extract_answer(query: str, hits: Sequence[Hit], min_relevance: float = DEFAULT_MIN_RELEVANCE) -> Answer:
+    """1-3 sentences of the best passage that best match ``query``, ending with the source article's title and link.
+
+    The best passage is the retrieved passage (of the top ``CANDIDATE_PASSAGES``) holding the best-matching
+    sentence, so an article's introduction doesn't win over the section that states the fact.
+    """
+    if not hits or relevance(hits[0]) < min_relevance:
+        return Answer(NOT_FOUND, [], grounded=False)
+    candidates = [h.chunk for h in hits[:CANDIDATE_PASSAGES] if relevance(h) >= min_relevance]
+    per_chunk = [split_sentences(c.text) or [c.text] for c in candidates]
+    flat = [s for sentences in per_chunk for s in sentences]
+    owner = [i for i, sentences in enumerate(per_chunk) for _ in sentences]
+    scores = _sentence_scores(embed([query] + flat), set(tokenize(query)), flat)
+    # Introductions and rhetorical questions set the scene; they rarely state the fact asked for.
+    scores -= INTRO_PENALTY * np.array([candidates[o].section == INTRO_SECTION or f.endswith("?") for f, o in zip(flat, owner)])
+    chosen_chunk = owner[int(np.argmax(scores))]
+    chunk, sentences = candidates[chosen_chunk], per_chunk[chosen_chunk]
+    own = np.array([score for score, o in zip(scores, owner) if o == chosen_chunk])
+    order = [int(i) for i in np.argsort(-own)]
+    best = float(own[order[0]])
+    keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
+    chosen = tuple(sentences[i] for i in sorted(keep))
+    text = f"{' '.join(chosen)}\n\nSource: {chunk.title} ({chunk.url})"
+    return Answer(text, [(chunk.title, chunk.url)], grounded=True, sentences=chosen)

@@ -1,0 +1,54 @@
+"""Follow-up retrieval, extractive answers with sources, and refusals."""
+import pytest
+
+from bot.kb.answer import extract_answer
+from bot.kb.source import LocalKnowledgeSource, contextual_query, is_elliptic
+
+
+def ask(source: LocalKnowledgeSource, question: str, history=()):
+    return extract_answer(contextual_query(question, history), source.search(question, history))
+
+
+def test_elliptic_messages_are_detected():
+    assert is_elliptic("and for express?") and is_elliptic("how long does it take?") and is_elliptic("how much?")
+    assert not is_elliptic("can I pay with bitcoin") and not is_elliptic("how much is standard shipping")
+
+
+def test_follow_up_uses_the_previous_turn(kb_source: LocalKnowledgeSource):
+    hits = kb_source.search("and for express?", ["how much is standard shipping"])
+    assert (hits[0].chunk.article_id, hits[0].chunk.section) == ("help/shipping", "Express shipping")
+    answer = ask(kb_source, "and for express?", ["how much is standard shipping"])
+    assert "$14.99" in answer.text
+
+
+def test_a_full_question_ignores_unrelated_history(kb_source: LocalKnowledgeSource):
+    hits = kb_source.search("can I pay with bitcoin", ["how much is standard shipping"])
+    assert hits[0].chunk.article_id == "help/payment"
+
+
+@pytest.mark.parametrize("question, fact, article", [
+    ("how much does express shipping cost", "$14.99", "help/shipping"),
+    ("how long is the password reset link valid", "60 minutes", "help/account"),
+    ("when will I get my refund after sending it back", "5-7 business days", "help/refunds"),
+    ("can I pay with bitcoin", "cryptocurrency", "help/payment"),
+    ("are you open on sunday", "closed on Sunday", "help/contact"),
+])
+def test_answers_state_the_fact_and_name_the_source(kb_source, question, fact, article):
+    answer = ask(kb_source, question)
+    assert answer.grounded
+    assert fact.lower() in answer.text.lower()
+    title, url = answer.sources[0]
+    assert url == f"https://help.brightbay.example/{article}"
+    assert title in answer.text and url in answer.text
+    assert 1 <= len(answer.sentences) <= 3
+
+
+@pytest.mark.parametrize("question", ["do you sell cars", "what's your CEO's salary", "what's the capital of France"])
+def test_unanswerable_questions_are_refused(kb_source, question):
+    answer = ask(kb_source, question)
+    assert not answer.grounded and answer.sources == []
+    assert "don't know" in answer.text and "agent" in answer.text
+
+
+def test_no_hits_means_no_answer():
+    assert not extract_answer("anything", []).grounded
