@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from bot.llm import AsyncLLMClient, LLMError, LLMResult
+from bot.llm import AsyncLLMClient, LLMBadResponse, LLMError, LLMResult
 
 OUT_OF_SCOPE = "out_of_scope"
 SCHEMA_HINT = (
@@ -96,8 +96,13 @@ def _number(value: Any, low: float, high: float) -> Optional[float]:
 
 
 def validate(data: Mapping[str, Any], intents: Sequence[str], offline: Mapping[str, float]) -> Tuple[str, float, Optional[float], Optional[bool]]:
-    """Intent in the domain (nearest name, else out_of_scope), confidence in [0, 1], sentiment in [-1, 1]."""
-    raw = str(data.get("intent") or "").strip().lower().replace(" ", "_").replace("-", "_")
+    """Intent in the domain (nearest name, else out_of_scope), confidence in [0, 1], sentiment in [-1, 1].
+
+    Raises LLMBadResponse when the answer names no intent at all.
+    """
+    if not isinstance(data.get("intent"), str) or not data["intent"].strip():
+        raise LLMBadResponse(f"the answer names no intent: {json.dumps(data)[:200]}")
+    raw = data["intent"].strip().lower().replace(" ", "_").replace("-", "_")
     if raw in intents:
         intent = raw
     else:
@@ -145,10 +150,10 @@ class LLMIntentStage:
             return verdict
         try:
             strong = await self._client.complete_json(messages, model=self._strong, schema_hint=SCHEMA_HINT)
+            return self._verdict(strong, offline, "strong", verdict.calls)
         except LLMError as exc:
             verdict.calls.append({"model": self._strong, "stage": "strong", "error": type(exc).__name__})
             return verdict
-        return self._verdict(strong, offline, "strong", verdict.calls)
 
     def _verdict(self, result: LLMResult, offline: Mapping[str, float], stage: str, calls: List[Dict[str, Any]]) -> LLMVerdict:
         intent, confidence, sentiment, anger = validate(result.data, list(self._descriptions), offline)
