@@ -74,12 +74,15 @@ def write_endpoints(path: Path, action_port: int, tracker_db: Path, extra: Optio
 
 
 @contextmanager
-def assistant_servers(tmp: Path, database_url: str) -> Iterator[str]:
+def assistant_servers(tmp: Path, database_url: str, **extra_env: str) -> Iterator[str]:
     """The action server and Rasa with the REST channel; yields Rasa's base URL."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     action_port, rasa_port = free_port(), free_port()
-    env = server_env(DATABASE_URL=database_url)
+    env = server_env(DATABASE_URL=database_url, **extra_env)
+    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REDIS_URL"):
+        if key not in extra_env:
+            env.pop(key, None)  # only what the caller asks for
     endpoints = write_endpoints(tmp / "endpoints.yml", action_port, tmp / "trackers.db")
     actions_cmd = [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"]
     rasa_cmd = [

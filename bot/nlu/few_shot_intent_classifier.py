@@ -185,6 +185,9 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             logger.warning("FewShotIntentClassifier found no trained model; it will predict nothing.")
             return cls(config, model_storage, resource)
         classifier = state["classifier"]
+        if os.environ.get("LLM_THRESHOLD"):
+            # Operators tune when the LLM is asked without retraining the model.
+            config = {**config, "llm_threshold": float(os.environ["LLM_THRESHOLD"])}
         stage = cls._llm_stage_from_env(config, list(classifier.classes_), os.environ)
         if stage is not None:
             offload.enable(config["nlu_workers"])
