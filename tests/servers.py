@@ -74,7 +74,7 @@ def write_endpoints(path: Path, action_port: int, tracker_db: Path, extra: Optio
 
 
 @contextmanager
-def assistant_servers(tmp: Path, database_url: str, **extra_env: str) -> Iterator[str]:
+def assistant_servers(tmp: Path, database_url: str, enable_api: bool = False, **extra_env: str) -> Iterator[str]:
     """The action server and Rasa with the REST channel; yields Rasa's base URL."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
@@ -88,7 +88,7 @@ def assistant_servers(tmp: Path, database_url: str, **extra_env: str) -> Iterato
     rasa_cmd = [
         str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
         "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-    ]
+    ] + (["--enable-api"] if enable_api else [])
     with running(actions_cmd, env, tmp / "actions.log", f"http://127.0.0.1:{action_port}/health"):
         with running(rasa_cmd, env, tmp / "rasa.log", f"http://127.0.0.1:{rasa_port}/"):
             yield f"http://127.0.0.1:{rasa_port}"

@@ -165,15 +165,19 @@ class AsyncLLMClient:
         model: str,
         schema_hint: Optional[str] = None,
         temperature: float = 0,
+        cache_text: Optional[str] = None,
     ) -> LLMResult:
         """Send ``messages`` (redacted) and parse the reply as a JSON object.
+
+        The cache is keyed by the whole prompt, or by ``cache_text`` alone when given
+        (a verdict that depends only on the customer's message).
 
         Raises ``LLMUnavailable`` (not configured / breaker open), ``LLMTimeout``,
         ``LLMRateLimited``, ``LLMServerError``, ``LLMRequestError`` or ``LLMBadResponse``.
         """
         started = time.perf_counter()
         outgoing = _prepare_messages(messages, schema_hint)
-        key = cache_key(model, outgoing)
+        key = cache_key(model, [{"role": "user", "content": redact(cache_text)}] if cache_text is not None else outgoing)
         # Sampled replies differ run to run, so only deterministic requests are cached.
         use_cache = self.cache is not None and temperature == 0
         if use_cache:

@@ -144,12 +144,15 @@ class LLMIntentStage:
         """Raises LLMError only when the fast model fails; a failing strong model keeps the fast verdict."""
         messages = build_messages(text, self._descriptions, examples, history)
         offline_top = max(offline, key=offline.get) if offline else OUT_OF_SCOPE
-        fast = await self._client.complete_json(messages, model=self._fast, schema_hint=SCHEMA_HINT)
+        # Verdicts are cached by the customer's (normalised, redacted) text.
+        fast = await self._client.complete_json(messages, model=self._fast, schema_hint=SCHEMA_HINT, cache_text=text)
         verdict = self._verdict(fast, offline, "fast", [])
         if verdict.confidence >= self._strong_threshold and verdict.intent == offline_top:
             return verdict
         try:
-            strong = await self._client.complete_json(messages, model=self._strong, schema_hint=SCHEMA_HINT)
+            strong = await self._client.complete_json(
+                messages, model=self._strong, schema_hint=SCHEMA_HINT, cache_text=text
+            )
             return self._verdict(strong, offline, "strong", verdict.calls)
         except LLMError as exc:
             verdict.calls.append({"model": self._strong, "stage": "strong", "error": type(exc).__name__})

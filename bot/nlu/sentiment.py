@@ -19,6 +19,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 SENTIMENT = "sentiment"
 
@@ -123,8 +124,8 @@ class SupportSentimentScorer(GraphComponent):
                 raise ValueError(f"SupportSentimentScorer: '{key}' must be in [0, 2], got {config[key]!r}.")
         return cls(config)
 
-    def process_training_data(self, training_data):  # nothing to learn
-        return training_data
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data  # nothing to learn
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -169,8 +169,12 @@ def test_same_message_is_answered_from_the_cache(trained, monkeypatch, fake) -> 
     component = load(trained, monkeypatch, fake, llm_threshold=0.99, strong_model_threshold=0.0)
     fake.set_default(lambda request: verdict(agreeing, 0.9))
     parse(component, UNSURE)
-    data = parse(component, "  HMM so about   that thing from before ")
-    assert len(fake.requests) == 1
+    offload._context.turns = [("customer", "an earlier turn makes a different prompt")]
+    try:
+        data = parse(component, "  HMM so about   that thing from before ")
+    finally:
+        offload._context.turns = None
+    assert len(fake.requests) == 1, "verdicts are cached by the normalised message text"
     assert data["intent"]["name"] == agreeing and data["llm"]["calls"][0]["cached"] is True
 
 
