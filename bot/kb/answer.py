@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,12 +27,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 @dataclass(frozen=True)
 class Answer:
-    """The reply; ``sources`` are (title, url) pairs; ``grounded`` is False when the KB had no relevant passage."""
+    """The reply; ``sources`` are (title, url) pairs; ``grounded`` is False when the KB had no relevant passage.
+
+    ``usage`` is the LLM call's usage record (model, tokens, cost) when one was made; ``rejected`` says why
+    a model answer was not shown.
+    """
 
     text: str
     sources: List[Tuple[str, str]] = field(default_factory=list)
     grounded: bool = False
     sentences: Tuple[str, ...] = ()
+    usage: Optional[Dict[str, Any]] = None
+    rejected: Optional[str] = None
 
 
 def split_sentences(text: str) -> List[str]:

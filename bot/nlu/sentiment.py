@@ -19,6 +19,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 SENTIMENT = "sentiment"
 
@@ -123,7 +124,7 @@ class SupportSentimentScorer(GraphComponent):
                 raise ValueError(f"SupportSentimentScorer: '{key}' must be in [0, 2], got {config[key]!r}.")
         return cls(config)
 
-    def process_training_data(self, training_data):  # nothing to learn
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:  # nothing to learn
         return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
