@@ -119,7 +119,7 @@ def check_answer(data: Dict[str, Any], hits: Sequence[Hit]) -> "CheckedAnswer | 
         return Rejection(f"citation outside the {len(hits)} passages given: {cited}")
     if _leaks_instructions(text):
         return Rejection("the answer repeats the instructions")
-    evidence = " ".join(hits[n - 1].chunk.text for n in cited).lower().replace("$ ", "$")
+    evidence = " ".join(strip_instructions(hits[n - 1].chunk.text) for n in cited).lower().replace("$ ", "$")
     plain = _CITATION.sub("", text)
     unsupported = [t for t in _CHECKED_TOKEN.findall(plain) if _normalise(t) not in evidence]
     if unsupported:
