@@ -35,14 +35,16 @@ def passage_answering_model(body: Dict[str, Any]) -> Dict[str, Any]:
     customer_turns = [t["text"] for t in payload.get("conversation", []) if t.get("role") == "customer"]
     if customer_turns and len(terms) <= 3:  # "and for express?" leans on the previous question
         terms |= set(tokenize(customer_turns[-1]))
-    best, best_score = None, 0.0
+    scored = []
     for passage in payload.get("passages", []):
+        section_terms = set(tokenize(passage.get("section", "")))
         for sentence in split_sentences(passage.get("text", "")):
-            words = set(tokenize(sentence))
-            score = len(terms & words) + 0.5 * len(set(tokenize(passage.get("section", ""))) & terms)
-            if score > best_score:
-                best, best_score = (passage["n"], sentence), score
-    if best is None:
+            score = len(terms & set(tokenize(sentence))) + 0.5 * len(section_terms & terms)
+            if score > 0:
+                scored.append((score, passage["n"], sentence))
+    if not scored:
         return _NO_ANSWER
-    n, sentence = best
-    return {"answer": f"{re.sub(r'[.!?]$', '', sentence)} [{n}].", "citations": [n]}
+    scored.sort(key=lambda item: -item[0])
+    best = [scored[0]] + [item for item in scored[1:2] if item[1] == scored[0][1]]  # up to two, same passage
+    answer = " ".join(f"{re.sub(r'[.!?]$', '', sentence)} [{n}]." for _, n, sentence in best)
+    return {"answer": answer, "citations": sorted({n for _, n, _ in best})}

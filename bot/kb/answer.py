@@ -8,9 +8,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from bot.kb.documents import INTRO_SECTION
-from bot.kb.index import Hit
+from bot.kb.index import Hit, encode_query, encode_text
 from bot.kb.lexical import tokenize
-from bot.nlu.embeddings import embed
 
 DEFAULT_MIN_RELEVANCE = 0.35  # tuned on data/kb_eval/questions.yml (see benchmarks/kb_retrieval.py)
 OVERLAP_WEIGHT = 0.5
@@ -55,9 +54,12 @@ def _overlap(query_terms: set, sentence: str) -> float:
     return len(query_terms & set(tokenize(sentence))) / len(query_terms) if query_terms else 0.0
 
 
-def _sentence_scores(vectors: np.ndarray, terms: set, sentences: Sequence[str]) -> np.ndarray:
+def _sentence_scores(query: str, sentences: Sequence[str]) -> np.ndarray:
     # Cosine to the query plus term overlap: the overlap rescues exact facts ("amex", "$500") the encoder blurs.
-    return vectors[1:] @ vectors[0] + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
+    # Help-center sentences repeat across questions, so their vectors come from the encoder's cache.
+    vectors = np.stack([encode_text(s) for s in sentences])
+    terms = set(tokenize(query))
+    return vectors @ encode_query(query) + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
 
 
 def extract_answer(query: str, hits: Sequence[Hit], min_relevance: float = DEFAULT_MIN_RELEVANCE) -> Answer:
@@ -72,7 +74,7 @@ def extract_answer(query: str, hits: Sequence[Hit], min_relevance: float = DEFAU
     per_chunk = [split_sentences(c.text) or [c.text] for c in candidates]
     flat = [s for sentences in per_chunk for s in sentences]
     owner = [i for i, sentences in enumerate(per_chunk) for _ in sentences]
-    scores = _sentence_scores(embed([query] + flat), set(tokenize(query)), flat)
+    scores = _sentence_scores(query, flat)
     # Introductions and rhetorical questions set the scene; they rarely state the fact asked for.
     scores -= INTRO_PENALTY * np.array([candidates[o].section == INTRO_SECTION or f.endswith("?") for f, o in zip(flat, owner)])
     chosen_chunk = owner[int(np.argmax(scores))]

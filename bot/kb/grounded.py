@@ -22,6 +22,7 @@ from bot.kb.answer import DEFAULT_MIN_RELEVANCE, NOT_FOUND, Answer, extract_answ
 from bot.kb.index import Hit
 from bot.kb.source import contextual_query
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings
+from bot.llm.redaction import EMAIL, PHONE
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,12 @@ _CHECKED_TOKEN = re.compile(
     r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|https?://\S+|\$\s?\d[\d,]*(?:\.\d+)?|\b\d[\d,.:\-]*\d\b|\b\d\b"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# The client masks every email address and phone number before a prompt leaves, the store's own
+# contact details in the passages included; the model can only repeat the placeholders.
+_PUBLIC_CONTACTS = {
+    EMAIL: re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
+    PHONE: re.compile(r"\b1-\d{3}-\d{3}-\d{4}\b|\(\d{3}\) ?\d{3}-\d{4}"),
+}
 
 
 @dataclass(frozen=True)
@@ -119,11 +126,19 @@ def check_answer(data: Dict[str, Any], hits: Sequence[Hit]) -> "CheckedAnswer | 
         return Rejection(f"citation outside the {len(hits)} passages given: {cited}")
     if _leaks_instructions(text):
         return Rejection("the answer repeats the instructions")
-    evidence = " ".join(strip_instructions(hits[n - 1].chunk.text) for n in cited).lower().replace("$ ", "$")
+    cited_text = " ".join(strip_instructions(hits[n - 1].chunk.text) for n in cited)
+    evidence = cited_text.lower().replace("$ ", "$")
     plain = _CITATION.sub("", text)
     unsupported = [t for t in _CHECKED_TOKEN.findall(plain) if _normalise(t) not in evidence]
     if unsupported:
         return Rejection(f"not in the cited passages: {unsupported}")
+    for placeholder, pattern in _PUBLIC_CONTACTS.items():
+        if placeholder in text:
+            # Put back the store's own address or number, if the cited passages hold exactly one.
+            values = set(pattern.findall(cited_text))
+            if len(values) != 1:
+                return Rejection(f"the answer holds {placeholder} and the cited passages no single value for it")
+            text = text.replace(placeholder, values.pop())
     return CheckedAnswer(" ".join(text.split()), tuple(cited))
 
 
@@ -147,7 +162,9 @@ class ExtractiveAnswerer:
     min_relevance: float = DEFAULT_MIN_RELEVANCE
 
     async def answer(self, question: str, history: Sequence[str], hits: Sequence[Hit], conversation=()) -> Answer:
-        return await asyncio.to_thread(extract_answer, contextual_query(question, history), list(hits), self.min_relevance)
+        return await asyncio.to_thread(
+            extract_answer, contextual_query(question, history), list(hits), self.min_relevance
+        )
 
 
 @dataclass

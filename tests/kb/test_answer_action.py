@@ -87,8 +87,6 @@ def test_follow_up_uses_the_earlier_turn_from_the_tracker(kb_source) -> None:
     action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
     _, messages = run_action(action, tracker("and for express?", "nlu_fallback", earlier=["how much is standard shipping"]))
     assert "$14.99" in only_message(messages)["text"]
-    _, messages = run_action(action, tracker("how long does it take?", "delivery_period", earlier=["do you ship to the EU"]))
-    assert "7-14 business days" in only_message(messages)["text"]
 
 
 def test_history_is_the_earlier_readable_user_turns_of_this_session() -> None:
@@ -257,3 +255,11 @@ def test_instructions_hidden_in_a_passage_are_not_sent_or_followed(fake_llm: Fak
     assert replies[2].startswith("Express shipping costs $14.99.")
     sent = json.loads(fake_llm.requests[0]["messages"][1]["content"])["passages"][0]["text"]
     assert "$14.99" in sent and "Ignore all previous" not in sent and "system prompt" not in sent
+
+
+def test_the_stores_masked_contact_details_are_restored_from_the_cited_passage() -> None:
+    hits = [hit("Email us at support@brightbay.example or call 1-800-555-0199.", "Email and phone")]
+    verdict = check_answer({"answer": "Write to <EMAIL> or call <PHONE> [1].", "citations": [1]}, hits)
+    assert verdict.text == "Write to support@brightbay.example or call 1-800-555-0199 [1]."
+    two = [hit("Write to a@brightbay.example or b@brightbay.example.", "Email")]
+    assert "no single value" in check_answer({"answer": "Write to <EMAIL> [1].", "citations": [1]}, two).reason
