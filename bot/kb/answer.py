@@ -15,6 +15,7 @@ DEFAULT_MIN_RELEVANCE = 0.35  # tuned on data/kb_eval/questions.yml (see benchma
 OVERLAP_WEIGHT = 0.5
 KEEP_RATIO = 0.7  # other sentences join the best one when they score at least this share of it
 MAX_SENTENCES = 3
+SHORT_PASSAGE_CHARS = 300
 CANDIDATE_PASSAGES = 3
 INTRO_PENALTY = 0.5
 NOT_FOUND = (
@@ -82,7 +83,12 @@ def extract_answer(query: str, hits: Sequence[Hit], min_relevance: float = DEFAU
     own = np.array([score for score, o in zip(scores, owner) if o == chosen_chunk])
     order = [int(i) for i in np.argsort(-own)]
     best = float(own[order[0]])
-    keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
+    if len(chunk.text) <= SHORT_PASSAGE_CHARS and len(sentences) <= MAX_SENTENCES:
+        # A short section is one answer: "Standard shipping takes 3-5 business days. It is free on orders over
+        # $50; ..." asked "how much is standard shipping" needs its second sentence, which shares no word with it.
+        keep = list(range(len(sentences)))
+    else:
+        keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
     chosen = tuple(sentences[i] for i in sorted(keep))
     text = f"{' '.join(chosen)}\n\nSource: {chunk.title} ({chunk.url})"
     return Answer(text, [(chunk.title, chunk.url)], grounded=True, sentences=chosen)
