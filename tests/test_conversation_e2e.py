@@ -121,3 +121,19 @@ def test_malformed_requests_get_400_with_a_reason(rasa_url: str, body: bytes) ->
     )
     assert reply.status_code == 400
     assert reply.json()["error"]
+
+
+def test_policy_question_and_follow_up_are_answered_from_the_help_center(rasa_url: str) -> None:
+    first = " ".join(say(rasa_url, "kb-1", "how much is standard shipping"))
+    assert "$5.99" in first or "$50" in first
+    assert "help.brightbay.example/help/shipping" in first
+    follow_up = " ".join(say(rasa_url, "kb-1", "and for express?"))
+    assert "$14.99" in follow_up and "help.brightbay.example/help/shipping" in follow_up
+
+
+def test_an_unanswerable_question_offers_a_person(rasa_url: str) -> None:
+    reply = requests.post(
+        f"{rasa_url}/webhooks/rest/webhook", json={"sender": "kb-2", "message": "who founded brightbay"}, timeout=60
+    ).json()
+    assert reply and "help.brightbay.example" not in " ".join(m.get("text", "") for m in reply)
+    assert any(b["payload"] == "/contact_human_agent" for m in reply for b in m.get("buttons", []))

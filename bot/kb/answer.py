@@ -3,19 +3,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from bot.kb.documents import INTRO_SECTION
-from bot.kb.index import Hit
+from bot.kb.index import Hit, encode_query, encode_text
 from bot.kb.lexical import tokenize
-from bot.nlu.embeddings import embed
 
 DEFAULT_MIN_RELEVANCE = 0.35  # tuned on data/kb_eval/questions.yml (see benchmarks/kb_retrieval.py)
 OVERLAP_WEIGHT = 0.5
 KEEP_RATIO = 0.7  # other sentences join the best one when they score at least this share of it
 MAX_SENTENCES = 3
+SHORT_PASSAGE_CHARS = 300
 CANDIDATE_PASSAGES = 3
 INTRO_PENALTY = 0.5
 NOT_FOUND = (
@@ -27,12 +27,18 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
 @dataclass(frozen=True)
 class Answer:
-    """The reply; ``sources`` are (title, url) pairs; ``grounded`` is False when the KB had no relevant passage."""
+    """The reply; ``sources`` are (title, url) pairs; ``grounded`` is False when the KB had no relevant passage.
+
+    ``usage`` is the LLM call's usage record (model, tokens, cost) when one was made; ``rejected`` says why
+    a model answer was not shown.
+    """
 
     text: str
     sources: List[Tuple[str, str]] = field(default_factory=list)
     grounded: bool = False
     sentences: Tuple[str, ...] = ()
+    usage: Optional[Dict[str, Any]] = None
+    rejected: Optional[str] = None
 
 
 def split_sentences(text: str) -> List[str]:
@@ -49,9 +55,12 @@ def _overlap(query_terms: set, sentence: str) -> float:
     return len(query_terms & set(tokenize(sentence))) / len(query_terms) if query_terms else 0.0
 
 
-def _sentence_scores(vectors: np.ndarray, terms: set, sentences: Sequence[str]) -> np.ndarray:
+def _sentence_scores(query: str, sentences: Sequence[str]) -> np.ndarray:
     # Cosine to the query plus term overlap: the overlap rescues exact facts ("amex", "$500") the encoder blurs.
-    return vectors[1:] @ vectors[0] + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
+    # Help-center sentences repeat across questions, so their vectors come from the encoder's cache.
+    vectors = np.stack([encode_text(s) for s in sentences])
+    terms = set(tokenize(query))
+    return vectors @ encode_query(query) + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
 
 
 def extract_answer(query: str, hits: Sequence[Hit], min_relevance: float = DEFAULT_MIN_RELEVANCE) -> Answer:
@@ -66,7 +75,7 @@ def extract_answer(query: str, hits: Sequence[Hit], min_relevance: float = DEFAU
     per_chunk = [split_sentences(c.text) or [c.text] for c in candidates]
     flat = [s for sentences in per_chunk for s in sentences]
     owner = [i for i, sentences in enumerate(per_chunk) for _ in sentences]
-    scores = _sentence_scores(embed([query] + flat), set(tokenize(query)), flat)
+    scores = _sentence_scores(query, flat)
     # Introductions and rhetorical questions set the scene; they rarely state the fact asked for.
     scores -= INTRO_PENALTY * np.array([candidates[o].section == INTRO_SECTION or f.endswith("?") for f, o in zip(flat, owner)])
     chosen_chunk = owner[int(np.argmax(scores))]
@@ -74,7 +83,12 @@ def extract_answer(query: str, hits: Sequence[Hit], min_relevance: float = DEFAU
     own = np.array([score for score, o in zip(scores, owner) if o == chosen_chunk])
     order = [int(i) for i in np.argsort(-own)]
     best = float(own[order[0]])
-    keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
+    if len(chunk.text) <= SHORT_PASSAGE_CHARS and len(sentences) <= MAX_SENTENCES:
+        # A short section is one answer: "Standard shipping takes 3-5 business days. It is free on orders over
+        # $50; ..." asked "how much is standard shipping" needs its second sentence, which shares no word with it.
+        keep = list(range(len(sentences)))
+    else:
+        keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
     chosen = tuple(sentences[i] for i in sorted(keep))
     text = f"{' '.join(chosen)}\n\nSource: {chunk.title} ({chunk.url})"
     return Answer(text, [(chunk.title, chunk.url)], grounded=True, sentences=chosen)

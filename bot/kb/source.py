@@ -9,9 +9,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from bot.kb.documents import KB_DIR
-from bot.kb.index import DEFAULT_INDEX_DIR, Hit, HybridIndex, load_or_build
+from bot.kb.index import DEFAULT_INDEX_DIR, Hit, HybridIndex, dense_text, encode_query, load_or_build
 from bot.kb.lexical import tokenize
-from bot.nlu.embeddings import embed
 
 _FOLLOW_UP_CUE = re.compile(r"^\s*(and|but|or|also|same|what about|how about|what if|then)\b", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(it|that|this|those|these|they|them|one)\b", re.IGNORECASE)
@@ -68,7 +67,7 @@ class LocalKnowledgeSource(KnowledgeSource):
             return None
         turns = list(history)[-len(CONTEXT_WEIGHTS):]
         weights = [1.0] + list(CONTEXT_WEIGHTS[: len(turns)])
-        vectors = embed([query] + turns[::-1])
+        vectors = np.stack([encode_query(t) for t in [query] + turns[::-1]])
         mixed = np.asarray(weights, dtype=np.float32) @ vectors
         return mixed / np.linalg.norm(mixed)
 

@@ -1,0 +1,145 @@
+"""Answers to information questions from Brightbay's help center, with the source article, or an honest "I don't know".
+
+The knowledge source and the answerer are injected (tests pass fakes); by default the help-center
+index is loaded once per process on first use (rebuilt only when data/kb changed), and the answerer
+is the LLM one when an endpoint is configured, else the extractive one. Messages the NLU could not
+read at all (empty, emoji only, too long) get action_fallback's clear replies instead.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.fallback import CAPABILITIES, PROBLEM_TEXT
+from bot.kb.answer import Answer
+from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
+from bot.kb.source import KnowledgeSource, LocalKnowledgeSource
+from bot.llm import LLMSettings
+from bot.nlu.message_guard import MESSAGE_PROBLEM
+
+logger = logging.getLogger(__name__)
+
+HISTORY_TURNS = 2  # earlier user messages used for follow-ups ("and for express?")
+CONVERSATION_TURNS = 4  # user and bot messages shown to the LLM
+OFFER_HUMAN_BUTTONS = [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
+OUT_OF_SCOPE_TEXT = (
+    f"Sorry, that's outside what I can help with, and I found nothing about it in our help center. {CAPABILITIES} "
+    "If you'd like, I can connect you with one of our support agents."
+)
+NOT_UNDERSTOOD_TEXT = (
+    f"Sorry, I didn't quite understand that, and I found nothing about it in our help center. {CAPABILITIES} "
+    "If you'd like, I can connect you with one of our support agents."
+)
+UNAVAILABLE_TEXT = (
+    "Sorry, I can't look that up right now. Please try again in a few minutes, "
+    "or I can connect you with one of our support agents."
+)
+
+_default_lock = threading.Lock()
+_default_source: Optional[KnowledgeSource] = None
+
+
+def default_source() -> KnowledgeSource:
+    """The local help-center index, loaded (or rebuilt when the articles changed) once per process."""
+    global _default_source
+    with _default_lock:
+        if _default_source is None:
+            _default_source = LocalKnowledgeSource.from_directory()
+        return _default_source
+
+
+def default_answerer(settings: Optional[LLMSettings] = None):
+    settings = settings or LLMSettings.from_env()
+    return LLMAnswerer(settings) if settings.configured else ExtractiveAnswerer()
+
+
+def session_events(tracker: Tracker) -> List[Dict[Text, Any]]:
+    """The events of the current session (after the last session_started)."""
+    events = list(tracker.events or [])
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].get("event") == "session_started":
+            return events[i + 1 :]
+    return events
+
+
+def earlier_user_messages(tracker: Tracker, turns: int = HISTORY_TURNS) -> List[str]:
+    """The user's messages before the latest one in this session, oldest first (readable ones only)."""
+    texts = [
+        e.get("text") or ""
+        for e in session_events(tracker)
+        if e.get("event") == "user" and not (e.get("parse_data") or {}).get(MESSAGE_PROBLEM)
+    ]
+    texts = [t for t in texts[:-1] if t.strip() and not t.startswith("/")]
+    return texts[-turns:] if turns else []
+
+
+def recent_conversation(tracker: Tracker, turns: int = CONVERSATION_TURNS) -> List[Tuple[str, str]]:
+    """(role, text) of the last messages before the latest user message, for the LLM."""
+    pairs = [
+        ("customer" if e["event"] == "user" else "assistant", e.get("text") or "")
+        for e in session_events(tracker)
+        if e.get("event") in ("user", "bot") and (e.get("text") or "").strip()
+    ]
+    if pairs and pairs[-1][0] == "customer":
+        pairs = pairs[:-1]
+    return pairs[-turns:]
+
+
+class ActionAnswerQuestion(Action):
+    """Finds help-center passages for the customer's question (and the turns before it) and answers from them."""
+
+    def __init__(self, source: Optional[KnowledgeSource] = None, answerer=None) -> None:
+        self._source = source
+        self._answerer = answerer
+
+    def name(self) -> Text:
+        return "action_answer_question"
+
+    def _answerer_for_process(self):
+        if self._answerer is None:
+            self._answerer = default_answerer()
+        return self._answerer
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        message = tracker.latest_message or {}
+        problem = message.get(MESSAGE_PROBLEM)
+        if problem in PROBLEM_TEXT:
+            dispatcher.utter_message(text=PROBLEM_TEXT[problem])
+            return []
+        intent = (message.get("intent") or {}).get("name")
+        question = (message.get("text") or "").strip()
+        try:
+            source = self._source or await asyncio.to_thread(default_source)
+            history = earlier_user_messages(tracker)
+            hits = await asyncio.to_thread(source.search, question, history)
+            answer: Answer = await self._answerer_for_process().answer(
+                question, history, hits, recent_conversation(tracker)
+            )
+        except Exception:  # a customer never sees a traceback
+            logger.exception("answering failed in conversation %s", tracker.sender_id)
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
+            return []
+        record = {
+            "grounded": answer.grounded,
+            "sources": [url for _, url in answer.sources],
+            "llm_usage": answer.usage,
+            "rejected": answer.rejected,
+        }
+        if answer.grounded:
+            dispatcher.utter_message(text=answer.text, kb_answer=record)
+            return []
+        if intent == "out_of_scope":
+            text = OUT_OF_SCOPE_TEXT
+        elif intent == "nlu_fallback":
+            text = NOT_UNDERSTOOD_TEXT
+        else:
+            text = answer.text
+        dispatcher.utter_message(text=text, buttons=OFFER_HUMAN_BUTTONS, kb_answer=record)
+        return []
