@@ -22,14 +22,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.kb import index as index_module  # noqa: E402
 from bot.kb.answer import DEFAULT_MIN_RELEVANCE, extract_answer  # noqa: E402
 from bot.kb.documents import Chunk  # noqa: E402
 from bot.kb.grounded import LLMAnswerer  # noqa: E402
 from bot.kb.index import HybridIndex  # noqa: E402
 from bot.llm import LLMSettings  # noqa: E402
 from bot.kb.source import LocalKnowledgeSource, contextual_query  # noqa: E402
-from bot.nlu.embeddings import embed  # noqa: E402
+from bot.nlu.embeddings import embed, embed_one  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "kb_eval" / "questions.yml"
 ABCD = ROOT.parent / "shared" / "datasets" / "abcd_policies" / "guidelines.json"
@@ -131,7 +130,7 @@ def latency(index: HybridIndex, queries: Sequence[str], with_encoding: bool) -> 
     """
     vectors = None if with_encoding else embed(list(queries))
     index.search("warm-up query", 3)
-    index_module._encode_cached.cache_clear()
+    embed_one.cache_clear()
     times = []
     for i, query in enumerate(queries):
         start = time.perf_counter()

@@ -1,7 +1,6 @@
 """Whole conversations through the REST webhook against the real servers on loopback."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterator, List
 
 import pytest

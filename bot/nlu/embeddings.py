@@ -5,6 +5,7 @@ from a model hub, so the hub is switched off before the first load.
 """
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from typing import Iterable, Optional
@@ -12,6 +13,7 @@ from typing import Iterable, Optional
 import numpy as np
 
 EMBEDDING_DIMENSIONS = 384
+ONE_TEXT_CACHE_SIZE = 4096  # greetings, yes/no, thanks and common questions repeat all day
 _lock = threading.Lock()
 _encoder = None
 
@@ -49,3 +51,11 @@ def embed(
         normalize_embeddings=True,
     )
     return np.asarray(vectors, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=ONE_TEXT_CACHE_SIZE)
+def embed_one(text: str) -> np.ndarray:
+    """The unit vector of one text, cached; read-only because every caller shares it."""
+    vector = embed([text])[0]
+    vector.setflags(write=False)
+    return vector

@@ -36,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings, make_cache
 from bot.llm.runner import BackgroundLoop
 from bot.nlu import offload
-from bot.nlu.embeddings import embed, load_encoder
+from bot.nlu.embeddings import embed, embed_one, load_encoder
 from bot.nlu.llm_stage import OUT_OF_SCOPE, ExampleIndex, LLMIntentStage, LLMVerdict
 from bot.nlu.sentiment import SENTIMENT, label_for
 
@@ -138,7 +138,9 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
 
     def _features(self, texts: List[str], embeddings: Optional[np.ndarray] = None) -> sp.csr_matrix:
         texts = [t[: self.component_config["max_chars"]] for t in texts]
-        if embeddings is None:
+        if embeddings is None and len(texts) == 1:
+            embeddings = embed_one(texts[0])[None, :]  # a served message: cached
+        elif embeddings is None:
             embeddings = embed(texts, self.component_config["batch_size"])
         dense = embeddings * self.component_config["embedding_weight"]
         return sp.hstack([sp.csr_matrix(dense), self._vectorizer.transform(texts)], format="csr")
@@ -250,7 +252,7 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         text = (message.get(TEXT) or "")[: self.component_config["max_chars"]]
         examples = []
         if self._examples is not None:
-            examples = self._examples.nearest(embed([text])[0], self.component_config["few_shot_examples"])
+            examples = self._examples.nearest(embed_one(text), self.component_config["few_shot_examples"])
         history = offload.recent_turns()[-self.component_config["history_turns"] :]
         try:
             verdict: LLMVerdict = self._llm_loop.run(

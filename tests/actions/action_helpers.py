@@ -1,7 +1,7 @@
 """Helpers for running the custom actions the way the action server does (imported by the tests)."""
 import asyncio
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 from rasa_sdk import Tracker

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest

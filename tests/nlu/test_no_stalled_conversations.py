@@ -4,9 +4,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import threading
-from typing import Iterator
 
-import pytest
 import requests
 
 from bot.db.seed import ensure_demo_data
