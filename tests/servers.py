@@ -68,18 +68,21 @@ def running(cmd: List[str], env: Dict[str, str], log_path: Path, health_url: str
 def write_endpoints(path: Path, action_port: int, tracker_db: Path, extra: Optional[str] = None) -> Path:
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n" + (extra or "")
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n"
+        "event_broker:\n  type: bot.handoff.live.LiveAgentEventBroker\n" + (extra or "")
     )
     return path
 
 
 @contextmanager
-def assistant_servers(tmp: Path, database_url: str) -> Iterator[str]:
-    """The action server and Rasa with the REST channel; yields Rasa's base URL."""
+def assistant_servers(tmp: Path, database_url: str, **extra_env: str) -> Iterator[str]:
+    """The action server and Rasa with every channel of credentials.yml; yields Rasa's base URL.
+
+    ``extra_env`` goes to both servers (e.g. AGENT_TOKENS, SUPPORT_HOURS, REDIS_URL)."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     action_port, rasa_port = free_port(), free_port()
-    env = server_env(DATABASE_URL=database_url)
+    env = server_env(DATABASE_URL=database_url, **extra_env)
     endpoints = write_endpoints(tmp / "endpoints.yml", action_port, tmp / "trackers.db")
     actions_cmd = [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"]
     rasa_cmd = [
