@@ -17,6 +17,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -164,6 +165,11 @@ class HandoffPolicy(Policy):
         probabilities = self._default_predictions(domain)
         if tracker.is_paused() or HANDOFF_ACTION not in domain.action_names_or_texts:
             return self._prediction(probabilities)
+        if tracker.latest_action_name == HANDOFF_ACTION:
+            # Normally the conversation is paused by now; if the handoff could not be made
+            # (its action told the customer how else to reach a person), wait for the customer.
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._prediction(probabilities, is_no_user_prediction=True)
         decision = self.decide(tracker)
         if not decision.handoff:
             return self._prediction(probabilities)

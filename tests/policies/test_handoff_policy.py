@@ -282,3 +282,9 @@ def test_every_threshold_has_a_default() -> None:
     from bot.handoff.decision import DEFAULTS
 
     assert set(DEFAULTS) <= set(HandoffPolicy.get_default_config())
+
+
+def test_it_listens_after_the_handoff_action(policy, domain) -> None:
+    t = tracker(domain, user("I want a human", "contact_human_agent"), bot("action_handoff", "sorry, can't reach them"))
+    prediction = policy.predict_action_probabilities(t, domain)
+    assert domain.action_names_or_texts[prediction.probabilities.index(1.0)] == "action_listen"
