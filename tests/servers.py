@@ -15,6 +15,7 @@ import requests
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "brightbay.tar.gz"
+AGENT_TOKEN = "e2e-secret-token"  # the live-agent token the handoff tests log in with
 
 
 def free_port() -> int:

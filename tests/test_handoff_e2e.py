@@ -17,29 +17,22 @@ import requests
 from sqlalchemy import select
 
 from bot.db.models import Handoff, Refund
-from bot.db.seed import ensure_demo_data
 from bot.db.session import dispose_engines, session_scope
-from tests.servers import assistant_servers
+from tests.servers import AGENT_TOKEN
 
-TOKEN = "e2e-secret-token"
+TOKEN = AGENT_TOKEN
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('handoff-db') / 'brightbay.db'}"
-    ensure_demo_data(url)
-    yield url
+@pytest.fixture
+def database_url(handoff_database_url: str) -> Iterator[str]:
+    yield handoff_database_url
     dispose_engines()
 
 
-@pytest.fixture(scope="module")
-def rasa_url(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[str]:
-    with assistant_servers(
-        tmp_path_factory.mktemp("handoff-servers"), database_url,
-        AGENT_TOKENS=f"alice:{TOKEN},bob:other-token", SUPPORT_HOURS="24/7", REDIS_URL="",
-    ) as url:
-        yield url
+@pytest.fixture
+def rasa_url(handoff_rasa_url: str) -> str:
+    return handoff_rasa_url
 
 
 def say(rasa_url: str, sender: str, text: str) -> List[str]:
