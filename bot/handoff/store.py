@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.db.models import Base, Handoff, HandoffNote, HandoffStatus
-from bot.db.session import get_engine, session_scope
+from bot.db.session import acquire_setup_lock, session_scope
 
 logger = logging.getLogger(__name__)
 
@@ -182,21 +182,19 @@ class HandoffStore:
         self,
         session_factory: SessionFactory = session_scope,
         queue: Optional[HandoffQueue] = None,
-        database_url: Optional[str] = None,
     ) -> None:
         self._session_factory = session_factory
         self.queue = queue if queue is not None else make_queue()
-        self._database_url = database_url
         self._schema_ready = False
 
     def _session(self) -> ContextManager[Session]:
         if not self._schema_ready:
-            engine = get_engine(self._database_url) if self._database_url else None
+            # Databases seeded before handoffs existed lack these two tables; the setup lock
+            # keeps the action server and Rasa from creating them at the same moment.
             with self._session_factory() as session:
+                acquire_setup_lock(session)
                 Base.metadata.create_all(
-                    engine or session.connection(),
-                    tables=[Handoff.__table__, HandoffNote.__table__],
-                    checkfirst=True,
+                    session.connection(), tables=[Handoff.__table__, HandoffNote.__table__], checkfirst=True
                 )
             self._schema_ready = True
         return self._session_factory()
