@@ -1,6 +1,8 @@
 """Real-time plumbing of the live-agent channel, inside the Rasa server process.
 
-- ``LiveHub``: per-conversation pub/sub feeding the agents' server-sent-event streams.
+- ``LiveHub``: per-conversation pub/sub feeding the agents' server-sent-event streams
+  (``RedisLiveHub`` over Redis pub/sub when ``REDIS_URL`` is set, so every Rasa instance's
+  agents see every instance's customers).
 - ``LiveAgentEventBroker``: a Rasa event broker (``endpoints.yml: event_broker``) that
   gets every tracker event as it is saved and publishes customer and bot messages to the
   hub, so a paused conversation's new customer message reaches the claiming agent at once.
@@ -76,7 +78,67 @@ def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
         return False
 
 
-HUB = LiveHub()
+class RedisLiveHub(LiveHub):
+    """The same interface over Redis pub/sub, so an agent connected to one Rasa instance sees
+    customer messages handled by another (used when ``REDIS_URL`` is set)."""
+
+    CHANNEL = "brightbay:live:{conversation}"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import redis
+
+        self.url = url
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._tasks: Dict[int, "asyncio.Task[None]"] = {}
+
+    def subscribe(self, conversation_id: str) -> asyncio.Queue:
+        queue = super().subscribe(conversation_id)
+        subscribed = asyncio.Event()
+        self._tasks[id(queue)] = asyncio.get_running_loop().create_task(
+            self._relay(conversation_id, queue, subscribed)
+        )
+        queue.subscribed = subscribed  # type: ignore[attr-defined]  # set once Redis confirmed
+        return queue
+
+    async def _relay(self, conversation_id: str, queue: asyncio.Queue, subscribed: asyncio.Event) -> None:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self.url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(self.CHANNEL.format(conversation=conversation_id))
+            subscribed.set()
+            while True:
+                item = await pubsub.get_message(timeout=1.0)
+                if item and item.get("type") == "message":
+                    queue.put_nowait(json.loads(item["data"]))
+        finally:
+            await pubsub.close()
+            await client.close()
+
+    def unsubscribe(self, conversation_id: str, queue: asyncio.Queue) -> None:
+        super().unsubscribe(conversation_id, queue)
+        task = self._tasks.pop(id(queue), None)
+        if task is not None:
+            task.cancel()
+
+    def listeners(self, conversation_id: str) -> int:
+        return 1  # listeners may be on other instances: always publish
+
+    def publish(self, conversation_id: str, message: Dict[str, Any]) -> None:
+        try:
+            self._redis.publish(self.CHANNEL.format(conversation=conversation_id), json.dumps(message))
+        except Exception:
+            logger.exception("could not publish a live message of %s to Redis", conversation_id)
+
+
+def make_hub(redis_url: Optional[str] = None) -> LiveHub:
+    url = redis_url if redis_url is not None else os.environ.get("REDIS_URL")
+    return RedisLiveHub(url) if url else LiveHub()
+
+
+HUB = make_hub()
 
 
 def live_message(event: Dict[str, Any]) -> Optional[Dict[str, Any]]:

@@ -81,3 +81,33 @@ def test_outbox_in_redis_is_shared_between_instances() -> None:
         assert [m["text"] for m in CustomerOutbox(url).since(sender)] == ["from instance A"]
     finally:
         redis.Redis.from_url(url).delete(f"brightbay:outbox:{sender}")
+
+
+def test_live_messages_cross_instances_through_redis() -> None:
+    import uuid
+
+    import pytest
+    import redis
+
+    from bot.handoff.live import RedisLiveHub
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379 (tests/handoff starts it)")
+    conversation = f"conv-{uuid.uuid4().hex}"
+
+    async def scenario() -> Dict[str, Any]:
+        agent_side, customer_side = RedisLiveHub(url), RedisLiveHub(url)  # two Rasa instances
+        queue = agent_side.subscribe(conversation)
+        await asyncio.wait_for(queue.subscribed.wait(), 5)
+        LiveAgentEventBroker(customer_side).publish(
+            {"sender_id": conversation, "event": "user", "text": "still there?", "timestamp": 2.0})
+        try:
+            return await asyncio.wait_for(queue.get(), 5)
+        finally:
+            agent_side.unsubscribe(conversation, queue)
+            await asyncio.sleep(0)
+
+    assert asyncio.run(scenario()) == {"type": "customer", "text": "still there?", "timestamp": 2.0}
