@@ -18,10 +18,12 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TOKENIZERS_PARALLELISM := false
+# The code of this checkout, whatever the editable install in .venv points at.
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 
-.PHONY: help install db train actions chat test test-py validate test-stories lock clean
+.PHONY: help install browser db train actions chat test test-py validate test-stories lock clean
 
 help:
 	@echo "make chat   - set up, train if needed, and talk to the assistant in rasa shell"
@@ -35,6 +37,14 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Debian's chromium and chromedriver for the agent-console browser test; installed only when missing.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; else \
+	  echo "installing chromium and chromium-driver"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
+	fi
 
 db: install
 	$(PY) -m bot.db.seed
@@ -55,7 +65,7 @@ chat: db train
 	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
 	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(RASA_PORT)
 
-test-py: install
+test-py: install browser
 	$(PY) -m pytest -q
 
 validate: install

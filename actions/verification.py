@@ -44,6 +44,7 @@ LOCKED_TEXT = (
     "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
     "A support agent can help you check who you are another way."
 )
+# contact_human_agent makes HandoffPolicy run action_handoff: a real live agent, not a phone number.
 OFFER_HUMAN_BUTTONS = [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
 SERVICE_DOWN_TEXT = (
     "Sorry, I can't reach our order system right now. Please try again in a few minutes, "

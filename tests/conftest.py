@@ -46,3 +46,25 @@ def db_url(tmp_path: Path, seeded_template: Path) -> Iterator[str]:
 @pytest.fixture
 def order_service(db_url: str) -> OrderService:
     return OrderService(session_factory=partial(session_scope, db_url), today=lambda: TODAY)
+
+
+from tests.servers import AGENT_TOKEN  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def handoff_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('handoff-db') / 'brightbay.db'}"
+    ensure_demo_data(url)  # today's dates, as the running assistant sees them
+    yield url
+
+
+@pytest.fixture(scope="session")
+def handoff_rasa_url(tmp_path_factory: pytest.TempPathFactory, handoff_database_url: str) -> Iterator[str]:
+    """Rasa + action server with the live-agent channel, agents always on duty (one start per run)."""
+    from tests.servers import assistant_servers
+
+    with assistant_servers(
+        tmp_path_factory.mktemp("handoff-servers"), handoff_database_url,
+        AGENT_TOKENS=f"alice:{AGENT_TOKEN},bob:other-token", SUPPORT_HOURS="24/7", REDIS_URL="",
+    ) as url:
+        yield url

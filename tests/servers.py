@@ -15,6 +15,7 @@ import requests
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "brightbay.tar.gz"
+AGENT_TOKEN = "e2e-secret-token"  # the live-agent token the handoff tests log in with
 
 
 def free_port() -> int:
@@ -68,14 +69,17 @@ def running(cmd: List[str], env: Dict[str, str], log_path: Path, health_url: str
 def write_endpoints(path: Path, action_port: int, tracker_db: Path, extra: Optional[str] = None) -> Path:
     path.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{action_port}/webhook\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n" + (extra or "")
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {tracker_db}\n"
+        "event_broker:\n  type: bot.handoff.live.LiveAgentEventBroker\n" + (extra or "")
     )
     return path
 
 
 @contextmanager
 def assistant_servers(tmp: Path, database_url: str, enable_api: bool = False, **extra_env: str) -> Iterator[str]:
-    """The action server and Rasa with the REST channel; yields Rasa's base URL."""
+    """The action server and Rasa with every channel of credentials.yml; yields Rasa's base URL.
+
+    ``extra_env`` goes to both servers (e.g. AGENT_TOKENS, SUPPORT_HOURS, REDIS_URL, OPENAI_BASE_URL)."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     action_port, rasa_port = free_port(), free_port()

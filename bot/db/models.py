@@ -192,3 +192,57 @@ class DemoMeta(Base):
 
     key = Column(String(64), primary_key=True)
     value = Column(String(255), nullable=False)
+
+
+class HandoffStatus(StrEnum):
+    QUEUED = "queued"
+    ACTIVE = "active"
+    RESOLVED = "resolved"
+
+
+class Handoff(Base):
+    """A conversation handed to the live agents: why, how urgent, the summary card, who has it."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (CheckConstraint("priority BETWEEN 1 AND 3", name="ck_handoffs_priority"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(64), nullable=False, default="rest")
+    reasons = Column(Text, nullable=False)  # JSON list of reason codes
+    priority = Column(Integer, nullable=False, default=1)
+    summary = Column(Text, nullable=False)  # JSON summary card
+    status = Column(
+        _string_enum(HandoffStatus, "ck_handoffs_status"), nullable=False, default=HandoffStatus.QUEUED, index=True
+    )
+    claimed_by = Column(String(64), nullable=True)
+    after_hours = Column(Integer, nullable=False, default=0)  # 1 when the customer left a message out of hours
+    order_id = Column(Integer, nullable=True)
+    # The pending_agent_approval refund this handoff is about, if any.
+    refund_id = Column(Integer, ForeignKey("refunds.id", ondelete="SET NULL"), nullable=True, index=True)
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+    claimed_at = Column(DateTime, nullable=True)
+    resolved_at = Column(DateTime, nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=datetime.now, onupdate=datetime.now)
+
+    refund = relationship("Refund")
+    notes = relationship(
+        "HandoffNote", back_populates="handoff", cascade="all, delete-orphan", order_by="HandoffNote.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Handoff {self.id} {self.conversation_id} {self.status}>"
+
+
+class HandoffNote(Base):
+    """An agent's internal note on a handoff; never shown to the customer."""
+
+    __tablename__ = "handoff_notes"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    author = Column(String(64), nullable=False)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=datetime.now)
+
+    handoff = relationship("Handoff", back_populates="notes")

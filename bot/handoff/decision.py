@@ -1,0 +1,410 @@
+"""When to hand a conversation to a person, and why: one pure function over tracker events.
+
+``evaluate`` reads plain event dicts (``DialogueStateTracker.events`` as dicts in Rasa,
+``Tracker.events`` in rasa-sdk), so the policy that decides and the action that writes the
+handoff record compute the same reasons from the same tracker. Every threshold lives in
+``HandoffConfig`` (defaults = ``HandoffPolicy.get_default_config()``).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from bot.policies.text_sentiment import sentiment_of
+
+ANGER = "anger"
+REPEATED = "repeated"
+HIGH_VALUE = "high_value"
+EXPLICIT_REQUEST = "explicit_request"
+SENSITIVE = "sensitive"
+REASONS = (SENSITIVE, ANGER, HIGH_VALUE, REPEATED, EXPLICIT_REQUEST)
+
+HANDOFF_ACTION = "action_handoff"
+ACTION_LISTEN = "action_listen"
+PRIORITY_LABELS = {3: "urgent", 2: "high", 1: "normal"}
+
+# Conversation boundaries: only what happened after the last one counts.
+_SEGMENT_STARTS = {"resume", "restart", "session_started"}
+
+DEFAULTS: Dict[str, Any] = {
+    # anger: a message scoring at or below this (sentiment score in [-1, 1]) is strongly negative.
+    "anger_score_threshold": -0.6,
+    # anger: trust the message's anger flag (NLU sentiment or the lexicon fallback).
+    "use_anger_flag": True,
+    # anger: the anger flag only counts when the score is at or below this (so "damn, that's great" does not).
+    "anger_flag_max_score": -0.25,
+    # anger: rising negativity is judged over this many latest customer messages...
+    "trend_window": 3,
+    # ...whose mean score is at or below this...
+    "trend_mean_threshold": -0.3,
+    # ...and whose latest score is at least this much below the first in the window.
+    "trend_min_drop": 0.2,
+    # repeated: this many consecutive not-understood messages (nlu_fallback or low confidence).
+    "max_consecutive_fallbacks": 3,
+    # repeated: an intent confidence below this counts as not understood.
+    "low_confidence_threshold": 0.4,
+    # repeated: the same request (intent + order number) this many times since the last handoff.
+    "max_same_request": 3,
+    # repeated: intents that are answers or small talk, never "the same request again".
+    "repeat_ignored_intents": ["inform", "affirm", "deny", "greet", "goodbye", "thank_you", "nlu_fallback"],
+    # repeated: the customer says the answer did not help (regular expressions, case-insensitive).
+    "not_helped_patterns": [
+        r"\b(?:did ?n[o']?t|does ?n[o']?t|do ?n[o']?t|not|never) (?:really )?help(?:ed|ful|ing)?\b",
+        r"\bnot (?:very |at all )?helpful\b",
+        r"\bunhelpful\b",
+        r"\b(?:that|this|it) (?:does ?n[o']?t|did ?n[o']?t|does not|did not) answer\b",
+        r"\bnot what i (?:asked|meant|need(?:ed)?)\b",
+        r"\byou(?:'re| are) not (?:listening|understanding|getting it)\b",
+        r"\byou (?:do ?n[o']?t|don't) understand\b",
+        r"\bi (?:already|just) (?:tried|did) (?:that|this|it)\b",
+        r"\b(?:same|that) (?:answer|reply|response|thing) again\b",
+        r"\b(?:still|it) (?:does ?n[o']?t|did ?n[o']?t|does not|did not) work\b",
+        r"\bgoing (?:round and round|in circles)\b",
+    ],
+    # high_value: a verified order above this amount (USD) is high value.
+    "high_value_amount": 500,
+    # high_value: customer tiers that are always high value.
+    "vip_tiers": ["vip"],
+    # high_value: after these actions on a high-value order (a refund just filed for approval).
+    "high_value_after_actions": ["action_confirm_refund"],
+    # high_value: customer intents that hand off a high-value order at once.
+    "high_value_intents": ["complaint", "payment_issue"],
+    # explicit_request: the intent that asks for a person...
+    "human_intent": "contact_human_agent",
+    # ...with at least this confidence.
+    "human_intent_min_confidence": 0.4,
+    # explicit_request: phrasings that ask for a person even when the intent was missed.
+    "human_request_patterns": [
+        r"\b(?:talk|speak|chat|connect|transfer|put)\b[^.?!]{0,30}\b(?:human|person|agent|representative|rep|operator|someone|somebody|manager|supervisor|people)\b",
+        r"\b(?:real|live|actual) (?:person|human|agent|people)\b",
+        r"\bhuman (?:agent|being|please)\b",
+        r"^\s*(?:agent|human|representative|operator)(?: please)?[.!]*\s*$",
+    ],
+    # explicit_request: a yes right after one of these actions (they offer a person).
+    "agent_offer_actions": ["utter_complaint"],
+    # sensitive: categories of regular expressions for legal threats, privacy and security.
+    "sensitive_patterns": {
+        "legal": [
+            r"\b(?:lawyer|attorney|solicitor|lawsuit|sue|suing|legal action|small claims|court|litigation)\b",
+            r"\b(?:consumer protection|better business bureau|bbb|trading standards|ftc|attorney general)\b",
+        ],
+        "privacy": [
+            r"\b(?:gdpr|ccpa|data protection|privacy (?:request|complaint|violation|breach))\b",
+            r"\b(?:data breach|leaked my|sold my (?:data|information)|copy of (?:my|all) (?:personal )?data)\b",
+            r"\b(?:delete|erase|remove) (?:all )?(?:of )?my (?:personal )?(?:data|information|info)\b",
+            r"\bwhat (?:personal )?data (?:do you|you) (?:have|hold|store)\b",
+        ],
+        "security": [
+            r"\b(?:fraud\w*|scam\w*|identity theft|stolen (?:card|identity|account))\b",
+            r"\b(?:hacked|hijacked|compromised|phishing)\b",
+            r"\b(?:unauthori[sz]ed|did ?n[o']?t (?:make|authori[sz]e|place)|never (?:made|placed|ordered|authori[sz]ed))\b[^.?!]{0,40}\b(?:charge|purchase|order|payment|transaction)s?\b",
+            r"\bsomeone (?:else )?(?:used|accessed|logged into|got into|is using) my (?:account|card)\b",
+        ],
+    },
+    # priority of each reason (3 urgent, 2 high, 1 normal); a handoff takes its reasons' highest.
+    "reason_priority": {SENSITIVE: 3, ANGER: 3, HIGH_VALUE: 2, REPEATED: 2, EXPLICIT_REQUEST: 1},
+}
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the decision needs to know about the verified order."""
+
+    order_id: int
+    total: Decimal
+    customer_tier: str
+
+
+OrderLookup = Callable[[int, str], Optional[OrderFacts]]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One customer message as the decision sees it."""
+
+    text: str
+    intent: Optional[str]
+    confidence: float
+    sentiment: Dict[str, Any]
+    order_ids: Tuple[str, ...]
+    previous_action: Optional[str]
+    timestamp: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Why (and how urgently) to hand off; ``reasons`` empty means no handoff."""
+
+    reasons: Tuple[str, ...] = ()
+    evidence: Dict[str, List[str]] = field(default_factory=dict)
+    priority: int = 0
+    trigger: str = "none"  # "user_turn", "after_action" or "none"
+
+    @property
+    def handoff(self) -> bool:
+        return bool(self.reasons)
+
+    @property
+    def priority_label(self) -> str:
+        return PRIORITY_LABELS.get(self.priority, "none")
+
+    def as_metadata(self) -> Dict[str, Any]:
+        return {
+            "handoff_reasons": list(self.reasons),
+            "handoff_evidence": {k: list(v) for k, v in self.evidence.items()},
+            "handoff_priority": self.priority,
+            "handoff_priority_label": self.priority_label,
+            "handoff_trigger": self.trigger,
+        }
+
+
+class HandoffConfigError(ValueError):
+    """A handoff setting has a value the decision cannot use."""
+
+
+def validate_config(config: Mapping[str, Any]) -> Dict[str, Any]:
+    """Defaults merged with ``config``; raises HandoffConfigError naming the bad value."""
+    merged = {**DEFAULTS, **{k: v for k, v in config.items() if k in DEFAULTS}}
+
+    def number(key: str, low: float, high: float) -> None:
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise HandoffConfigError(f"HandoffPolicy: '{key}' must be a number in [{low}, {high}], got {value!r}")
+
+    def integer(key: str, low: int) -> None:
+        value = merged[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise HandoffConfigError(f"HandoffPolicy: '{key}' must be an integer >= {low}, got {value!r}")
+
+    for key in ("anger_score_threshold", "anger_flag_max_score", "trend_mean_threshold"):
+        number(key, -1.0, 1.0)
+    number("trend_min_drop", 0.0, 2.0)
+    number("low_confidence_threshold", 0.0, 1.0)
+    number("human_intent_min_confidence", 0.0, 1.0)
+    number("high_value_amount", 0, 1e9)
+    integer("trend_window", 2)
+    integer("max_consecutive_fallbacks", 1)
+    integer("max_same_request", 2)
+    for key in ("repeat_ignored_intents", "vip_tiers", "high_value_after_actions", "high_value_intents",
+                "agent_offer_actions", "not_helped_patterns", "human_request_patterns"):
+        value = merged[key]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise HandoffConfigError(f"HandoffPolicy: '{key}' must be a list of strings, got {value!r}")
+    if not isinstance(merged["use_anger_flag"], bool):
+        raise HandoffConfigError(f"HandoffPolicy: 'use_anger_flag' must be true or false, got {merged['use_anger_flag']!r}")
+    if not isinstance(merged["human_intent"], str) or not merged["human_intent"]:
+        raise HandoffConfigError(f"HandoffPolicy: 'human_intent' must be an intent name, got {merged['human_intent']!r}")
+    sensitive = merged["sensitive_patterns"]
+    if not isinstance(sensitive, Mapping) or not all(
+        isinstance(v, (list, tuple)) and all(isinstance(p, str) for p in v) for v in sensitive.values()
+    ):
+        raise HandoffConfigError(
+            f"HandoffPolicy: 'sensitive_patterns' must map a category to a list of patterns, got {sensitive!r}"
+        )
+    priority = merged["reason_priority"]
+    if not isinstance(priority, Mapping) or set(priority) != set(REASONS) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 3 for v in priority.values()
+    ):
+        raise HandoffConfigError(
+            f"HandoffPolicy: 'reason_priority' must give each of {list(REASONS)} a priority 1-3, got {priority!r}"
+        )
+    for key in ("not_helped_patterns", "human_request_patterns"):
+        for pattern in merged[key]:
+            _compile(pattern, key)
+    for category, patterns in sensitive.items():
+        for pattern in patterns:
+            _compile(pattern, f"sensitive_patterns.{category}")
+    return merged
+
+
+def _compile(pattern: str, key: str) -> "re.Pattern[str]":
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise HandoffConfigError(f"HandoffPolicy: '{key}' has an invalid pattern {pattern!r}: {exc}") from None
+
+
+def _patterns(patterns: Sequence[str]) -> List["re.Pattern[str]"]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
+
+
+def segment(events: Sequence[Mapping[str, Any]]) -> List[Mapping[str, Any]]:
+    """The events since the conversation last (re)started or was handed back to the bot."""
+    start = 0
+    for index, event in enumerate(events):
+        if event.get("event") in _SEGMENT_STARTS:
+            start = index + 1
+    return list(events[start:])
+
+
+def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
+    """Customer messages of ``events`` with intent, confidence and sentiment."""
+    turns: List[Turn] = []
+    previous_action: Optional[str] = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "action":
+            name = event.get("name")
+            if name != ACTION_LISTEN:
+                previous_action = name
+        elif kind == "user":
+            parse = dict(event.get("parse_data") or {})
+            parse.setdefault("text", event.get("text") or "")
+            intent = parse.get("intent") or {}
+            entities = parse.get("entities") or []
+            turns.append(
+                Turn(
+                    text=event.get("text") or "",
+                    intent=intent.get("name"),
+                    confidence=float(intent.get("confidence") or 0.0),
+                    sentiment=sentiment_of(parse),
+                    order_ids=tuple(str(e.get("value")) for e in entities if e.get("entity") == "order_id"),
+                    previous_action=previous_action,
+                    timestamp=event.get("timestamp"),
+                )
+            )
+    return turns
+
+
+def latest_trigger(events: Sequence[Mapping[str, Any]]) -> Tuple[str, Optional[str]]:
+    """("user_turn", None) right after a customer message, ("after_action", name) right
+    after a bot action, ("none", None) otherwise (e.g. handed off already)."""
+    for event in reversed(events):
+        kind = event.get("event")
+        if kind == "user":
+            return "user_turn", None
+        if kind == "action":
+            name = event.get("name")
+            if name == ACTION_LISTEN:
+                return "none", None
+            if name == HANDOFF_ACTION:
+                return "none", None
+            return "after_action", name
+        if kind in _SEGMENT_STARTS or kind == "pause":
+            return "none", None
+    return "none", None
+
+
+def _anger(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
+    latest = turns[-1]
+    score = float(latest.sentiment.get("score", 0.0))
+    evidence = []
+    if score <= cfg["anger_score_threshold"]:
+        evidence.append(f"strongly negative message (sentiment {score:+.2f}): {latest.text!r}")
+    elif cfg["use_anger_flag"] and latest.sentiment.get("anger") and score <= cfg["anger_flag_max_score"]:
+        evidence.append(f"angry message (sentiment {score:+.2f}, {latest.sentiment.get('source')}): {latest.text!r}")
+    window = cfg["trend_window"]
+    if not evidence and len(turns) >= window:
+        scores = [float(t.sentiment.get("score", 0.0)) for t in turns[-window:]]
+        if sum(scores) / window <= cfg["trend_mean_threshold"] and scores[0] - scores[-1] >= cfg["trend_min_drop"]:
+            evidence.append("negativity rising over the last messages: " + " → ".join(f"{s:+.2f}" for s in scores))
+    return evidence
+
+
+def _repeated(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
+    evidence = []
+    not_understood = 0
+    for turn in reversed(turns):
+        if turn.intent == "nlu_fallback" or turn.confidence < cfg["low_confidence_threshold"]:
+            not_understood += 1
+        else:
+            break
+    if not_understood >= cfg["max_consecutive_fallbacks"]:
+        evidence.append(f"{not_understood} messages in a row not understood")
+    latest = turns[-1]
+    ignored = set(cfg["repeat_ignored_intents"])
+    if latest.intent and latest.intent not in ignored:
+        key = (latest.intent, latest.order_ids[:1])
+        same = [t for t in turns if (t.intent, t.order_ids[:1]) == key]
+        if len(same) >= cfg["max_same_request"]:
+            evidence.append(f"asked for {latest.intent} {len(same)} times")
+    for pattern in _patterns(cfg["not_helped_patterns"]):
+        if pattern.search(latest.text):
+            evidence.append(f"says the answer did not help: {latest.text!r}")
+            break
+    return evidence
+
+
+def _explicit(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
+    latest = turns[-1]
+    if latest.intent == cfg["human_intent"] and latest.confidence >= cfg["human_intent_min_confidence"]:
+        return [f"asked for a person ({latest.intent}, {latest.confidence:.2f}): {latest.text!r}"]
+    for pattern in _patterns(cfg["human_request_patterns"]):
+        if pattern.search(latest.text):
+            return [f"asked for a person: {latest.text!r}"]
+    if latest.intent == "affirm" and latest.previous_action in set(cfg["agent_offer_actions"]):
+        return [f"accepted the offer of a person after {latest.previous_action}: {latest.text!r}"]
+    return []
+
+
+def _sensitive(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
+    latest = turns[-1]
+    evidence = []
+    for category, patterns in cfg["sensitive_patterns"].items():
+        for pattern in _patterns(patterns):
+            match = pattern.search(latest.text)
+            if match:
+                evidence.append(f"{category}: {match.group(0)!r} in {latest.text!r}")
+                break
+    return evidence
+
+
+def _verified_order(slots: Mapping[str, Any], lookup: Optional[OrderLookup]) -> Optional[OrderFacts]:
+    order_id, identity = slots.get("order_id"), slots.get("order_identity")
+    if lookup is None or not order_id or not identity:
+        return None
+    try:
+        return lookup(int(order_id), str(identity))
+    except (TypeError, ValueError):
+        return None
+
+
+def _high_value(order: Optional[OrderFacts], cfg: Mapping[str, Any]) -> List[str]:
+    if order is None:
+        return []
+    evidence = []
+    if order.total > Decimal(str(cfg["high_value_amount"])):
+        evidence.append(f"order {order.order_id} totals ${order.total:,.2f} (over ${cfg['high_value_amount']:,})")
+    if order.customer_tier in set(cfg["vip_tiers"]):
+        evidence.append(f"customer tier {order.customer_tier}")
+    return evidence
+
+
+def evaluate(
+    events: Sequence[Mapping[str, Any]],
+    slots: Mapping[str, Any],
+    config: Optional[Mapping[str, Any]] = None,
+    order_lookup: Optional[OrderLookup] = None,
+) -> Decision:
+    """Whether to hand off now, with reason codes and the evidence for each."""
+    cfg = validate_config(config or {})
+    events = segment(events)
+    trigger, action = latest_trigger(events)
+    turns = user_turns(events)
+    if trigger == "none" or not turns:
+        return Decision()
+    evidence: Dict[str, List[str]] = {}
+    if trigger == "after_action":
+        if action in set(cfg["high_value_after_actions"]):
+            found = _high_value(_verified_order(slots, order_lookup), cfg)
+            if found:
+                evidence[HIGH_VALUE] = [f"after {action}: " + "; ".join(found)]
+    else:
+        checks = {
+            SENSITIVE: _sensitive(turns, cfg),
+            ANGER: _anger(turns, cfg),
+            REPEATED: _repeated(turns, cfg),
+            EXPLICIT_REQUEST: _explicit(turns, cfg),
+        }
+        evidence.update({reason: found for reason, found in checks.items() if found})
+        if turns[-1].intent in set(cfg["high_value_intents"]) or (evidence and order_lookup is not None):
+            found = _high_value(_verified_order(slots, order_lookup), cfg)
+            if found and (turns[-1].intent in set(cfg["high_value_intents"]) or evidence):
+                evidence[HIGH_VALUE] = found
+    reasons = tuple(reason for reason in REASONS if reason in evidence)
+    if not reasons:
+        return Decision(trigger=trigger)
+    priority = max(cfg["reason_priority"][reason] for reason in reasons)
+    return Decision(reasons=reasons, evidence=evidence, priority=priority, trigger=trigger)

@@ -1,0 +1,103 @@
+"""The agent console in a real headless Chromium (Debian's, via selenium + chromedriver):
+log in with a token, see the queue, claim, read the card, reply, see the customer's answer
+arrive live, add a note, resolve."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from typing import Iterator, List
+
+import pytest
+import requests
+
+from tests.servers import AGENT_TOKEN
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver missing: run `make browser`"
+)
+
+
+@pytest.fixture
+def browser() -> Iterator["webdriver.Chrome"]:
+    profile = tempfile.mkdtemp(prefix="console-profile-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def say(rasa_url: str, sender: str, text: str) -> List[str]:
+    reply = requests.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    return [m.get("text", "") for m in reply.json()]
+
+
+def customer_inbox(rasa_url: str, sender: str) -> List[str]:
+    data = requests.get(f"{rasa_url}/webhooks/live_agent/customer/{sender}/messages", timeout=10).json()
+    return [m["text"] for m in data["messages"]]
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
+
+
+def test_console_login_claim_reply_resolve(handoff_rasa_url: str, browser) -> None:
+    rasa_url, sender = handoff_rasa_url, "console-customer-1"
+    assert "connecting you" in " ".join(say(rasa_url, sender, "this is the worst service ever, I'm furious"))
+    wait = WebDriverWait(browser, 20)
+
+    browser.get(f"{rasa_url}/webhooks/live_agent/console")
+    browser.find_element(By.ID, "token").send_keys("not-a-token")
+    browser.find_element(By.ID, "login").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "error"), "Invalid token"))
+
+    token = browser.find_element(By.ID, "token")
+    token.clear()
+    token.send_keys(AGENT_TOKEN)
+    browser.find_element(By.ID, "login").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "who"), "alice"))
+
+    item = wait.until(EC.element_to_be_clickable((By.XPATH, f"//div[@id='queue']/div[contains(., '{sender}')]")))
+    assert "anger" in item.text and "urgent" in item.text
+    item.click()
+    wait.until(EC.element_to_be_clickable((By.ID, "claim"))).click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "status"), "active by alice"))
+    card = browser.find_element(By.ID, "card").text
+    assert "anger" in card and "I'm furious" in card and "not verified" in card
+
+    browser.find_element(By.ID, "reply").send_keys("Hi, this is Alice. I'm sorry - let me sort this out.")
+    browser.find_element(By.ID, "send").click()
+    wait_until(lambda: "Hi, this is Alice. I'm sorry - let me sort this out." in customer_inbox(rasa_url, sender))
+
+    # The customer's answer appears in the console without a reload (server-sent events).
+    assert say(rasa_url, sender, "thank you, it is order 10001") == []
+    wait.until(EC.text_to_be_present_in_element((By.ID, "transcript"), "thank you, it is order 10001"))
+
+    browser.find_element(By.ID, "note").send_keys("customer calmed down")
+    browser.find_element(By.ID, "add-note").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "notes"), "customer calmed down"))
+
+    browser.find_element(By.ID, "resolve").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "status"), "resolved"))
+    wait_until(lambda: "Is there anything else I can help with?" in customer_inbox(rasa_url, sender))
+    assert "business days" in " ".join(say(rasa_url, sender, "how long does shipping take?"))

@@ -1,0 +1,290 @@
+"""HandoffPolicy on hand-built trackers: each reason fires, the calm cases don't."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import InvalidConfigException
+
+from bot.handoff.decision import OrderFacts, evaluate
+from bot.policies.handoff_policy import HANDOFF_POLICY_PRIORITY, HandoffPolicy
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDERS = {
+    (10003, "alice@example.com"): OrderFacts(10003, Decimal("34.50"), "standard"),
+    (10004, "carol@example.com"): OrderFacts(10004, Decimal("649.99"), "standard"),
+    (10020, "vip@example.com"): OrderFacts(10020, Decimal("80.00"), "vip"),
+}
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+def make_policy(tmp_path: Path, **config: Any) -> HandoffPolicy:
+    full = {**HandoffPolicy.get_default_config(), **config}
+    return HandoffPolicy(
+        full,
+        LocalModelStorage(tmp_path),
+        Resource("handoff"),
+        ExecutionContext(GraphSchema({}), "test"),
+        order_lookup=lambda order_id, identity: ORDERS.get((order_id, identity)),
+    )
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> HandoffPolicy:
+    return make_policy(tmp_path)
+
+
+def user(text: str, intent: str = "complaint", confidence: float = 0.9,
+         sentiment: Optional[Dict[str, Any]] = None, order_id: Optional[str] = None) -> List[Event]:
+    parse: Dict[str, Any] = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
+    if order_id:
+        parse["entities"] = [{"entity": "order_id", "value": order_id}]
+    if sentiment is not None:
+        parse["sentiment"] = sentiment
+    return [ActionExecuted("action_listen"), UserUttered(text, parse["intent"], parse["entities"], parse)]
+
+
+def bot(action: str, text: str = "...") -> List[Event]:
+    return [ActionExecuted(action), BotUttered(text)]
+
+
+def tracker(domain: Domain, *steps: List[Event]) -> DialogueStateTracker:
+    events: List[Event] = [ActionExecuted("action_session_start")]
+    for step in steps:
+        events += step
+    return DialogueStateTracker.from_events("test-user", events, domain.slots)
+
+
+def predict(policy: HandoffPolicy, domain: Domain, t: DialogueStateTracker) -> Optional[PolicyPrediction]:
+    prediction = policy.predict_action_probabilities(t, domain)
+    if max(prediction.probabilities) == 0:
+        return None
+    assert domain.action_names_or_texts[prediction.probabilities.index(1.0)] == "action_handoff"
+    return prediction
+
+
+def reasons(prediction: Optional[PolicyPrediction]) -> List[str]:
+    return prediction.action_metadata["handoff_reasons"] if prediction else []
+
+
+# ------------------------------------------------------------------ no handoff
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("ugh, ok, thanks", "thank_you"),
+    ("great, thanks so much, that was quick!", "thank_you"),
+    ("where is my order 10001", "track_order"),
+    ("hmm ok, that's a bit annoying but fine", "affirm"),
+    ("how long does shipping take?", "delivery_period"),
+])
+def test_calm_and_mildly_annoyed_messages_do_not_hand_off(policy, domain, text, intent) -> None:
+    assert predict(policy, domain, tracker(domain, user(text, intent))) is None
+
+
+def test_a_low_value_refund_does_not_hand_off(policy, domain) -> None:
+    t = tracker(
+        domain,
+        user("i want a refund for order 10003", "get_refund", order_id="10003"),
+        [SlotSet("order_id", "10003"), SlotSet("order_identity", "alice@example.com")],
+        bot("action_request_refund"),
+        user("yes", "affirm"),
+        bot("action_confirm_refund", "I've requested refund #1 of $34.50"),
+    )
+    assert predict(policy, domain, t) is None
+
+
+def test_nothing_is_predicted_while_paused(policy, domain) -> None:
+    t = tracker(domain, user("I want a human", "contact_human_agent"), [ActionExecuted("action_handoff"),
+                                                                        ConversationPaused()])
+    t.update(UserUttered("hello?", {"name": "greet", "confidence": 0.9}))
+    assert predict(policy, domain, t) is None
+
+
+def test_old_anger_does_not_hand_off_again_after_the_hand_back(policy, domain) -> None:
+    t = tracker(
+        domain,
+        user("this is the WORST service, absolutely unacceptable!!!", "complaint"),
+        [ActionExecuted("action_handoff"), ConversationPaused(), ConversationResumed()],
+        bot("utter_anything_else"),
+        user("where is my order 10001", "track_order"),
+    )
+    assert predict(policy, domain, t) is None
+
+
+# ------------------------------------------------------------------ each reason
+
+
+def test_anger_from_a_strongly_negative_message(policy, domain) -> None:
+    prediction = predict(policy, domain, tracker(domain, user("This is ridiculous, I've waited three weeks and "
+                                                              "nobody cares. Unacceptable!", "complaint")))
+    assert reasons(prediction) == ["anger"]
+    assert prediction.action_metadata["handoff_priority"] == 3
+    assert "sentiment" in prediction.action_metadata["handoff_evidence"]["anger"][0]
+
+
+def test_anger_uses_the_nlu_sentiment_when_present(policy, domain) -> None:
+    angry = {"score": -0.7, "label": "negative", "anger": True, "source": "llm"}
+    assert reasons(predict(policy, domain, tracker(domain, user("well well well", "complaint", sentiment=angry)))) == ["anger"]
+    calm = {"score": 0.4, "label": "positive", "anger": False, "source": "llm"}
+    # The NLU's reading wins over the lexicon's when given.
+    assert predict(policy, domain, tracker(domain, user("this is ridiculous lol", "affirm", sentiment=calm))) is None
+
+
+def test_anger_from_rising_negativity(policy, domain) -> None:
+    s = lambda score: {"score": score, "label": "negative", "anger": False, "source": "lexicon"}  # noqa: E731
+    t = tracker(
+        domain,
+        user("my parcel is late", "track_order", sentiment=s(-0.1)), bot("order_form"),
+        user("still nothing arrived", "track_order", sentiment=s(-0.35)), bot("order_form"),
+        user("I'm really disappointed now", "complaint", sentiment=s(-0.5)),
+    )
+    prediction = predict(policy, domain, t)
+    assert reasons(prediction) == ["anger"]
+    assert "rising" in prediction.action_metadata["handoff_evidence"]["anger"][0]
+
+
+def test_repeated_fallbacks(policy, domain) -> None:
+    steps = []
+    for text in ("asdf", "the thing with the stuff", "blorp"):
+        steps += [user(text, "nlu_fallback", 0.2), bot("action_fallback")]
+    t = tracker(domain, *steps[:-1])
+    assert reasons(predict(policy, domain, t)) == ["repeated"]
+    assert predict(policy, domain, tracker(domain, *steps[:-3])) is None  # two are not yet "several"
+
+
+def test_the_same_request_again_and_again(policy, domain) -> None:
+    steps = []
+    for _ in range(3):
+        steps += [user("how do I change my shipping address", "change_shipping_address"),
+                  bot("utter_change_shipping_address")]
+    assert reasons(predict(policy, domain, tracker(domain, *steps[:-1]))) == ["repeated"]
+
+
+def test_the_answer_did_not_help(policy, domain) -> None:
+    t = tracker(domain, user("how do I get my invoice", "get_invoice"), bot("utter_get_invoice"),
+                user("that didn't help, there's no invoice button", "deny"))
+    assert reasons(predict(policy, domain, t)) == ["repeated"]
+
+
+def test_high_value_refund_hands_off_after_it_is_filed(policy, domain) -> None:
+    t = tracker(
+        domain,
+        user("refund order 10004 please", "get_refund", order_id="10004"),
+        [SlotSet("order_id", "10004"), SlotSet("order_identity", "carol@example.com")],
+        bot("action_request_refund"),
+        user("yes", "affirm"),
+        bot("action_confirm_refund", "I've filed refund request #1 for $649.99"),
+    )
+    prediction = predict(policy, domain, t)
+    assert reasons(prediction) == ["high_value"]
+    assert prediction.is_no_user_prediction  # so RulePolicy's action_listen cannot overrule it
+    assert "649.99" in prediction.action_metadata["handoff_evidence"]["high_value"][0]
+
+
+def test_vip_complaint_is_high_value(policy, domain) -> None:
+    t = tracker(domain, [SlotSet("order_id", "10020"), SlotSet("order_identity", "vip@example.com")],
+                user("the lamp I got is not what I ordered", "complaint"))
+    assert reasons(predict(policy, domain, t)) == ["high_value"]
+
+
+def test_high_value_threshold_is_configurable(tmp_path, domain) -> None:
+    policy = make_policy(tmp_path, high_value_amount=1000)
+    t = tracker(domain, [SlotSet("order_id", "10004"), SlotSet("order_identity", "carol@example.com")],
+                bot("action_confirm_refund"))
+    assert predict(policy, domain, t) is None
+
+
+@pytest.mark.parametrize("text,intent,confidence", [
+    ("I want to talk to a human agent", "contact_human_agent", 0.95),
+    ("can i speak to a real person please", "nlu_fallback", 0.3),
+    ("agent", "out_of_scope", 0.5),
+])
+def test_explicit_request(policy, domain, text, intent, confidence) -> None:
+    assert reasons(predict(policy, domain, tracker(domain, user(text, intent, confidence)))) == ["explicit_request"]
+
+
+def test_yes_to_the_offer_of_an_agent(policy, domain) -> None:
+    t = tracker(domain, user("my package arrived broken", "complaint"), bot("utter_complaint"), user("yes", "affirm"))
+    assert reasons(predict(policy, domain, t)) == ["explicit_request"]
+
+
+@pytest.mark.parametrize("text,category", [
+    ("I'm going to contact my lawyer about this", "legal"),
+    ("under GDPR I want a copy of all my data", "privacy"),
+    ("there's an unauthorized charge on my card for an order I never placed", "security"),
+    ("I think my account was hacked", "security"),
+])
+def test_sensitive(policy, domain, text, category) -> None:
+    prediction = predict(policy, domain, tracker(domain, user(text, "complaint")))
+    assert "sensitive" in reasons(prediction)
+    assert prediction.action_metadata["handoff_evidence"]["sensitive"][0].startswith(category)
+
+
+# ------------------------------------------------------------------ explanation, ranking, config
+
+
+def test_the_action_recomputes_the_same_decision_from_the_tracker(policy, domain) -> None:
+    t = tracker(domain, user("This is a disgusting scam and I will sue you, unacceptable!", "complaint"))
+    prediction = predict(policy, domain, t)
+    slots = {name: slot.value for name, slot in t.slots.items()}
+    recomputed = evaluate([e.as_dict() for e in t.events], slots, policy.decision_config,
+                          lambda o, i: ORDERS.get((o, i)))
+    assert recomputed.as_metadata() == prediction.action_metadata
+    assert recomputed.reasons == ("sensitive", "anger")
+
+
+def test_it_wins_over_rule_policy_when_it_fires(policy, domain) -> None:
+    t = tracker(domain, user("I want to talk to a human", "contact_human_agent"))
+    ours = policy.predict_action_probabilities(t, domain)
+    rule = PolicyPrediction([0.0] * len(domain.action_names_or_texts), "RulePolicy", 4)
+    rule.probabilities[domain.index_for_action("utter_capabilities")] = 1.0
+    best = DefaultPolicyPredictionEnsemble._pick_best_policy([rule, ours])
+    assert best.policy_name == "HandoffPolicy" and ours.policy_priority == HANDOFF_POLICY_PRIORITY > 4
+
+
+@pytest.mark.parametrize("key,value,shown", [
+    ("anger_score_threshold", -3, "-3"),
+    ("max_consecutive_fallbacks", 0, "0"),
+    ("high_value_amount", "lots", "'lots'"),
+    ("not_helped_patterns", ["(unclosed"], "'(unclosed'"),
+    ("reason_priority", {"anger": 9}, "{'anger': 9}"),
+    ("priority", 0, "0"),
+])
+def test_bad_config_is_refused_with_the_value(tmp_path, key, value, shown) -> None:
+    with pytest.raises(InvalidConfigException) as error:
+        make_policy(tmp_path, **{key: value})
+    assert key in str(error.value) and shown in str(error.value)
+
+
+def test_every_threshold_has_a_default() -> None:
+    from bot.handoff.decision import DEFAULTS
+
+    assert set(DEFAULTS) <= set(HandoffPolicy.get_default_config())
+
+
+def test_it_listens_after_the_handoff_action(policy, domain) -> None:
+    t = tracker(domain, user("I want a human", "contact_human_agent"), bot("action_handoff", "sorry, can't reach them"))
+    prediction = policy.predict_action_probabilities(t, domain)
+    assert domain.action_names_or_texts[prediction.probabilities.index(1.0)] == "action_listen"
