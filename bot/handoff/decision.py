@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from bot.policies.text_sentiment import sentiment_of
+from bot.sentiment import sentiment_of
 
 ANGER = "anger"
 REPEATED = "repeated"

@@ -38,7 +38,8 @@ from bot.llm.runner import BackgroundLoop
 from bot.nlu import offload
 from bot.nlu.embeddings import embed, embed_one, load_encoder
 from bot.nlu.llm_stage import OUT_OF_SCOPE, ExampleIndex, LLMIntentStage, LLMVerdict
-from bot.nlu.sentiment import SENTIMENT, label_for
+from bot.nlu.sentiment import SENTIMENT
+from bot.sentiment import label_for
 
 logger = logging.getLogger(__name__)
 

@@ -4,12 +4,13 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.sentiment import SupportSentimentScorer, score_text
+from bot.nlu.sentiment import SupportSentimentScorer
+from bot.sentiment import score_text
 
 
 @pytest.mark.parametrize(
     "text",
-    ["this is the WORST service ever, you idiots", "I'm going to sue you", "WHERE IS MY ORDER", "three weeks late, this is unacceptable"],
+    ["this is the WORST service ever, you idiots", "I'm going to sue you", "WHERE IS MY ORDER?!!! this is RIDICULOUS", "three weeks late, this is unacceptable"],
 )
 def test_angry_messages(text: str) -> None:
     sentiment = score_text(text)
