@@ -64,7 +64,7 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             "calibration_folds": 3,
             # Below this top probability the intent becomes `out_of_scope_intent`
             # (0 switches it off); tuned by benchmarks/tune_oos.py.
-            "out_of_scope_threshold": 0.3,
+            "out_of_scope_threshold": 0.58,
             # The intent given to messages below the threshold.
             "out_of_scope_intent": "out_of_scope",
             # Characters of a message that are classified; the rest is ignored.
