@@ -1,27 +1,25 @@
 """Brightbay's intent classifier: an offline stage, and an LLM stage when configured.
 
-The offline stage, always on: all-MiniLM-L6-v2 embeddings of each example
-(meaning) are joined with TF-IDF character n-grams (spelling: typos,
-order-number formats) and a multinomial logistic regression is trained over
-both. It needs no GPU, trains in seconds and returns a full intent ranking.
+The offline stage, always on, is `OfflineIntentModel` (bot/nlu/offline_model.py, no
+Rasa imports): all-MiniLM-L6-v2 embeddings joined with character and word n-grams, a
+linear SVM and an RBF SVM mixed, and a softmax temperature fitted on out-of-fold
+scores so confidences mean something. Below `out_of_scope_threshold` the intent
+becomes `out_of_scope` (the ranking is left as the model gave it).
 
-The LLM stage (bot/nlu/llm_stage.py) runs only when an OpenAI-compatible
-endpoint is configured and the offline stage is unsure or says out_of_scope.
-Any LLM failure keeps the offline verdict. Each call's model, tokens, latency
-and cost go into the message's parse data under `llm`.
+The LLM stage (bot/nlu/llm_stage.py) runs only when an OpenAI-compatible endpoint is
+configured and the offline stage is unsure or says out_of_scope. Any LLM failure
+keeps the offline verdict. Each call's model, tokens, latency and cost go into the
+message's parse data under `llm`.
 """
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
-import yaml
-
-import joblib
 import numpy as np
-import scipy.sparse as sp
+import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -30,37 +28,61 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings, make_cache
 from bot.llm.runner import BackgroundLoop
 from bot.nlu import offload
 from bot.nlu.embeddings import embed, embed_one, load_encoder
-from bot.nlu.llm_stage import OUT_OF_SCOPE, ExampleIndex, LLMIntentStage, LLMVerdict
+from bot.nlu.llm_stage import ExampleIndex, LLMIntentStage, LLMVerdict
+from bot.nlu.offline_model import OfflineIntentModel, apply_out_of_scope
 from bot.nlu.sentiment import SENTIMENT
 from bot.sentiment import label_for
 
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "offline_classifier.joblib"
 DESCRIPTIONS_FILE = Path(__file__).with_name("intent_descriptions.yml")
 LLM = "llm"
+# Set on every classified message: the offline verdict before the out-of-scope rule.
+OFFLINE_KEY = "offline_intent"
+MODEL_PARAMS = (
+    "regularization",
+    "char_ngram_range",
+    "word_ngram_range",
+    "embedding_weight",
+    "kernel_regularization",
+    "kernel_weight",
+    "calibration_folds",
+    "max_chars",
+    "batch_size",
+)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class FewShotIntentClassifier(GraphComponent, IntentClassifier):
-    """Classifies intents from embeddings and character n-grams."""
+    """Classifies intents offline with calibrated confidences, asking an LLM when unsure."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            # Inverse regularisation strength of the logistic regression.
-            "regularization": 20.0,
+            # C of the linear SVM over embeddings + n-grams (smaller = more regularised).
+            "regularization": 0.3,
             # Character n-gram sizes (inside word boundaries) for the TF-IDF features.
             "char_ngram_range": [2, 5],
-            # Weight of the embedding block against the n-gram block.
-            "embedding_weight": 2.0,
+            # Word n-gram sizes for the TF-IDF features.
+            "word_ngram_range": [1, 2],
+            # Weight of the embedding block against the n-gram blocks in the linear SVM.
+            "embedding_weight": 3.0,
+            # C of the RBF-kernel SVM over the embeddings.
+            "kernel_regularization": 3.0,
+            # Share of the RBF SVM in the mixed scores (0 = linear SVM only, 1 = RBF only).
+            "kernel_weight": 0.8,
+            # Stratified folds whose out-of-fold scores fit the softmax temperature (< 2 = no calibration).
+            "calibration_folds": 3,
+            # Below this top probability the intent becomes `out_of_scope_intent`
+            # (0 switches it off); tuned by benchmarks/tune_oos.py.
+            "out_of_scope_threshold": 0.58,
+            # The intent given to messages below the threshold.
+            "out_of_scope_intent": "out_of_scope",
             # Characters of a message that are classified; the rest is ignored.
             "max_chars": 1000,
             # Intents listed in the ranking (0 lists all).
@@ -69,6 +91,7 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             "batch_size": 64,
             # The LLM stage runs when OPENAI_API_KEY or OPENAI_BASE_URL is set and the offline
             # top confidence is below this (or the offline verdict is out_of_scope).
+            # LLM_THRESHOLD in the environment overrides it when the model is loaded.
             "llm_threshold": 0.7,
             # The fast model's confidence below which the strong model is asked as well.
             "strong_model_threshold": 0.75,
@@ -95,19 +118,47 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        vectorizer: Optional[TfidfVectorizer] = None,
-        classifier: Optional[LogisticRegression] = None,
+        model: Optional[OfflineIntentModel] = None,
         examples: Optional[ExampleIndex] = None,
         llm_stage: Optional[LLMIntentStage] = None,
     ) -> None:
         self.component_config = config
         self._model_storage = model_storage
         self._resource = resource
-        self._vectorizer = vectorizer
-        self._classifier = classifier
+        self._model = model
         self._examples = examples
         self._llm_stage = llm_stage
         self._llm_loop = BackgroundLoop() if llm_stage is not None else None
+
+    @staticmethod
+    def _check_range(config: Dict[Text, Any], key: str) -> None:
+        value = config[key]
+        if not (isinstance(value, (list, tuple)) and len(value) == 2 and 1 <= value[0] <= value[1]):
+            raise ValueError(f"FewShotIntentClassifier: bad '{key}' {list(value) if isinstance(value, tuple) else value!r}.")
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        for key in ("regularization", "kernel_regularization", "embedding_weight"):
+            if not config[key] > 0:
+                raise ValueError(f"FewShotIntentClassifier: '{key}' must be > 0, got {config[key]!r}.")
+        cls._check_range(config, "char_ngram_range")
+        cls._check_range(config, "word_ngram_range")
+        for key in ("kernel_weight", "out_of_scope_threshold", "llm_threshold", "strong_model_threshold"):
+            value = config[key]
+            if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise ValueError(f"FewShotIntentClassifier: '{key}' must be in [0, 1], got {value!r}.")
+        if config["max_chars"] < 1:
+            raise ValueError(f"FewShotIntentClassifier: 'max_chars' must be >= 1, got {config['max_chars']!r}.")
+        if config["ranking_length"] < 0:
+            raise ValueError(f"FewShotIntentClassifier: 'ranking_length' must be >= 0, got {config['ranking_length']!r}.")
+        for key in ("llm_timeout", "llm_budget"):
+            if not config[key] > 0:
+                raise ValueError(f"FewShotIntentClassifier: '{key}' must be > 0 seconds, got {config[key]!r}.")
+        for model, price in (config["prices"] or {}).items():
+            if not (isinstance(price, (list, tuple)) and len(price) == 2 and all(p >= 0 for p in price)):
+                raise ValueError(
+                    f"FewShotIntentClassifier: price of {model!r} must be [prompt, completion] USD per 1M tokens, got {price!r}."
+                )
 
     @classmethod
     def create(
@@ -117,34 +168,13 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "FewShotIntentClassifier":
-        if config["regularization"] <= 0:
-            raise ValueError(f"FewShotIntentClassifier: 'regularization' must be > 0, got {config['regularization']!r}.")
-        low, high = config["char_ngram_range"]
-        if not 1 <= low <= high:
-            raise ValueError(f"FewShotIntentClassifier: bad 'char_ngram_range' {config['char_ngram_range']!r}.")
-        if config["max_chars"] < 1:
-            raise ValueError(f"FewShotIntentClassifier: 'max_chars' must be >= 1, got {config['max_chars']!r}.")
-        for key in ("llm_threshold", "strong_model_threshold"):
-            if not 0.0 <= config[key] <= 1.0:
-                raise ValueError(f"FewShotIntentClassifier: '{key}' must be in [0, 1], got {config[key]!r}.")
-        for key in ("llm_timeout", "llm_budget"):
-            if not config[key] > 0:
-                raise ValueError(f"FewShotIntentClassifier: '{key}' must be > 0 seconds, got {config[key]!r}.")
-        for model, price in (config["prices"] or {}).items():
-            if not (isinstance(price, (list, tuple)) and len(price) == 2 and all(p >= 0 for p in price)):
-                raise ValueError(f"FewShotIntentClassifier: price of {model!r} must be [prompt, completion] USD per 1M tokens, got {price!r}.")
+        cls.validate_config(config)
         return cls(config, model_storage, resource)
 
-    # Training ---------------------------------------------------------------
+    def _new_model(self) -> OfflineIntentModel:
+        return OfflineIntentModel(**{key: self.component_config[key] for key in MODEL_PARAMS})
 
-    def _features(self, texts: List[str], embeddings: Optional[np.ndarray] = None) -> sp.csr_matrix:
-        texts = [t[: self.component_config["max_chars"]] for t in texts]
-        if embeddings is None and len(texts) == 1:
-            embeddings = embed_one(texts[0])[None, :]  # a served message: cached
-        elif embeddings is None:
-            embeddings = embed(texts, self.component_config["batch_size"])
-        dense = embeddings * self.component_config["embedding_weight"]
-        return sp.hstack([sp.csr_matrix(dense), self._vectorizer.transform(texts)], format="csr")
+    # Training ---------------------------------------------------------------
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
@@ -153,21 +183,18 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             return self._resource
         texts = [e.get(TEXT) for e in examples]
         labels = [e.get(INTENT) for e in examples]
-        self._vectorizer = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=tuple(self.component_config["char_ngram_range"]), sublinear_tf=True, lowercase=True
-        ).fit(texts)
-        logger.info(f"Embedding {len(texts)} training examples.")
+        logger.info(f"Training the offline intent model on {len(texts)} examples.")
         clipped = [t[: self.component_config["max_chars"]] for t in texts]
         embeddings = embed(clipped, self.component_config["batch_size"], show_progress=len(texts) > 500)
-        self._classifier = LogisticRegression(C=self.component_config["regularization"], max_iter=3000)
-        self._classifier.fit(self._features(clipped, embeddings), labels)
+        self._model = self._new_model().fit(texts, labels, progress=len(texts) > 500, embeddings=embeddings)
         self._examples = ExampleIndex(texts, labels, embeddings)
+        logger.info(f"Offline intent model: temperature {self._model.temperature_:.3f}, {self._model.calibration_}.")
         self.persist()
         return self._resource
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
-            joblib.dump({"vectorizer": self._vectorizer, "classifier": self._classifier}, directory / MODEL_FILE)
+            self._model.save(directory)
             if self._examples is not None:
                 self._examples.save(directory)
 
@@ -182,20 +209,19 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
     ) -> "FewShotIntentClassifier":
         try:
             with model_storage.read_from(resource) as directory:
-                state = joblib.load(directory / MODEL_FILE)
+                model = OfflineIntentModel.load(directory)
                 examples = ExampleIndex.load(directory) if (directory / ExampleIndex.FILE).exists() else None
         except (ValueError, FileNotFoundError):
             logger.warning("FewShotIntentClassifier found no trained model; it will predict nothing.")
             return cls(config, model_storage, resource)
-        classifier = state["classifier"]
         load_encoder()  # now, not on the first customer's message
         if os.environ.get("LLM_THRESHOLD"):
             # Operators tune when the LLM is asked without retraining the model.
             config = {**config, "llm_threshold": float(os.environ["LLM_THRESHOLD"])}
-        stage = cls._llm_stage_from_env(config, list(classifier.classes_), os.environ)
+        stage = cls._llm_stage_from_env(config, list(model.classes_), os.environ)
         if stage is not None:
             offload.enable(config["nlu_workers"])
-        return cls(config, model_storage, resource, state["vectorizer"], classifier, examples, stage)
+        return cls(config, model_storage, resource, model, examples, stage)
 
     @staticmethod
     def _llm_stage_from_env(config: Dict[Text, Any], intents: List[str], environ: Any) -> Optional[LLMIntentStage]:
@@ -221,37 +247,55 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
 
     # Inference --------------------------------------------------------------
 
+    @property
+    def model(self) -> Optional[OfflineIntentModel]:
+        return self._model
+
     def predict_proba(self, texts: List[str]) -> np.ndarray:
-        """Intent probabilities, one row per text, columns in `self.intents` order."""
-        return self._classifier.predict_proba(self._features(texts))
+        """Calibrated intent probabilities, one row per text, columns in `self.intents` order."""
+        clipped = [t[: self.component_config["max_chars"]] for t in texts]
+        # A served message is embedded through the shared cache (greetings and yes/no repeat all day).
+        embeddings = embed_one(clipped[0])[None, :] if len(clipped) == 1 else None
+        return self._model.predict_proba(clipped, embeddings=embeddings)
 
     @property
     def intents(self) -> List[str]:
-        return list(self._classifier.classes_) if self._classifier is not None else []
+        return list(self._model.classes_) if self._model is not None else []
 
     def process(self, messages: List[Message]) -> List[Message]:
-        if self._classifier is None or not messages:
+        if self._model is None or not messages:
             return messages
         probabilities = self.predict_proba([m.get(TEXT) or "" for m in messages])
+        out_of_scope = self.component_config["out_of_scope_intent"]
         for message, row in zip(messages, probabilities):
             scores = {intent: float(p) for intent, p in zip(self.intents, row)}
+            [(name, confidence)] = apply_out_of_scope(
+                row[None, :], self.intents, self.component_config["out_of_scope_threshold"], out_of_scope
+            )
             top = max(scores, key=scores.get)
-            if self._llm_stage is not None and (scores[top] < self.component_config["llm_threshold"] or top == OUT_OF_SCOPE):
-                scores = self._apply_llm(message, scores)
-            self._set_ranking(message, scores)
+            message.set(OFFLINE_KEY, {INTENT_NAME_KEY: top, PREDICTED_CONFIDENCE_KEY: scores[top], "out_of_scope": name != top}, add_to_output=True)
+            if self._llm_stage is not None and (scores[top] < self.component_config["llm_threshold"] or name == out_of_scope):
+                verdict = self._ask_llm(message, scores)
+                if verdict is not None:
+                    scores = self._scores_with(verdict, scores)
+                    name, confidence = verdict.intent, verdict.confidence
+            self._set_ranking(message, scores, name, confidence)
         return messages
 
-    def _set_ranking(self, message: Message, scores: Dict[str, float]) -> None:
+    def _set_ranking(self, message: Message, scores: Dict[str, float], name: str, confidence: float) -> None:
         length = self.component_config["ranking_length"] or len(scores)
         ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:length]
-        ranking = [{INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: score} for name, score in ranked]
-        message.set(INTENT, ranking[0], add_to_output=True)
-        message.set("intent_ranking", ranking, add_to_output=True)
+        message.set(INTENT, {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}, add_to_output=True)
+        message.set(
+            "intent_ranking",
+            [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: score} for intent, score in ranked],
+            add_to_output=True,
+        )
 
-    def _apply_llm(self, message: Message, offline: Dict[str, float]) -> Dict[str, float]:
-        """Scores after asking the LLM; the offline scores whenever the LLM fails."""
+    def _ask_llm(self, message: Message, offline: Dict[str, float]) -> Optional[LLMVerdict]:
+        """The LLM's verdict, or None (offline verdict kept) when the LLM fails."""
         text = (message.get(TEXT) or "")[: self.component_config["max_chars"]]
-        examples = []
+        examples: List[Tuple[str, str]] = []
         if self._examples is not None:
             examples = self._examples.nearest(embed_one(text), self.component_config["few_shot_examples"])
         history = offload.recent_turns()[-self.component_config["history_turns"] :]
@@ -262,7 +306,7 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         except LLMError as exc:
             logger.warning(f"LLM stage failed ({type(exc).__name__}: {exc}); keeping the offline verdict.")
             message.set(LLM, {"called": True, "used": False, "error": type(exc).__name__, "calls": []}, add_to_output=True)
-            return offline
+            return None
         message.set(
             LLM,
             {
@@ -284,7 +328,11 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
                 {"score": verdict.sentiment, "label": label_for(verdict.sentiment), "anger": anger, "source": "llm"},
                 add_to_output=True,
             )
-        # The LLM's intent leads with its confidence; the others keep their offline proportions.
+        return verdict
+
+    @staticmethod
+    def _scores_with(verdict: LLMVerdict, offline: Dict[str, float]) -> Dict[str, float]:
+        """The LLM's intent leads with its confidence; the others keep their offline proportions."""
         rest = {name: p for name, p in offline.items() if name != verdict.intent}
         total = sum(rest.values()) or 1.0
         scores = {name: (1.0 - verdict.confidence) * p / total for name, p in rest.items()}
