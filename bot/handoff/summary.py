@@ -10,7 +10,7 @@ import logging
 from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-from bot.handoff.decision import Decision, segment, user_turns
+from bot.handoff.decision import Decision, user_turns
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings, redact
 
 logger = logging.getLogger(__name__)

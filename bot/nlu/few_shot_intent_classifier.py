@@ -90,13 +90,14 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             # Texts embedded per batch.
             "batch_size": 64,
             # The LLM stage runs when OPENAI_API_KEY or OPENAI_BASE_URL is set and the offline
-            # top confidence is below this (or the offline verdict is out_of_scope).
-            # LLM_THRESHOLD in the environment overrides it when the model is loaded.
+            # top confidence is below this (or the offline verdict is out_of_scope); 1.0 asks
+            # on every message. LLM_THRESHOLD in the environment overrides it at load time.
             "llm_threshold": 0.7,
             # The fast model's confidence below which the strong model is asked as well.
             "strong_model_threshold": 0.75,
-            # Model names; None takes LLM_FAST_MODEL / LLM_STRONG_MODEL or the client's defaults.
+            # The fast, cheap model asked first; None takes LLM_FAST_MODEL or the client's default.
             "fast_model": None,
+            # The strong model for unsure or disputed verdicts; None takes LLM_STRONG_MODEL or the default.
             "strong_model": None,
             # Training examples nearest to the message that the prompt shows.
             "few_shot_examples": 8,
@@ -274,7 +275,8 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             )
             top = max(scores, key=scores.get)
             message.set(OFFLINE_KEY, {INTENT_NAME_KEY: top, PREDICTED_CONFIDENCE_KEY: scores[top], "out_of_scope": name != top}, add_to_output=True)
-            if self._llm_stage is not None and (scores[top] < self.component_config["llm_threshold"] or name == out_of_scope):
+            threshold = self.component_config["llm_threshold"]
+            if self._llm_stage is not None and (scores[top] < threshold or threshold >= 1.0 or name == out_of_scope):
                 verdict = self._ask_llm(message, scores)
                 if verdict is not None:
                     scores = self._scores_with(verdict, scores)

@@ -233,7 +233,7 @@ class OfflineIntentModel:
                 oof_linear[held_idx], oof_kernel[held_idx] = lin, ker
             oof = (oof_linear, oof_kernel)
         else:
-            logger.warning(f"An intent has fewer than 2 examples; confidences are not calibrated (temperature 1).")
+            logger.warning("An intent has fewer than 2 examples; confidences are not calibrated (temperature 1).")
 
         parts = self._fit_parts(texts, embeddings, y)
         self._char, self._word, self._linear, self._kernel = parts

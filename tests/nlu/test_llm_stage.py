@@ -77,7 +77,7 @@ def test_confident_offline_verdict_never_calls_the_llm(trained, monkeypatch, fak
 def test_unsure_message_asks_the_llm_with_examples_history_and_no_pii(trained, monkeypatch, fake) -> None:
     text = UNSURE + ", mail me at jane.doe@example.com, card 4111 1111 1111 1111"
     agreeing = offline_intent(trained, monkeypatch, fake, text)
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99, strong_model_threshold=0.5)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0, strong_model_threshold=0.5)
     fake.script(verdict(agreeing, 0.83, -0.4))
     offload._context.turns = [("customer", "my blender arrived broken"), ("assistant", "Sorry to hear that!")]
     try:
@@ -102,7 +102,7 @@ def test_unsure_message_asks_the_llm_with_examples_history_and_no_pii(trained, m
 
 def test_confidence_comes_from_the_model_not_a_constant(trained, monkeypatch, fake) -> None:
     agreeing = offline_intent(trained, monkeypatch, fake, UNSURE)
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99, strong_model_threshold=0.1)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0, strong_model_threshold=0.1)
     fake.script(verdict(agreeing, 0.91), verdict(agreeing, 0.62))
     first = parse(component, UNSURE)["intent"]["confidence"]
     second = parse(component, UNSURE + " again")["intent"]["confidence"]
@@ -110,7 +110,7 @@ def test_confidence_comes_from_the_model_not_a_constant(trained, monkeypatch, fa
 
 
 def test_unsure_fast_model_is_checked_by_the_strong_model(trained, monkeypatch, fake) -> None:
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99, strong_model_threshold=0.8)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0, strong_model_threshold=0.8)
     fake.script(verdict("track_order", 0.4), verdict("get_refund", 0.95))
     data = parse(component, UNSURE)
     assert [r["model"] for r in fake.requests] == ["gpt-4o-mini", "gpt-4o"]
@@ -120,7 +120,7 @@ def test_unsure_fast_model_is_checked_by_the_strong_model(trained, monkeypatch, 
 
 @pytest.mark.parametrize("answer, expected", [("track_orders", "track_order"), ("book_a_boat_trip", "out_of_scope")])
 def test_intent_outside_the_domain_maps_to_the_nearest_or_out_of_scope(trained, monkeypatch, fake, answer, expected) -> None:
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99, strong_model_threshold=0.0)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0, strong_model_threshold=0.0)
     fake.set_default(lambda request: verdict(answer, 0.9))
     data = parse(component, UNSURE)
     assert data["intent"]["name"] == expected
@@ -137,7 +137,7 @@ def test_intent_outside_the_domain_maps_to_the_nearest_or_out_of_scope(trained, 
     ids=["invalid-json", "server-error", "client-error", "timeout"],
 )
 def test_any_llm_failure_keeps_the_offline_verdict(trained, monkeypatch, fake, reply) -> None:
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0)
     offline = parse(load(trained, monkeypatch, fake, llm_threshold=0.0), UNSURE)["intent"]
     fake.set_default(lambda request: reply)
     data = parse(component, UNSURE)
@@ -147,14 +147,14 @@ def test_any_llm_failure_keeps_the_offline_verdict(trained, monkeypatch, fake, r
 
 def test_rate_limit_is_retried(trained, monkeypatch, fake) -> None:
     agreeing = offline_intent(trained, monkeypatch, fake, UNSURE)
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99, strong_model_threshold=0.0)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0, strong_model_threshold=0.0)
     fake.script(Reply(status=429, headers={"Retry-After": "0"}), verdict(agreeing, 0.9))
     assert parse(component, UNSURE)["intent"]["name"] == agreeing
     assert len(fake.requests) == 2
 
 
 def test_repeated_failures_open_the_circuit(trained, monkeypatch, fake) -> None:
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0)
     fake.set_default(lambda request: Reply(status=503))
     for n in range(6):
         parse(component, f"{UNSURE} {n}")
@@ -166,7 +166,7 @@ def test_repeated_failures_open_the_circuit(trained, monkeypatch, fake) -> None:
 
 def test_same_message_is_answered_from_the_cache(trained, monkeypatch, fake) -> None:
     agreeing = offline_intent(trained, monkeypatch, fake, UNSURE)
-    component = load(trained, monkeypatch, fake, llm_threshold=0.99, strong_model_threshold=0.0)
+    component = load(trained, monkeypatch, fake, llm_threshold=1.0, strong_model_threshold=0.0)
     fake.set_default(lambda request: verdict(agreeing, 0.9))
     parse(component, UNSURE)
     offload._context.turns = [("customer", "an earlier turn makes a different prompt")]
