@@ -30,7 +30,11 @@ _THREATS = re.compile(
     re.IGNORECASE,
 )
 _SHOUTED_WORD = re.compile(r"\b[A-Z]{3,}\b")
-_NOT_SHOUTING = {"UPS", "USPS", "ZIP", "USA", "EST", "PDF", "SMS", "FAQ", "CEO", "ETA", "VIP", "GDPR", "CCPA", "BBB"}
+# Capitals that are conventions, not shouting: carriers, acronyms, and SQL keywords (pasted code is no anger).
+_NOT_SHOUTING = {
+    "UPS", "USPS", "ZIP", "USA", "EST", "PDF", "SMS", "FAQ", "CEO", "ETA", "VIP", "GDPR", "CCPA", "BBB",
+    "SELECT", "DROP", "TABLE", "INSERT", "INTO", "DELETE", "UPDATE", "UNION", "FROM", "NULL", "AND",
+}
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ def server_env(**extra: str) -> Dict[str, str]:
         TRANSFORMERS_OFFLINE="1",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        # Servers import this checkout's `bot` and `actions`, whatever the venv's editable install points at.
+        PYTHONPATH=str(PROJECT_ROOT),
     )
     env.update(extra)
     return env
