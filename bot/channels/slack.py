@@ -14,6 +14,8 @@ request URL is ``/webhooks/slack/webhook``), configured from ``SLACK_TOKEN`` and
   Slack to one or share the ids in Redis.)
 * URL verification answers ``{"challenge": ...}`` as Slack's documentation asks, after the
   signature check.
+* Emails and phone numbers, which Slack wraps as ``<mailto:a@b.c|a@b.c>``, reach the assistant
+  as typed (Rasa only unwraps http links), so the order check can read them.
 * Replies to a conversation id built with ``conversation_granularity: channel`` or ``thread``
   (``user_channel[_thread]``) go to that channel and thread, so a live agent's message sent
   with ``get_output_channel().send_text_message(conversation_id, text)`` lands in the right place.
@@ -24,8 +26,9 @@ five minutes; anything else gets ``400`` and is not processed.
 from __future__ import annotations
 
 import os
+import re
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, List, Optional, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
@@ -70,6 +73,14 @@ class BrightbaySlackInput(SlackInput):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._seen_events: "OrderedDict[str, None]" = OrderedDict()
+
+    @staticmethod
+    def _sanitize_user_message(text: Text, uids_to_remove: Optional[List[Text]]) -> Text:
+        # Slack sends "alice@example.com" as "<mailto:alice@example.com|alice@example.com>"; Rasa
+        # only unwraps http(s) links. Unwrap mailto/tel/links to what the customer typed.
+        text = re.sub(r"<(?:mailto:|tel:|https?://)[^|>]*\|([^>]*)>", r"\1", text)
+        text = re.sub(r"<(?:mailto:|tel:)([^|>]*)>", r"\1", text)
+        return SlackInput._sanitize_user_message(text, uids_to_remove)
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> OutputChannel:
         return BrightbaySlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy)
