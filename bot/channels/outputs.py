@@ -86,7 +86,3 @@ def output_channel_for(
         return channel.get_output_channel()
     raise LookupError(f"no output channel for {name!r}: is the channel configured and running in this process?")
 
-
-def handoff_marker_for(state: str, agent: Optional[str] = None) -> Dict[str, Any]:
-    """Alias of ``handoff_marker`` for callers that import only this module."""
-    return handoff_marker(state, agent)
