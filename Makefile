@@ -20,6 +20,8 @@ export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TOKENIZERS_PARALLELISM := false
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# This checkout's code, whatever checkout the shared virtualenv's editable install points at.
+export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 
 .PHONY: help install browser web-deps web-build credentials web db train actions chat test test-py validate test-stories lock clean

@@ -39,6 +39,7 @@ def server_env(**extra: str) -> Dict[str, str]:
         TRANSFORMERS_OFFLINE="1",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        PYTHONPATH=str(PROJECT_ROOT),  # this checkout's bot/ and actions/
     )
     env.update(extra)
     return env
