@@ -86,10 +86,10 @@ train: $(MODEL)
 actions: install
 	$(RASA) run actions --port $(ACTION_PORT) --actions actions
 
-chat: db train
+chat: db train credentials
 	@bash scripts/start_action_server.sh $(ACTION_PORT); \
 	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
-	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(RASA_PORT)
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --credentials var/credentials.yml --port $(RASA_PORT)
 
 test-py: install browser web-build
 	$(PY) -m pytest -q
