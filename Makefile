@@ -9,6 +9,7 @@ RASA := $(VENV)/bin/rasa
 PYTHON310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) $(shell command -v python3.10 2>/dev/null))
 ACTION_PORT ?= 5055
 RASA_PORT ?= 5005
+WEB_HOST ?= 127.0.0.1
 MODEL := models/brightbay.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/nlu bot/policies -name '*.yml' -o -name '*.py' 2>/dev/null | sort)
 
@@ -18,15 +19,16 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export TOKENIZERS_PARALLELISM := false
-# The code of this checkout, whatever the editable install in .venv points at.
-export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# This checkout's code, whatever checkout the shared virtualenv's editable install points at.
+export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 
-.PHONY: help install browser db train actions chat test test-py validate test-stories lock clean
+.PHONY: help install browser web-deps web-build credentials web db train actions chat test test-py validate test-stories lock clean
 
 help:
 	@echo "make chat   - set up, train if needed, and talk to the assistant in rasa shell"
+	@echo "make web    - set up, train if needed, and serve the demo store page with the chat widget"
 	@echo "make test   - set up, then pytest, rasa data validate and the story tests"
 
 $(VENV)/.installed: pyproject.toml constraints.txt
@@ -38,13 +40,37 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-# Debian's chromium and chromedriver for the agent-console browser test; installed only when missing.
+# Debian's chromium and chromedriver for the widget's browser test; installed only when missing.
 browser:
-	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; else \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; else \
 	  echo "installing chromium and chromium-driver"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium chromium-driver; \
 	fi
+
+# The widget's front-end dependency (socket.io-client) from the npm registry, exactly as locked.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+web-deps: node_modules/.package-lock.json
+
+# build/web: the page, the widget and socket.io-client's browser bundle, served by Rasa at /chat/.
+web-build: web-deps
+	@mkdir -p build/web
+	cp web/index.html web/widget.js web/widget.css node_modules/socket.io-client/dist/socket.io.min.js build/web/
+
+# var/credentials.yml: credentials.yml without the channels whose variables are unset.
+credentials: install
+	$(PY) -m bot.channels.credentials -o var/credentials.yml
+
+# The assistant with every configured channel, and the demo store page with the widget.
+web: db train web-build credentials
+	@bash scripts/start_action_server.sh $(ACTION_PORT); \
+	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
+	echo "Brightbay demo store with the chat widget: http://127.0.0.1:$(RASA_PORT)/chat/  (Ctrl-C stops)"; \
+	$(RASA) run --model $(MODEL) --endpoints endpoints.yml --credentials var/credentials.yml \
+	  --interface $(WEB_HOST) --port $(RASA_PORT)
 
 db: install
 	$(PY) -m bot.db.seed
@@ -60,12 +86,12 @@ train: $(MODEL)
 actions: install
 	$(RASA) run actions --port $(ACTION_PORT) --actions actions
 
-chat: db train
+chat: db train credentials
 	@bash scripts/start_action_server.sh $(ACTION_PORT); \
 	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
-	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --port $(RASA_PORT)
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --credentials var/credentials.yml --port $(RASA_PORT)
 
-test-py: install browser
+test-py: install browser web-build
 	$(PY) -m pytest -q
 
 validate: install

@@ -12,6 +12,13 @@ from typing import Dict, Iterator, List, Optional
 
 import requests
 
+from bot.channels.credentials import write_effective_credentials
+
+# Channel settings never leak from the caller's environment into test servers.
+CHANNEL_VARIABLES = (
+    "SLACK_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "FB_VERIFY", "FB_SECRET", "FB_PAGE_ACCESS_TOKEN", "FB_GRAPH_URL",
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODEL = PROJECT_ROOT / "models" / "brightbay.tar.gz"
@@ -33,8 +40,7 @@ def server_env(**extra: str) -> Dict[str, str]:
         TRANSFORMERS_OFFLINE="1",
         TF_CPP_MIN_LOG_LEVEL="2",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
-        # Servers import this checkout's `bot` and `actions`, whatever the venv's editable install points at.
-        PYTHONPATH=str(PROJECT_ROOT),
+        PYTHONPATH=str(PROJECT_ROOT),  # this checkout's bot/ and actions/
     )
     env.update(extra)
     return env
@@ -78,23 +84,27 @@ def write_endpoints(path: Path, action_port: int, tracker_db: Path, extra: Optio
 
 
 @contextmanager
-def assistant_servers(tmp: Path, database_url: str, enable_api: bool = False, **extra_env: str) -> Iterator[str]:
-    """The action server and Rasa with every channel of credentials.yml; yields Rasa's base URL.
-
-    ``extra_env`` goes to both servers (e.g. AGENT_TOKENS, SUPPORT_HOURS, REDIS_URL, OPENAI_BASE_URL)."""
+def assistant_servers(
+    tmp: Path, database_url: str, enable_api: bool = False, api_token: Optional[str] = None, **extra_env: str
+) -> Iterator[str]:
+    """The action server and Rasa with the channels credentials.yml enables in this environment
+    (REST and socket.io always; Slack and Messenger when their variables are in ``extra_env``);
+    yields Rasa's base URL. ``api_token`` turns on Rasa's HTTP API with that token."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     action_port, rasa_port = free_port(), free_port()
     env = server_env(DATABASE_URL=database_url, **extra_env)
-    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REDIS_URL"):
+    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REDIS_URL", *CHANNEL_VARIABLES):
         if key not in extra_env:
             env.pop(key, None)  # only what the caller asks for
     endpoints = write_endpoints(tmp / "endpoints.yml", action_port, tmp / "trackers.db")
+    credentials = tmp / "credentials.yml"
+    write_effective_credentials(credentials, env)
     actions_cmd = [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"]
     rasa_cmd = [
         str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
-        "--endpoints", str(endpoints), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-    ] + (["--enable-api"] if enable_api else [])
+        "--endpoints", str(endpoints), "--credentials", str(credentials),
+    ] + (["--enable-api"] if enable_api or api_token else []) + (["--auth-token", api_token] if api_token else [])
     with running(actions_cmd, env, tmp / "actions.log", f"http://127.0.0.1:{action_port}/health"):
         with running(rasa_cmd, env, tmp / "rasa.log", f"http://127.0.0.1:{rasa_port}/"):
             yield f"http://127.0.0.1:{rasa_port}"

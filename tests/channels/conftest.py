@@ -1,0 +1,47 @@
+"""One set of real servers for the channel tests: the action server and Rasa with every channel
+(REST, socket.io with the widget, Slack and Messenger pointed at a fake Slack Web API and Graph
+API on loopback) and Rasa's HTTP API with a token."""
+from __future__ import annotations
+
+from typing import Dict, Iterator
+
+import pytest
+
+from bot.db.seed import ensure_demo_data
+from bot.db.session import dispose_engines
+from tests.fake_platforms import FakePlatforms
+from tests.servers import assistant_servers
+
+API_TOKEN = "channels-test-api-token"
+SLACK_SIGNING_SECRET = "slack-signing-secret-for-tests"
+FB_SECRET = "facebook-app-secret-for-tests"
+FB_VERIFY = "brightbay-verify-token"
+
+
+@pytest.fixture(scope="session")
+def platforms() -> Iterator[FakePlatforms]:
+    with FakePlatforms() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def channel_env(platforms: FakePlatforms) -> Dict[str, str]:
+    return {
+        "SLACK_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+        "SLACK_API_URL": platforms.slack_api_url,
+        "FB_VERIFY": FB_VERIFY,
+        "FB_SECRET": FB_SECRET,
+        "FB_PAGE_ACCESS_TOKEN": "page-access-token-for-tests",
+        "FB_GRAPH_URL": platforms.graph_url,
+    }
+
+
+@pytest.fixture(scope="session")
+def channels_url(tmp_path_factory: pytest.TempPathFactory, channel_env: Dict[str, str]) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("channel-servers")
+    database_url = f"sqlite:///{tmp / 'brightbay.db'}"
+    ensure_demo_data(database_url)
+    dispose_engines()
+    with assistant_servers(tmp, database_url, api_token=API_TOKEN, **channel_env) as url:
+        yield url

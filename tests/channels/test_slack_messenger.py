@@ -1,0 +1,124 @@
+"""Slack and Messenger: signed events to the real webhooks, replies at the fake Slack Web API / Graph API."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any, Dict, Optional
+
+import requests
+
+from tests.channels.conftest import FB_SECRET, FB_VERIFY, SLACK_SIGNING_SECRET
+from tests.fake_platforms import FakePlatforms
+
+
+def slack_headers(body: bytes, secret: str = SLACK_SIGNING_SECRET, retry: Optional[int] = None) -> Dict[str, str]:
+    timestamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={digest}"}
+    if retry:
+        headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_error"})
+    return headers
+
+
+def slack_event(event_id: str, user: str, channel: str, text: str) -> bytes:
+    return json.dumps({
+        "token": "legacy-verification-token", "team_id": "T0TEST", "api_app_id": "A0TEST", "type": "event_callback",
+        "event_id": event_id, "event_time": int(time.time()), "authorizations": [{"user_id": "U0BOT"}],
+        "event": {"type": "message", "channel_type": "im", "channel": channel, "user": user, "text": text,
+                  "ts": f"{time.time():.6f}", "client_msg_id": event_id},
+    }).encode()
+
+
+def post_slack(url: str, body: bytes, **kwargs: Any) -> requests.Response:
+    return requests.post(f"{url}/webhooks/slack/webhook", data=body, headers=slack_headers(body, **kwargs), timeout=30)
+
+
+def texts(posts: list) -> str:
+    return " ".join(p["body"].get("text", "") for p in posts)
+
+
+def test_slack_order_lookup_reply_reaches_the_web_api_once(channels_url: str, platforms: FakePlatforms) -> None:
+    channel = "D0ALICE"
+    first = post_slack(channels_url, slack_event("Ev001", "U0ALICE", channel, "where is my order 10001"))
+    assert first.status_code == 200
+    platforms.wait_for(lambda: "email address or ZIP code" in texts(platforms.slack_posts(channel)), timeout=90)
+    before = len(platforms.slack_posts(channel))
+
+    email = slack_event("Ev002", "U0ALICE", channel, "<mailto:alice@example.com|alice@example.com>")
+    assert post_slack(channels_url, email).status_code == 200
+    posts = platforms.wait_for(lambda: [p for p in platforms.slack_posts(channel)[before:] if "UPS" in p["body"].get("text", "")], timeout=90)
+    assert "Order 10001" in posts[0]["body"]["text"]
+    assert posts[0]["headers"].get("Authorization") == "Bearer xoxb-test-token"
+
+    # Slack re-sends the same event (it thought we were slow): acknowledged, no second reply.
+    count = len(platforms.slack_posts(channel))
+    retry = post_slack(channels_url, email, retry=1)
+    assert retry.status_code == 200 and retry.headers.get("X-Slack-No-Retry") == "1"
+    time.sleep(4)
+    assert len(platforms.slack_posts(channel)) == count
+
+
+def test_slack_rejects_a_wrong_signature_and_answers_url_verification(channels_url: str, platforms: FakePlatforms) -> None:
+    body = slack_event("Ev100", "U0MALLORY", "D0MALLORY", "where is my order 10001")
+    forged = post_slack(channels_url, body, secret="not-the-signing-secret")
+    assert forged.status_code == 400
+    unsigned = requests.post(f"{channels_url}/webhooks/slack/webhook", data=body, headers={"Content-Type": "application/json"}, timeout=30)
+    assert unsigned.status_code == 400
+
+    challenge = json.dumps({"type": "url_verification", "token": "t", "challenge": "c-123"}).encode()
+    assert post_slack(channels_url, challenge).json() == {"challenge": "c-123"}
+    assert post_slack(channels_url, challenge, secret="wrong").status_code == 400
+    time.sleep(2)
+    assert platforms.slack_posts("D0MALLORY") == []
+
+
+def fb_event(psid: str, text: str) -> bytes:
+    return json.dumps({
+        "object": "page",
+        "entry": [{"id": "PAGE1", "time": int(time.time() * 1000), "messaging": [{
+            "sender": {"id": psid}, "recipient": {"id": "PAGE1"}, "timestamp": int(time.time() * 1000),
+            "message": {"mid": f"mid.{psid}.{time.time()}", "text": text},
+        }]}],
+    }).encode()
+
+
+def post_fb(url: str, body: bytes, secret: str = FB_SECRET, header: str = "X-Hub-Signature-256") -> requests.Response:
+    method = "sha256" if header.endswith("256") else "sha1"
+    signature = f"{method}=" + hmac.new(secret.encode(), body, getattr(hashlib, method)).hexdigest()
+    return requests.post(f"{url}/webhooks/facebook/webhook", data=body, timeout=30,
+                         headers={"Content-Type": "application/json", header: signature})
+
+
+def test_messenger_verification_handshake(channels_url: str) -> None:
+    url = f"{channels_url}/webhooks/facebook/webhook"
+    ok = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": FB_VERIFY, "hub.challenge": "1158201444"}, timeout=30)
+    assert ok.status_code == 200 and ok.text == "1158201444"
+    wrong = requests.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"}, timeout=30)
+    assert wrong.status_code == 403 and "1" != wrong.text
+    no_mode = requests.get(url, params={"hub.verify_token": FB_VERIFY, "hub.challenge": "1"}, timeout=30)
+    assert no_mode.status_code == 403
+
+
+def test_messenger_order_lookup_reply_reaches_the_graph_api(channels_url: str, platforms: FakePlatforms) -> None:
+    psid = "4242000001"
+    assert post_fb(channels_url, fb_event(psid, "where is my order 10001")).status_code == 200
+    platforms.wait_for(lambda: "email address or ZIP code" in json.dumps(platforms.graph_messages(psid)), timeout=90)
+    before = len(platforms.graph_messages(psid))
+    # Older apps still get only the SHA-1 header; it is accepted too.
+    assert post_fb(channels_url, fb_event(psid, "alice@example.com"), header="X-Hub-Signature").status_code == 200
+    replies = platforms.wait_for(lambda: [c for c in platforms.graph_messages(psid)[before:] if "UPS" in json.dumps(c["body"])], timeout=90)
+    assert "Order 10001" in replies[0]["body"]["message"]["text"]
+    assert replies[0]["query"]["access_token"] == "page-access-token-for-tests"
+    assert replies[0]["query"]["appsecret_proof"]
+
+
+def test_messenger_rejects_a_wrong_signature(channels_url: str, platforms: FakePlatforms) -> None:
+    psid = "4242000666"
+    assert post_fb(channels_url, fb_event(psid, "where is my order 10001"), secret="wrong").status_code == 403
+    unsigned = requests.post(f"{channels_url}/webhooks/facebook/webhook", data=fb_event(psid, "hi"), timeout=30,
+                             headers={"Content-Type": "application/json"})
+    assert unsigned.status_code == 403
+    time.sleep(2)
+    assert platforms.graph_messages(psid) == []

@@ -1,0 +1,233 @@
+/*
+ * Brightbay chat widget: talks to Rasa's socket.io channel (bot.channels.socketio).
+ *
+ *   <script src="socket.io.min.js"></script>
+ *   <script src="widget.js" data-server="https://assistant.example" data-open="true"></script>
+ *
+ * - Session: the session id Rasa confirms is kept in localStorage ("brightbay.session_id") and
+ *   sent with `session_request` on every page load, so the conversation continues after a reload;
+ *   the messages so far are fetched from GET /webhooks/socketio/history/<session_id>.
+ * - Typing indicator from sending until the first reply (or 30 s).
+ * - Quick replies (`quick_replies` / `buttons`): the payload is sent as the message, the title shown.
+ * - Links (http/https URLs and [text](url)) are clickable and open in a new tab.
+ * - Handoff: a bot message with custom {"handoff": "started", "agent"?: "..."} shows
+ *   "You are now chatting with a support agent" and labels the following bot messages as the
+ *   agent's; {"handoff": "ended"} returns to the assistant.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  var server = (script && script.getAttribute("data-server")) || window.location.origin;
+  var startOpen = script && script.getAttribute("data-open") === "true";
+  var STORAGE_KEY = "brightbay.session_id";
+  var TYPING_TIMEOUT_MS = 30000;
+  var HANDOFF_TEXT = "You are now chatting with a support agent";
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // Text with clickable links, built from DOM nodes (never innerHTML with message text).
+  var LINK = /\[([^\]\n]+)\]\((https?:\/\/[^\s)]+)\)|(https?:\/\/[^\s<>"')]+[^\s<>"').,;:!?])/g;
+  function appendRichText(parent, text) {
+    var last = 0, match;
+    LINK.lastIndex = 0;
+    while ((match = LINK.exec(text)) !== null) {
+      if (match.index > last) parent.appendChild(document.createTextNode(text.slice(last, match.index)));
+      var href = match[2] || match[3];
+      var a = el("a", "bb-link", match[1] || match[3]);
+      a.href = href;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      parent.appendChild(a);
+      last = LINK.lastIndex;
+    }
+    if (last < text.length) parent.appendChild(document.createTextNode(text.slice(last)));
+  }
+
+  // ---- DOM
+  var launcher = el("button", "bb-launcher", "Chat with us");
+  launcher.type = "button";
+  launcher.setAttribute("aria-controls", "bb-panel");
+  var panel = el("section", "bb-panel");
+  panel.id = "bb-panel";
+  panel.setAttribute("aria-label", "Brightbay support chat");
+  var head = el("div", "bb-head");
+  var title = el("span", "bb-title", "Brightbay support");
+  var status = el("span", "bb-status", "connecting…");
+  head.appendChild(title);
+  head.appendChild(status);
+  var banner = el("div", "bb-handoff-banner", HANDOFF_TEXT);
+  banner.setAttribute("role", "status");
+  var log = el("div", "bb-log");
+  log.setAttribute("aria-live", "polite");
+  var typing = el("div", "bb-typing");
+  typing.setAttribute("aria-label", "Brightbay is typing");
+  typing.appendChild(el("span"));
+  typing.appendChild(el("span"));
+  typing.appendChild(el("span"));
+  var form = el("form", "bb-form");
+  var input = el("input", "bb-input");
+  input.type = "text";
+  input.placeholder = "Type your message…";
+  input.setAttribute("aria-label", "Message");
+  input.autocomplete = "off";
+  var send = el("button", "bb-send", "Send");
+  send.type = "submit";
+  form.appendChild(input);
+  form.appendChild(send);
+  panel.appendChild(head);
+  panel.appendChild(banner);
+  panel.appendChild(log);
+  panel.appendChild(form);
+  log.appendChild(typing);
+
+  function mount() {
+    document.body.appendChild(panel);
+    document.body.appendChild(launcher);
+    if (startOpen) panel.classList.add("bb-open");
+  }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  launcher.addEventListener("click", function () {
+    panel.classList.toggle("bb-open");
+    if (panel.classList.contains("bb-open")) input.focus();
+  });
+
+  // ---- state
+  var sessionId = null;
+  var handoff = { active: false, agent: null };
+  var historyLoaded = false;
+  var typingTimer = null;
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+  function append(node) { log.insertBefore(node, typing); scrollDown(); }
+
+  function showTyping(on) {
+    clearTimeout(typingTimer);
+    typing.classList.toggle("bb-visible", on);
+    if (on) typingTimer = setTimeout(function () { showTyping(false); }, TYPING_TIMEOUT_MS);
+    scrollDown();
+  }
+
+  function setHandoff(state, agent, announce) {
+    var active = state === "started";
+    handoff = { active: active, agent: active ? agent || null : null };
+    panel.classList.toggle("bb-handoff", active);
+    banner.textContent = active && agent ? HANDOFF_TEXT + " (" + agent + ")" : HANDOFF_TEXT;
+    title.textContent = active ? "Brightbay support agent" : "Brightbay support";
+    if (announce) {
+      append(el("div", "bb-note", active ? HANDOFF_TEXT + "." : "The support agent has left. You're chatting with the Brightbay assistant again."));
+    }
+  }
+
+  function renderUser(text) {
+    var bubble = el("div", "bb-msg bb-user");
+    appendRichText(bubble, text);
+    append(bubble);
+  }
+
+  function renderReplies(buttons) {
+    var group = el("div", "bb-replies");
+    buttons.forEach(function (button) {
+      var b = el("button", "bb-reply", button.title || button.payload);
+      b.type = "button";
+      b.setAttribute("data-payload", button.payload || button.title || "");
+      b.addEventListener("click", function () {
+        Array.prototype.forEach.call(group.querySelectorAll("button"), function (x) { x.disabled = true; });
+        sendMessage(button.payload || button.title, button.title);
+      });
+      group.appendChild(b);
+    });
+    append(group);
+  }
+
+  // One bot message as Rasa's socket.io output sends it (or as the history endpoint returns it).
+  function renderBot(message, fromHistory) {
+    var custom = message.custom;
+    if (custom && (custom.handoff === "started" || custom.handoff === "ended")) {
+      setHandoff(custom.handoff, custom.agent, true);
+    }
+    var asAgent = handoff.active || message.agent === true;
+    if (message.text) {
+      var bubble = el("div", "bb-msg " + (asAgent ? "bb-agent" : "bb-bot"));
+      if (asAgent) bubble.appendChild(el("span", "bb-agent-name", handoff.agent || "Support agent"));
+      appendRichText(bubble, message.text);
+      append(bubble);
+    }
+    if (message.attachment && message.attachment.payload && message.attachment.payload.src) {
+      var image = el("div", "bb-msg bb-bot");
+      appendRichText(image, message.attachment.payload.src);
+      append(image);
+    }
+    var buttons = message.quick_replies || message.buttons;
+    if (buttons && buttons.length) renderReplies(buttons);
+  }
+
+  // ---- socket
+  var socket = io(server, { path: "/socket.io", transports: ["websocket", "polling"] });
+
+  socket.on("connect", function () {
+    status.textContent = "online";
+    socket.emit("session_request", { session_id: localStorage.getItem(STORAGE_KEY) });
+  });
+  socket.on("disconnect", function () { status.textContent = "reconnecting…"; });
+
+  socket.on("session_confirm", function (confirmed) {
+    var id = typeof confirmed === "string" ? confirmed : confirmed && confirmed.session_id;
+    var stored = localStorage.getItem(STORAGE_KEY);
+    sessionId = id;
+    localStorage.setItem(STORAGE_KEY, id);
+    panel.setAttribute("data-session-id", id);
+    if (historyLoaded) return; // a reconnect: the log is already on screen
+    historyLoaded = true;
+    if (stored !== id) { panel.setAttribute("data-history", "new"); return; }
+    fetch(server + "/webhooks/socketio/history/" + encodeURIComponent(id), { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(function (history) {
+        (history.messages || []).forEach(function (m) {
+          if (m.sender === "user") renderUser(m.text); else renderBot(m, true);
+        });
+        // The state at the end of the history wins (announcements above were replays).
+        setHandoff(history.handoff === "started" ? "started" : "ended", history.agent, false);
+        // Only the last message's quick replies stay clickable.
+        var groups = log.querySelectorAll(".bb-replies");
+        for (var i = 0; i < groups.length - 1; i++) {
+          Array.prototype.forEach.call(groups[i].querySelectorAll("button"), function (x) { x.disabled = true; });
+        }
+        panel.setAttribute("data-history", "loaded");
+      })
+      .catch(function () { panel.setAttribute("data-history", "failed"); });
+  });
+
+  socket.on("bot_uttered", function (message) {
+    showTyping(false);
+    renderBot(message || {}, false);
+  });
+
+  function sendMessage(text, shown) {
+    if (!sessionId || !text) return;
+    renderUser(shown || text);
+    var data = { message: text, session_id: sessionId };
+    if (shown && shown !== text) data.metadata = { display_text: shown };
+    socket.emit("user_uttered", data);
+    showTyping(true);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    sendMessage(text);
+  });
+
+  window.BrightbayChat = {
+    send: sendMessage,
+    sessionId: function () { return sessionId; },
+    reset: function () { localStorage.removeItem(STORAGE_KEY); }
+  };
+})();
