@@ -1,0 +1,132 @@
+"""Reading the tracker store (Rasa's SQL ``events`` table) and the handoff records, in a stream.
+
+Only the columns the metrics need are selected, the JSON ``data`` column only for the event
+types whose payload is used, rows come in ``sender_id, id`` order through a server-side cursor
+(PostgreSQL) or SQLite's lazy cursor, and are handed out one conversation (Rasa session) at a
+time, so memory holds one conversation's events, not the store.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.paths import VAR_DIR
+
+DEFAULT_TRACKER_DB_URL = f"sqlite:///{VAR_DIR / 'trackers.db'}"
+# Event types whose JSON payload the metrics read; the others are read without it.
+DATA_TYPES = ("user", "bot", "slot", "active_loop")
+BATCH = 5000
+
+_metadata = sa.MetaData()
+EVENTS = sa.Table(
+    "events", _metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255)),
+    sa.Column("type_name", sa.String(255)),
+    sa.Column("timestamp", sa.Float),
+    sa.Column("intent_name", sa.String(255)),
+    sa.Column("action_name", sa.String(255)),
+    sa.Column("data", sa.Text),
+)
+
+
+def tracker_db_url(explicit: Optional[str] = None) -> str:
+    """--tracker-db, else env TRACKER_DB_URL, else the assistant's SQLite tracker store (var/trackers.db)."""
+    return explicit or os.environ.get("TRACKER_DB_URL") or DEFAULT_TRACKER_DB_URL
+
+
+@dataclass(frozen=True)
+class Row:
+    sender_id: str
+    type_name: str
+    timestamp: float
+    intent_name: Optional[str]
+    action_name: Optional[str]
+    data: Optional[str]
+
+
+def make_engine(url: str) -> Engine:
+    return sa.create_engine(url, future=True)
+
+
+def count_events(engine: Engine, lo: float, hi: float) -> int:
+    query = sa.select(sa.func.count()).select_from(EVENTS).where(EVENTS.c.timestamp >= lo, EVENTS.c.timestamp < hi)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar() or 0)
+
+
+def stream_rows(engine: Engine, lo: float, hi: float, progress: Optional[Any] = None) -> Iterator[Tuple]:
+    """(sender_id, type_name, timestamp, intent_name, action_name, data) for events in [lo, hi)."""
+    data = sa.case((EVENTS.c.type_name.in_(DATA_TYPES), EVENTS.c.data), else_=sa.null())
+    query = (
+        sa.select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.intent_name,
+                  EVENTS.c.action_name, data)
+        .where(EVENTS.c.timestamp >= lo, EVENTS.c.timestamp < hi)
+        .order_by(EVENTS.c.sender_id, EVENTS.c.id)
+    )
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+        for batch in result.partitions(BATCH):
+            yield from batch
+            if progress is not None:
+                progress.update(len(batch))
+
+
+def sessions(rows: Iterator[Tuple]) -> Iterator[Tuple[str, List[Tuple]]]:
+    """Rows grouped into conversations: per sender, a new one at each ``action_session_start``."""
+    current: List[Tuple] = []
+    sender: Optional[str] = None
+    for row in rows:
+        if row[0] != sender or (row[1] == "action" and row[4] == "action_session_start" and current):
+            if current:
+                yield sender, current
+            current, sender = [], row[0]
+        current.append(row)
+    if current:
+        yield sender, current
+
+
+@dataclass(frozen=True)
+class HandoffRecord:
+    id: int
+    conversation_id: str
+    reasons: Sequence[str]
+    status: str
+    after_hours: bool
+    created_at: datetime
+    claimed_at: Optional[datetime]
+    resolved_at: Optional[datetime]
+
+
+def read_handoffs(db_url: str, lo: datetime, hi: datetime) -> List[HandoffRecord]:
+    """Handoff records created in [lo, hi) (store-local naive datetimes); [] when there is no such table."""
+    import json
+
+    engine = make_engine(db_url)
+    try:
+        if not sa.inspect(engine).has_table("handoffs"):
+            return []
+        table = sa.Table("handoffs", sa.MetaData(), autoload_with=engine)
+        query = (
+            sa.select(table.c.id, table.c.conversation_id, table.c.reasons, table.c.status, table.c.after_hours,
+                      table.c.created_at, table.c.claimed_at, table.c.resolved_at)
+            .where(table.c.created_at >= lo, table.c.created_at < hi)
+            .order_by(table.c.id)
+        )
+        with engine.connect() as conn:
+            records = []
+            for row in conn.execute(query):
+                try:
+                    reasons = json.loads(row.reasons) or []
+                except (TypeError, ValueError):
+                    reasons = []
+                records.append(HandoffRecord(row.id, row.conversation_id, tuple(reasons), str(row.status),
+                                             bool(row.after_hours), row.created_at, row.claimed_at, row.resolved_at))
+            return records
+    finally:
+        engine.dispose()
