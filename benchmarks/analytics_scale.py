@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import platform
@@ -33,17 +32,17 @@ FAQ = ["delivery_period", "delivery_options", "check_refund_policy", "check_paym
 Row = Tuple[str, str, float, object, object, str]
 
 
-def generate(n: int, end: float, seed: int = 7) -> Tuple[List[Row], List[tuple]]:
-    """Events (sender_id, type_name, timestamp, intent_name, action_name, data) and handoff rows."""
+def generate(n: int, end: float, handoffs: List[tuple], seed: int = 7) -> Iterator[Row]:
+    """Events (sender_id, type_name, timestamp, intent_name, action_name, data), one conversation at a time;
+    the handoff records are appended to ``handoffs``. The same seed gives the same data."""
     rng = random.Random(seed)
-    rows: List[Row] = []
-    handoffs: List[tuple] = []
     span = DAYS * 86400.0
     start0 = end - span
 
     for i in range(n):
         sender = f"bench-{i:06d}"
         t = start0 + span * i / n
+        rows: List[Row] = []
         out = rows.append
 
         def ev(type_name: str, intent=None, action=None, **data) -> None:
@@ -145,10 +144,10 @@ def generate(n: int, end: float, seed: int = 7) -> Tuple[List[Row], List[tuple]]
             action("action_answer_question")
             bot("Sorry, I couldn't find that.")
             action("action_listen")
-    return rows, handoffs
+        yield from rows
 
 
-def load_sqlite(path: Path, rows: List[Row]) -> None:
+def load_sqlite(path: Path, rows: Iterator[Row]) -> int:
     from sqlalchemy import create_engine
 
     engine = create_engine(f"sqlite:///{path}")
@@ -157,21 +156,25 @@ def load_sqlite(path: Path, rows: List[Row]) -> None:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=OFF")
     conn.execute("PRAGMA synchronous=OFF")
-    conn.executemany(
+    cursor = conn.executemany(
         "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?,?,?,?,?,?)", rows
     )
+    count = cursor.rowcount
     conn.execute("CREATE INDEX IF NOT EXISTS ix_events_sender_id ON events (sender_id)")
     conn.commit()
     conn.close()
+    return count
 
 
 def load_handoffs(url: str, handoffs: List[tuple]) -> None:
     from sqlalchemy import create_engine
 
-    from bot.db.models import Base, Handoff
+    from bot.db.models import Base, Handoff, Order, Refund, Customer
 
     engine = create_engine(url)
-    Base.metadata.create_all(engine, tables=[Handoff.__table__])
+    Base.metadata.create_all(engine, tables=[Customer.__table__, Order.__table__, Refund.__table__, Handoff.__table__])
+    with engine.begin() as conn:
+        conn.execute(Handoff.__table__.delete())
     columns = ["conversation_id", "channel", "reasons", "priority", "summary", "status", "claimed_by", "after_hours",
                "order_id", "created_at", "claimed_at", "resolved_at", "updated_at"]
     with engine.begin() as conn:
@@ -179,7 +182,7 @@ def load_handoffs(url: str, handoffs: List[tuple]) -> None:
     engine.dispose()
 
 
-def load_postgres(url: str, rows: List[Row]) -> None:
+def load_postgres(url: str, rows: Iterator[Row], spool: Path) -> int:
     from sqlalchemy import create_engine
 
     engine = create_engine(url)
@@ -188,15 +191,17 @@ def load_postgres(url: str, rows: List[Row]) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
-        buffer.seek(0)
-        cursor.copy_expert(
-            "COPY events (sender_id, type_name, timestamp, intent_name, action_name, data) FROM STDIN WITH (FORMAT csv)",
-            buffer,
-        )
+        count = 0
+        with open(spool, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            for row in rows:
+                writer.writerow(["" if v is None else v for v in row])
+                count += 1
+        with open(spool) as handle:
+            cursor.copy_expert(
+                "COPY events (sender_id, type_name, timestamp, intent_name, action_name, data) FROM STDIN WITH (FORMAT csv)",
+                handle,
+            )
         cursor.execute("UPDATE events SET intent_name = NULL WHERE intent_name = ''")
         cursor.execute("UPDATE events SET action_name = NULL WHERE action_name = ''")
         cursor.execute("CREATE INDEX IF NOT EXISTS ix_events_sender_id ON events (sender_id)")
@@ -205,6 +210,8 @@ def load_postgres(url: str, rows: List[Row]) -> None:
     finally:
         raw.close()
     engine.dispose()
+    spool.unlink()
+    return count
 
 
 def timed_report(label: str, tracker_url: str, db_url: str, since: float, until: float, out: Path) -> float:
@@ -230,10 +237,6 @@ def main() -> int:
     print(f"{datetime.now().isoformat(timespec='seconds')} {platform.node()} {platform.machine()}, "
           f"{os.cpu_count()} cores, load average {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}", flush=True)
     until = time.time()
-    started = time.perf_counter()
-    rows, handoffs = generate(args.conversations, until - 60)
-    print(f"generated {args.conversations:,} conversations, {len(rows):,} events, {len(handoffs):,} handoffs "
-          f"in {time.perf_counter() - started:.1f} s", flush=True)
     since = until - (DAYS + 1) * 86400
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="analytics-scale-") as tmp:
@@ -241,18 +244,21 @@ def main() -> int:
         folder.mkdir(parents=True, exist_ok=True)
         tracker, app = Path(tmp) / "trackers.db", Path(tmp) / "brightbay.db"
         started = time.perf_counter()
-        load_sqlite(tracker, rows)
+        handoffs: List[tuple] = []
+        count = load_sqlite(tracker, generate(args.conversations, until - 60, handoffs))
         load_handoffs(f"sqlite:///{app}", handoffs)
         seconds = time.perf_counter() - started
-        print(f"[sqlite] inserted {len(rows):,} events in {seconds:.1f} s ({len(rows) / seconds:,.0f} rows/s)", flush=True)
+        print(f"[sqlite] generated and inserted {args.conversations:,} conversations ({count:,} events, "
+              f"{len(handoffs):,} handoffs) in {seconds:.1f} s ({count / seconds:,.0f} rows/s)", flush=True)
         worst = max(worst, timed_report("sqlite", f"sqlite:///{tracker}", f"sqlite:///{app}", since, until,
                                         folder / "report-sqlite.html"))
         if args.postgres:
             started = time.perf_counter()
-            load_postgres(args.postgres, rows)
+            handoffs = []
+            count = load_postgres(args.postgres, generate(args.conversations, until - 60, handoffs), Path(tmp) / "events.csv")
             load_handoffs(args.postgres, handoffs)
             seconds = time.perf_counter() - started
-            print(f"[postgresql] inserted {len(rows):,} events in {seconds:.1f} s ({len(rows) / seconds:,.0f} rows/s)",
+            print(f"[postgresql] generated and copied {count:,} events in {seconds:.1f} s ({count / seconds:,.0f} rows/s)",
                   flush=True)
             worst = max(worst, timed_report("postgresql", args.postgres, args.postgres, since, until,
                                             folder / "report-postgresql.html"))

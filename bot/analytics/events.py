@@ -35,6 +35,20 @@ EVENTS = sa.Table(
 )
 
 
+# The columns of bot.db.models.Handoff the metrics read (declared here: no reflection, no foreign keys).
+HANDOFFS = sa.Table(
+    "handoffs", sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("conversation_id", sa.String(128)),
+    sa.Column("reasons", sa.Text),
+    sa.Column("status", sa.String(32)),
+    sa.Column("after_hours", sa.Integer),
+    sa.Column("created_at", sa.DateTime),
+    sa.Column("claimed_at", sa.DateTime),
+    sa.Column("resolved_at", sa.DateTime),
+)
+
+
 def tracker_db_url(explicit: Optional[str] = None) -> str:
     """--tracker-db, else env TRACKER_DB_URL, else the assistant's SQLite tracker store (var/trackers.db)."""
     return explicit or os.environ.get("TRACKER_DB_URL") or DEFAULT_TRACKER_DB_URL
@@ -111,7 +125,7 @@ def read_handoffs(db_url: str, lo: datetime, hi: datetime) -> List[HandoffRecord
     try:
         if not sa.inspect(engine).has_table("handoffs"):
             return []
-        table = sa.Table("handoffs", sa.MetaData(), autoload_with=engine)
+        table = HANDOFFS
         query = (
             sa.select(table.c.id, table.c.conversation_id, table.c.reasons, table.c.status, table.c.after_hours,
                       table.c.created_at, table.c.claimed_at, table.c.resolved_at)
