@@ -18,8 +18,6 @@ from sqlalchemy.engine import Engine
 from bot.paths import VAR_DIR
 
 DEFAULT_TRACKER_DB_URL = f"sqlite:///{VAR_DIR / 'trackers.db'}"
-# Event types whose JSON payload the metrics read; the others are read without it.
-DATA_TYPES = ("user", "bot", "slot", "active_loop")
 BATCH = 5000
 
 _metadata = sa.MetaData()
@@ -74,21 +72,48 @@ def count_events(engine: Engine, lo: float, hi: float) -> int:
         return int(conn.execute(query).scalar() or 0)
 
 
+# Slots whose values the metrics read (the slot's name is also in the action_name column).
+DATA_SLOTS = ("pending_confirmation", "order_id", "csat_score")
+
+
+def _data_column() -> sa.sql.ColumnElement:
+    """The JSON payload only where it is needed: the slots above, and messages with LLM usage.
+
+    The LIKE filters run in the database, so the text of ordinary messages never crosses the wire.
+    Rasa writes the payload with ``json.dumps`` defaults (``": "`` separators).
+    """
+    t, c = EVENTS.c.type_name, EVENTS.c
+    needed = sa.or_(
+        sa.and_(t == "slot", c.action_name.in_(DATA_SLOTS)),
+        sa.and_(t == "user", c.data.like('%"llm": {%')),
+        sa.and_(t == "bot", c.data.like('%"llm_usage": {%')),
+    )
+    return sa.case((needed, c.data), else_=sa.null())
+
+
 def stream_rows(engine: Engine, lo: float, hi: float, progress: Optional[Any] = None) -> Iterator[Tuple]:
-    """(sender_id, type_name, timestamp, intent_name, action_name, data) for events in [lo, hi)."""
-    data = sa.case((EVENTS.c.type_name.in_(DATA_TYPES), EVENTS.c.data), else_=sa.null())
+    """(sender_id, type_name, timestamp, intent_name, action_name, data) for events in [lo, hi).
+
+    ``action_name`` holds the action's, the slot's or the loop's name (Rasa stores ``data["name"]``).
+    """
     query = (
         sa.select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.intent_name,
-                  EVENTS.c.action_name, data)
+                  EVENTS.c.action_name, _data_column())
         .where(EVENTS.c.timestamp >= lo, EVENTS.c.timestamp < hi)
         .order_by(EVENTS.c.sender_id, EVENTS.c.id)
     )
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-        for batch in result.partitions(BATCH):
+        # Plain DB-API rows: server-side (named) cursor on PostgreSQL, SQLite's lazy cursor otherwise.
+        result = conn.execution_options(stream_results=True).execute(query)
+        cursor = result.cursor
+        while True:
+            batch = cursor.fetchmany(BATCH)
+            if not batch:
+                break
             yield from batch
             if progress is not None:
                 progress.update(len(batch))
+        result.close()
 
 
 def sessions(rows: Iterator[Tuple]) -> Iterator[Tuple[str, List[Tuple]]]:

@@ -122,7 +122,7 @@ def build_conversation(sender_id: str, rows: Sequence[Tuple]) -> Optional[Conver
                 conv.fallbacks += 1
             if intent in DONE_INTENTS:
                 conv.open_task = False
-            if data and '"llm"' in data:
+            if data:
                 llm = (json.loads(data).get("parse_data") or {}).get("llm") or {}
                 for call in llm.get("calls") or []:
                     _add_usage(conv, call)
@@ -133,8 +133,7 @@ def build_conversation(sender_id: str, rows: Sequence[Tuple]) -> Optional[Conver
             elif action == CSAT_ASK:
                 conv.csat_asked = True
         elif type_name == "slot" and data:
-            event = json.loads(data)
-            name, value = event.get("name"), event.get("value")
+            name, value = action, json.loads(data).get("value")
             if name == "pending_confirmation":
                 pending = value is not None
                 conv.open_task = pending or loop in TASK_LOOPS
@@ -142,10 +141,10 @@ def build_conversation(sender_id: str, rows: Sequence[Tuple]) -> Optional[Conver
                 conv.order_ids.add(str(value))
             elif name == "csat_score" and _score(value) is not None:
                 conv.csat_score = _score(value)
-        elif type_name == "active_loop" and data:
-            loop = json.loads(data).get("name")
+        elif type_name == "active_loop":
+            loop = action
             conv.open_task = pending or loop in TASK_LOOPS
-        elif type_name == "bot" and data and '"llm_usage"' in data:
+        elif type_name == "bot" and data:
             usage = ((json.loads(data).get("metadata") or {}).get("kb_answer") or {}).get("llm_usage")
             if usage:
                 _add_usage(conv, usage)
