@@ -103,11 +103,10 @@ def stream_rows(engine: Engine, lo: float, hi: float, progress: Optional[Any] = 
         .order_by(EVENTS.c.sender_id, EVENTS.c.id)
     )
     with engine.connect() as conn:
-        # Plain DB-API rows: server-side (named) cursor on PostgreSQL, SQLite's lazy cursor otherwise.
-        result = conn.execution_options(stream_results=True).execute(query)
-        cursor = result.cursor
+        # Server-side (named) cursor on PostgreSQL, SQLite's lazy cursor otherwise; BATCH rows per fetch.
+        result = conn.execution_options(stream_results=True, max_row_buffer=BATCH).execute(query)
         while True:
-            batch = cursor.fetchmany(BATCH)
+            batch = result.fetchmany(BATCH)
             if not batch:
                 break
             yield from batch

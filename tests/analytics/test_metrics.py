@@ -118,3 +118,18 @@ def test_command_writes_html_json_and_csv(urls, tmp_path: Path) -> None:
     page = out.read_text()
     assert page.count('src="data:image/png;base64,') == 4
     assert "http://" not in page and "https://" not in page  # nothing external
+
+
+def test_every_event_in_range_is_read_once(urls) -> None:
+    from bot.analytics import events as ev
+
+    engine = ev.make_engine(urls["tracker_db"])
+    try:
+        rows = list(ev.stream_rows(engine, 0, 4e9))
+        assert len(rows) == ev.count_events(engine, 0, 4e9) > 0
+        grouped = list(ev.sessions(iter(rows)))
+    finally:
+        engine.dispose()
+    assert rows[0][0] == "c0" and rows[0][4] == "action_session_start"  # the very first row too
+    assert [sender for sender, _ in grouped].count("c1") == 2  # two sessions
+    assert sum(len(r) for _, r in grouped) == len(rows)
