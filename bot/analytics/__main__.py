@@ -28,7 +28,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if since >= until:
         parser.error("--since must be before --until")
     started = time.perf_counter()
-    figures = build_report(since, until, args.tracker_db, args.db, progress=not args.no_progress)
+    try:
+        figures = build_report(since, until, args.tracker_db, args.db, progress=not args.no_progress)
+    except ValueError as exc:
+        parser.error(str(exc))
     paths = write_report(figures, args.out)
     print(
         f"{figures['conversations']:,} conversations, containment {figures['containment_rate']}, "

@@ -66,6 +66,18 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, future=True)
 
 
+def open_tracker_store(url: str) -> Engine:
+    """An engine on a tracker store that exists and has Rasa's ``events`` table (ValueError otherwise)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not os.path.exists(parsed.database):
+        raise ValueError(f"no tracker store at {parsed.database}")  # and don't create an empty one
+    engine = make_engine(url)
+    if not sa.inspect(engine).has_table("events"):
+        engine.dispose()
+        raise ValueError(f"{parsed.render_as_string(hide_password=True)} has no Rasa events table")
+    return engine
+
+
 def count_events(engine: Engine, lo: float, hi: float) -> int:
     query = sa.select(sa.func.count()).select_from(EVENTS).where(EVENTS.c.timestamp >= lo, EVENTS.c.timestamp < hi)
     with engine.connect() as conn:

@@ -30,7 +30,7 @@ def build_report(
     from bot.db.session import database_url
 
     started = time.perf_counter()
-    engine = ev.make_engine(ev.tracker_db_url(tracker_db))
+    engine = ev.open_tracker_store(ev.tracker_db_url(tracker_db))
     lo, hi = since - READ_BEFORE_S, until + FCR_DAYS * 86400
     bar = None
     try:

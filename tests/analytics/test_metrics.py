@@ -133,3 +133,18 @@ def test_every_event_in_range_is_read_once(urls) -> None:
     assert rows[0][0] == "c0" and rows[0][4] == "action_session_start"  # the very first row too
     assert [sender for sender, _ in grouped].count("c1") == 2  # two sessions
     assert sum(len(r) for _, r in grouped) == len(rows)
+
+
+def test_an_empty_window_still_renders(urls, tmp_path: Path) -> None:
+    from bot.analytics.report import write_report
+
+    empty = build_report(SINCE - 30 * 86400, SINCE - 20 * 86400, urls["tracker_db"], urls["db"], progress=False)
+    assert empty["conversations"] == 0 and empty["containment_rate"] is None and empty["daily"] == []
+    assert write_report(empty, tmp_path / "empty.html")["html"].read_text().count("data:image/png") == 4
+
+
+def test_a_missing_tracker_store_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["report", "--tracker-db", f"sqlite:///{tmp_path / 'nope.db'}", "--out", str(tmp_path / "r.html")])
+    assert "no tracker store at" in capsys.readouterr().err
+    assert not (tmp_path / "nope.db").exists()
