@@ -182,9 +182,27 @@ def load_handoffs(url: str, handoffs: List[tuple]) -> None:
     engine.dispose()
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database of ``url`` if it does not exist yet."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": target.database}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
+
+
 def load_postgres(url: str, rows: Iterator[Row], spool: Path) -> int:
     from sqlalchemy import create_engine
 
+    ensure_database(url)
     engine = create_engine(url)
     EVENTS.metadata.drop_all(engine)
     EVENTS.metadata.create_all(engine)
@@ -229,7 +247,9 @@ def timed_report(label: str, tracker_url: str, db_url: str, since: float, until:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=100_000)
-    parser.add_argument("--postgres", default=None, help="also run on this PostgreSQL URL (its events table is replaced)")
+    parser.add_argument("--postgres", default=None,
+                        help="also run on this PostgreSQL URL (the database is created if missing; its events and "
+                             "handoffs tables are replaced), e.g. postgresql://postgres@127.0.0.1:5432/brightbay_metrics_bench")
     parser.add_argument("--out", type=Path, default=None, help="folder for the reports (default: the temp folder)")
     args = parser.parse_args()
 
