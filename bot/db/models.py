@@ -246,3 +246,23 @@ class HandoffNote(Base):
     created_at = Column(DateTime, nullable=False, default=datetime.now)
 
     handoff = relationship("Handoff", back_populates="notes")
+
+
+class CsatRating(Base):
+    """A customer's 1-5 rating of a conversation (asked after goodbye / thanks / hand-back), with an optional comment."""
+
+    __tablename__ = "csat_ratings"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="ck_csat_ratings_score"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(64), nullable=True)
+    score = Column(Integer, nullable=False)
+    comment = Column(Text, nullable=True)
+    # 1 when a live agent took part in the conversation (a handoff happened before the rating).
+    agent_handled = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime, nullable=False, default=datetime.now, index=True)
+    updated_at = Column(DateTime, nullable=False, default=datetime.now, onupdate=datetime.now)
+
+    def __repr__(self) -> str:
+        return f"<CsatRating {self.id} {self.conversation_id} {self.score}>"
