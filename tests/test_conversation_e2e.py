@@ -106,7 +106,8 @@ def test_bad_order_numbers_in_the_form(rasa_url: str, database_url: str) -> None
     before = database_state(database_url)
     say(rasa_url, "bad-form", "where is my order")
     assert "too long" in say(rasa_url, "bad-form", "1234567890123456789012345678901234567890")[0]
-    assert "order number" in say(rasa_url, "bad-form", "'; DROP TABLE orders; --")[0]
+    replies = say(rasa_url, "bad-form", "'; DROP TABLE orders; --")
+    assert replies[0] and "order number" in replies[-1]  # a clear answer, then the form asks again
     assert database_state(database_url) == before
 
 

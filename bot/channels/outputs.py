@@ -28,7 +28,7 @@ Messenger send the customer a text instead (a custom dict would be posted as raw
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel
 

@@ -10,7 +10,7 @@ import pytest
 from bot.db.seed import ensure_demo_data
 from bot.db.session import dispose_engines
 from tests.fake_platforms import FakePlatforms
-from tests.servers import assistant_servers
+from tests.servers import AGENT_TOKEN, assistant_servers
 
 API_TOKEN = "channels-test-api-token"
 SLACK_SIGNING_SECRET = "slack-signing-secret-for-tests"
@@ -34,6 +34,9 @@ def channel_env(platforms: FakePlatforms) -> Dict[str, str]:
         "FB_SECRET": FB_SECRET,
         "FB_PAGE_ACCESS_TOKEN": "page-access-token-for-tests",
         "FB_GRAPH_URL": platforms.graph_url,
+        # Live agents can answer these customers at any hour (tests/channels/test_agent_replies_on_platforms.py).
+        "AGENT_TOKENS": f"alice:{AGENT_TOKEN}",
+        "SUPPORT_HOURS": "24/7",
     }
 
 

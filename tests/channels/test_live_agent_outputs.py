@@ -8,7 +8,6 @@ In process: ``output_channel_for`` for Slack, Messenger and REST.
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
 import uuid
 from typing import Any, Dict, List
