@@ -85,7 +85,7 @@ test: db train test-py validate test-stories
 # the action server on the local PostgreSQL and Redis, behind nginx on SERVE_PORT.
 INSTANCES ?= 2
 SERVE_PORT ?= 8080
-serve: db train nginx
+serve: install train nginx
 	$(PY) scripts/serve.py start --instances $(INSTANCES) --port $(SERVE_PORT)
 
 serve-stop:
