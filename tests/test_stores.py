@@ -65,3 +65,25 @@ def test_generated_nginx_config_is_valid(tmp_path: Path) -> None:
     check = subprocess.run([nginx_binary(), "-t", "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "err.log")],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+
+
+def test_the_rest_channel_makes_rasas_fail_safe_tracker_store_raise(tmp_path: Path) -> None:
+    """Rasa's FailSafeTrackerStore would answer a database outage with a new, empty tracker."""
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+
+    from bot.channels.rest import is_store_error, strict_tracker_store
+
+    class Broken(InMemoryTrackerStore):
+        async def retrieve(self, sender_id: str):  # type: ignore[override]
+            import sqlalchemy.exc
+
+            raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("connection refused"))
+
+    class Agent:
+        tracker_store = FailSafeTrackerStore(Broken(Domain.empty()))
+
+    assert asyncio.run(Agent.tracker_store.retrieve("x")) is None  # Rasa's default: silently empty
+    strict_tracker_store(Agent)
+    with pytest.raises(Exception) as raised:
+        asyncio.run(Agent.tracker_store.retrieve("x"))
+    assert is_store_error(raised.value)

@@ -17,6 +17,7 @@ import rasa.core.actions.action
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.lock_store import LockError
+from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -56,6 +57,23 @@ class _ActionFailureRecorder(logging.Filter):
 _processor_logger = logging.getLogger("rasa.core.processor")
 if not any(isinstance(f, _ActionFailureRecorder) for f in _processor_logger.filters):
     _processor_logger.addFilter(_ActionFailureRecorder())
+
+
+def _reraise(error: Exception) -> None:
+    raise error
+
+
+def strict_tracker_store(agent: Any) -> None:
+    """Make the agent's tracker store raise instead of silently falling back to memory.
+
+    Rasa wraps every tracker store in a FailSafeTrackerStore: when the database is down it
+    hands out a *new, empty* tracker and keeps the turn in process memory, so the customer's
+    conversation silently restarts and is lost. Its error callback re-raising the error makes
+    the turn fail instead, and the channel answers 503.
+    """
+    store = getattr(agent, "tracker_store", None)
+    if isinstance(store, FailSafeTrackerStore) and getattr(store, "_on_tracker_store_error", None) is not _reraise:
+        store._on_tracker_store_error = _reraise
 
 
 def is_store_error(error: BaseException) -> bool:
@@ -134,6 +152,7 @@ class CheckedRestInput(RestInput):
                     self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
                     content_type="text/event-stream",
                 )
+            strict_tracker_store(getattr(request.app.ctx, "agent", None))
             collector = CollectingOutputChannel()
             failed: List[str] = []
             token = _failed_actions.set(failed)
