@@ -24,6 +24,7 @@ RUN apt-get update \
  && useradd --create-home --uid 1001 brightbay
 
 WORKDIR /app
+RUN chown brightbay:brightbay /app
 
 # Dependencies first (a layer that changes only with constraints.txt).
 COPY constraints.txt ./
