@@ -311,6 +311,11 @@ class Stack:
         finally:
             if self.pg:
                 self.pg.destroy()
+            # pytest keeps only its last few temp folders (and other runs rotate them away): keep the logs.
+            keep = PROJECT_ROOT / "var" / "test-logs" / f"{self.tmp.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+            keep.mkdir(parents=True, exist_ok=True)
+            for log in self.tmp.glob("*.log"):
+                shutil.copy(log, keep / log.name)
 
     def __enter__(self) -> "Stack":
         try:

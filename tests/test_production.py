@@ -25,9 +25,10 @@ from tests.servers import PG_BIN, Stack
 
 pytestmark = pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries are not installed")
 
-# Long enough for 100 concurrent conversations on a busy 2-core machine (at 10 s some help-center
-# answers of the load test timed out and got the apology); production default: 20 s.
-ACTION_TIMEOUT_S = 60
+# Long enough for 100 concurrent conversations on a busy 2-core machine: at 10 s, and once at 60 s in a
+# `make test` with the machine's load average above 7, a turn of the load test got the apology instead
+# of its answer (the logs were rotated away; Stack now keeps them in var/test-logs/). Production: 20 s.
+ACTION_TIMEOUT_S = 180
 LLM_TIMEOUT_S = 1
 
 
@@ -185,6 +186,8 @@ def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stac
     print(f"\n1000 turns over 2 instances in {elapsed:.1f} s ({1000 / elapsed:.1f} turns/s, measured under load from other jobs)")
     for (sender, answered), script in zip(replies.items(), scripts):
         assert len(answered) == len(script) and all(answered), f"{sender}: a turn got no answer"
+        apologies = [n for n, texts in enumerate(answered) if any("something went wrong on my side" in t for t in texts)]
+        assert not apologies, f"{sender}: turns {apologies} got the action-failure apology (action server overloaded?)"
         assert_tracker_complete(stack, sender, script, answered)
 
 
