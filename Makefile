@@ -24,7 +24,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONPATH := $(CURDIR)
 export ACTION_SERVER_URL ?= http://127.0.0.1:$(ACTION_PORT)/webhook
 
-.PHONY: help install browser web-deps web-build credentials web db train actions chat test test-py validate test-stories lock clean
+.PHONY: help install browser web-deps web-build credentials web db train actions chat test test-py validate test-stories lock clean nginx serve serve-stop
 
 help:
 	@echo "make chat   - set up, train if needed, and talk to the assistant in rasa shell"
@@ -91,7 +91,19 @@ chat: db train credentials
 	trap 'bash scripts/stop_action_server.sh $(ACTION_PORT)' EXIT; \
 	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml --credentials var/credentials.yml --port $(RASA_PORT)
 
-test-py: install browser web-build
+# nginx from Debian's packages (the load balancer of `make serve` and the production tests),
+# installed only when missing (the tests run their own nginx processes on free ports).
+NGINX := $(firstword $(shell command -v nginx 2>/dev/null) $(wildcard /usr/sbin/nginx))
+nginx:
+ifeq ($(NGINX),)
+	@echo "installing nginx from Debian's packages"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx
+else
+	@true
+endif
+
+test-py: install browser web-build nginx
 	$(PY) -m pytest -q
 
 validate: install
@@ -104,6 +116,16 @@ test-stories: train
 	  --fail-on-prediction-errors --out results
 
 test: db train test-py validate test-stories
+
+# The production topology on loopback (see README "Production"): INSTANCES Rasa processes and
+# the action server on the local PostgreSQL and Redis, behind nginx on SERVE_PORT.
+INSTANCES ?= 2
+SERVE_PORT ?= 8080
+serve: install train nginx
+	$(PY) scripts/serve.py start --instances $(INSTANCES) --port $(SERVE_PORT)
+
+serve-stop:
+	$(PY) scripts/serve.py stop
 
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 lock:

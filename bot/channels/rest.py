@@ -7,12 +7,86 @@ requests with HTTP 400 and a message saying what is wrong.
 """
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Optional, Text
+import contextvars
+import logging
+import os
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
-from rasa.core.channels.channel import UserMessage
+import rasa.core.actions.action
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.lock_store import LockError
+from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint, response
 from sanic.request import Request
+
+logger = logging.getLogger(__name__)
+
+# Rasa waits 5 minutes for the action server; a customer should not.
+ACTION_TIMEOUT_S = float(os.environ.get("ACTION_TIMEOUT_S", "20"))
+rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_S  # read by RemoteAction.run at call time
+
+UNAVAILABLE = (
+    "The assistant is briefly unavailable. Please try again in a few seconds."
+)
+ACTION_FAILED = (
+    "Sorry, something went wrong on my side and I couldn't finish that. "
+    "Would you like to talk to a person from our support team?"
+)
+HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/contact_human_agent"}
+
+# The actions that failed during the current request (set per request by the channel).
+_failed_actions: contextvars.ContextVar[Optional[List[str]]] = contextvars.ContextVar("brightbay_failed_actions", default=None)
+
+
+class _ActionFailureRecorder(logging.Filter):
+    """Notes Rasa's "exception while running action" log of the current request.
+
+    Rasa's processor logs a failed custom action (action server down or timed out)
+    and carries on without its events; the channel then apologises and offers a person.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        failed = _failed_actions.get()
+        if failed is not None and record.levelno >= logging.ERROR and "while running action" in record.getMessage():
+            failed.append(record.getMessage().split("'")[1] if "'" in record.getMessage() else "?")
+        return True
+
+
+_processor_logger = logging.getLogger("rasa.core.processor")
+if not any(isinstance(f, _ActionFailureRecorder) for f in _processor_logger.filters):
+    _processor_logger.addFilter(_ActionFailureRecorder())
+
+
+def _reraise(error: Exception) -> None:
+    raise error
+
+
+def strict_tracker_store(agent: Any) -> None:
+    """Make the agent's tracker store raise instead of silently falling back to memory.
+
+    Rasa wraps every tracker store in a FailSafeTrackerStore: when the database is down it
+    hands out a *new, empty* tracker and keeps the turn in process memory, so the customer's
+    conversation silently restarts and is lost. Its error callback re-raising the error makes
+    the turn fail instead, and the channel answers 503.
+    """
+    store = getattr(agent, "tracker_store", None)
+    if isinstance(store, FailSafeTrackerStore) and getattr(store, "_on_tracker_store_error", None) is not _reraise:
+        store._on_tracker_store_error = _reraise
+
+
+def is_store_error(error: BaseException) -> bool:
+    """Errors of the tracker store (SQL) or the lock store (Redis): the service is unavailable."""
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    return isinstance(
+        error,
+        (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.DisconnectionError,
+         sqlalchemy.exc.TimeoutError, LockError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+         ConnectionError),
+    )
 
 MAX_SENDER_LENGTH = 128
 MAX_MESSAGE_CHARS = 20_000  # longer bodies are refused before NLU; the assistant itself handles long text politely
@@ -39,31 +113,73 @@ def payload_problem(payload: Any) -> Optional[Text]:
 
 
 class CheckedRestInput(RestInput):
-    """`POST /webhooks/rest/webhook` with its body validated."""
+    """`POST /webhooks/rest/webhook` with its body validated and its failures explained.
+
+    - a malformed body: HTTP 400 with the reason;
+    - the tracker store (PostgreSQL) or lock store (Redis) unreachable: HTTP 503 with a
+      short JSON error and a ``Retry-After`` header, never a traceback;
+    - a custom action that failed (action server down or too slow): the replies so far
+      plus an apology with a "Talk to a person" button.
+    """
 
     @classmethod
     def name(cls) -> Text:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
-        @blueprint.middleware("request")
-        async def reject_bad_payload(request: Request) -> Optional[response.HTTPResponse]:
-            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
-                return None
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> Any:
             try:
                 payload = request.json
             except Exception:  # sanic raises its own error type for unparsable JSON
-                payload = None
-                problem = "The body is not valid JSON."
-            else:
-                problem = payload_problem(payload)
+                return response.json({"error": "The body is not valid JSON."}, status=400)
+            problem = payload_problem(payload)
             if problem:
                 return response.json({"error": problem}, status=400)
-            return None
 
-        return blueprint
+            sender_id = await self._extract_sender(request)
+            text = self._extract_message(request)
+            metadata = self.get_metadata(request)
+            input_channel = self._extract_input_channel(request)
+            if request.args.get("stream", "false").lower() == "true":
+                return response.stream(
+                    self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
+                    content_type="text/event-stream",
+                )
+            strict_tracker_store(getattr(request.app.ctx, "agent", None))
+            collector = CollectingOutputChannel()
+            failed: List[str] = []
+            token = _failed_actions.set(failed)
+            try:
+                await on_new_message(UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata))
+            except CancelledError:
+                logger.error("The turn of %s was cancelled (timeout)", sender_id)
+                return unavailable("timeout")
+            except Exception as error:  # noqa: BLE001 - every failure gets a clear answer
+                if is_store_error(error):
+                    logger.error("Conversation store unavailable for %s: %s", sender_id, str(error).splitlines()[0])
+                    return unavailable("store")
+                logger.exception("The turn of %s failed", sender_id)
+                return response.json({"error": "The assistant could not process this message."}, status=500)
+            finally:
+                _failed_actions.reset(token)
+            messages: List[Dict[str, Any]] = list(collector.messages)
+            if failed:
+                logger.warning("Custom action(s) %s failed for %s: apologising", failed, sender_id)
+                messages.append({"recipient_id": sender_id, "text": ACTION_FAILED, "buttons": [HUMAN_BUTTON]})
+            return response.json(messages)
+
+        return webhook
 
     def get_metadata(self, request: Request) -> Optional[dict]:
         return request.json.get("metadata")
+
+
+def unavailable(reason: str) -> response.HTTPResponse:
+    return response.json({"error": UNAVAILABLE, "reason": reason}, status=503, headers={"Retry-After": "2"})

@@ -164,16 +164,22 @@ def live_message(event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 class LiveAgentEventBroker(EventBroker):
     """Publishes customer/bot messages of every saved tracker to the in-process hub."""
 
-    def __init__(self, hub: LiveHub = HUB) -> None:
+    def __init__(self, hub: LiveHub = HUB, forward: Optional[EventBroker] = None) -> None:
         self.hub = hub
+        self.forward = forward  # the deployment's own broker (EVENT_BROKER_URL), if any
 
     @classmethod
     async def from_endpoint_config(
         cls, broker_config: EndpointConfig, event_loop: Optional[asyncio.AbstractEventLoop] = None
     ) -> "LiveAgentEventBroker":
-        return cls()
+        from bot.stores import create_event_broker
+
+        url = os.environ.get("EVENT_BROKER_URL")
+        return cls(forward=await create_event_broker(url, event_loop) if url else None)
 
     def publish(self, event: Dict[Text, Any]) -> None:
+        if self.forward is not None:
+            self.forward.publish(event)
         sender = event.get("sender_id")
         if not sender or not self.hub.listeners(sender):
             return
@@ -182,7 +188,11 @@ class LiveAgentEventBroker(EventBroker):
             self.hub.publish(sender, message)
 
     def is_ready(self) -> bool:
-        return True
+        return self.forward is None or self.forward.is_ready()
+
+    async def close(self) -> None:
+        if self.forward is not None:
+            await self.forward.close()
 
 
 class CustomerOutbox:

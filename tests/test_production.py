@@ -1,0 +1,317 @@
+"""The production topology on loopback: two Rasa instances sharing a PostgreSQL tracker store and a
+Redis lock store, the action server, nginx in front; conversations across instances, load, and faults.
+
+One stack (tests/servers.py ``Stack``: its own PostgreSQL cluster, Redis, action server, Rasa x2 and
+nginx on free ports) serves the whole module, because starting Rasa takes minutes on a busy machine.
+The tests run in file order: the destructive ones (kill an instance, restart everything) come last.
+"""
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.fake_grounded import _payload, passage_answering_model
+from tests.fake_openai import FakeOpenAI, Reply
+from tests.servers import PG_BIN, Stack
+
+pytestmark = pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries are not installed")
+
+# Headroom for 100 concurrent conversations on a busy 2-core machine (production: 20 s). Load-test turns
+# that got the apology at 10 s and 60 s were first taken for timeouts; the kept logs (var/test-logs/)
+# later showed connection failures instead (see the load test), so this may be lowered again.
+ACTION_TIMEOUT_S = 180
+LLM_TIMEOUT_S = 1
+
+
+def model(body: dict) -> Reply:
+    """The fake LLM: grounded answers for the help-center prompt, a confident intent otherwise."""
+    if "passages" in _payload(body):
+        return Reply(content=passage_answering_model(body))
+    text_ = body["messages"][0]["content"]
+    shot = next((line for line in text_.splitlines() if line.startswith('{"message": ')), None)
+    intent = json.loads(shot)["intent"] if shot else "out_of_scope"
+    return Reply(content={"intent": intent, "confidence": 0.9, "sentiment": 0.1, "anger": False})
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(default=model) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI) -> Iterator[Stack]:
+    with Stack(
+        tmp_path_factory.mktemp("production"), instances=2,
+        OPENAI_API_KEY="test", OPENAI_BASE_URL=fake_llm.base_url, LLM_TIMEOUT_S=str(LLM_TIMEOUT_S),
+        ACTION_TIMEOUT_S=str(ACTION_TIMEOUT_S), TICKET_LOCK_LIFETIME="15",
+    ) as running:
+        # The first help-center question loads the index in the action server: not a test of timeouts.
+        for _ in range(3):
+            if "help.brightbay.example" in " ".join(say(running.rasa_urls[0], "warm-up", "how much is standard shipping")):
+                break
+        yield running
+
+
+def post(url: str, sender: str, message: str, timeout: float = 90) -> requests.Response:
+    return requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=timeout)
+
+
+def say(url: str, sender: str, message: str) -> List[str]:
+    reply = post(url, sender, message)
+    assert reply.status_code == 200, reply.text
+    return [m.get("text", "") for m in reply.json()]
+
+
+def say_retrying(urls: List[str], sender: str, message: str, rng: random.Random, deadline_s: float = 120) -> Tuple[List[dict], int]:
+    """A client that retries a failed turn on another instance; returns (replies, retries)."""
+    retries, deadline = 0, time.monotonic() + deadline_s
+    while True:
+        url = rng.choice(urls)
+        try:
+            reply = post(url, sender, message, timeout=60)
+            if reply.status_code == 200:
+                return reply.json(), retries
+        except requests.RequestException:
+            pass
+        retries += 1
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{sender}: {message!r} not answered in {deadline_s}s")
+        time.sleep(0.5)
+
+
+def stored_events(stack: Stack, sender: str) -> List[dict]:
+    engine = create_engine(stack.trackers_url, future=True)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT type_name, timestamp, data FROM events WHERE sender_id = :s ORDER BY id"), {"s": sender}
+            ).all()
+    finally:
+        engine.dispose()
+    return [dict(json.loads(row.data), _type=row.type_name, _ts=row.timestamp) for row in rows]
+
+
+def turns_in_tracker(events: List[dict]) -> List[Tuple[str, List[str]]]:
+    """(user text, bot texts after it) per user message, in stored order."""
+    turns: List[Tuple[str, List[str]]] = []
+    for event in events:
+        if event["_type"] == "user":
+            turns.append((event.get("text") or "", []))
+        elif event["_type"] == "bot" and turns:
+            turns[-1][1].append(event.get("text") or "")
+    return turns
+
+
+def assert_tracker_complete(stack: Stack, sender: str, script: List[str], replies: Optional[List[List[str]]] = None) -> None:
+    events = stored_events(stack, sender)
+    keys = [(e["_type"], e["_ts"], json.dumps({k: v for k, v in e.items() if not k.startswith("_")}, sort_keys=True)) for e in events]
+    assert len(keys) == len(set(keys)), f"{sender}: duplicate events in the tracker"
+    assert [e["_ts"] for e in events] == sorted(e["_ts"] for e in events), f"{sender}: events out of order"
+    turns = turns_in_tracker(events)
+    assert [t for t, _ in turns] == script, f"{sender}: stored user turns differ from what was sent"
+    if replies is not None:
+        for n, ((_, bot), answered) in enumerate(zip(turns, replies)):
+            # The REST channel sends a text with blank lines as several messages.
+            # An action-failure apology is added by the channel, not stored.
+            answered = [t for t in answered if "something went wrong on my side" not in t]
+            assert [part for b in bot for part in b.strip().split("\n\n")] == answered, f"{sender} turn {n}: the stored bot messages differ from the reply"
+        assert all(bot or "something went wrong on my side" in " ".join(r) for (_, bot), r in zip(turns, replies)), \
+            f"{sender}: a turn without an answer"
+
+
+def conversation_scripts(count: int, turns: int, seed: int = 11) -> List[List[str]]:
+    rng = random.Random(seed)
+    pairs = [(10001, "alice@example.com"), (10002, "bob@example.com"), (10003, "94110"), (10004, "carol@example.com")]
+    fillers = ["do you take paypal", "how long does standard shipping take", "thanks", "can I get an invoice for my order"]
+    scripts = []
+    for _ in range(count):
+        order, identity = rng.choice(pairs)
+        script = [rng.choice(["hi", "hello", "hey there"]), f"where is my order {order}", identity]
+        while len(script) < turns - 1:
+            script.append(rng.choice(fillers))
+        script.append("bye")
+        scripts.append(script[:turns])
+    return scripts
+
+
+# ---------------------------------------------------------------------------------------------
+# Correctness across instances
+# ---------------------------------------------------------------------------------------------
+
+def test_a_conversation_alternating_between_instances_keeps_form_state_and_slots(stack: Stack) -> None:
+    a, b = stack.rasa_urls
+    assert "order number" in " ".join(say(a, "alternate-1", "I want to track my order"))
+    assert "email address or ZIP code" in " ".join(say(b, "alternate-1", "10001"))  # form continues on b
+    reply = " ".join(say(a, "alternate-1", "alice@example.com"))
+    assert "Order 10001" in reply and "UPS" in reply
+    tracker = requests.get(f"{b}/conversations/alternate-1/tracker", timeout=30).json()
+    assert tracker["slots"]["order_id"] == "10001" and tracker["slots"]["order_identity"] == "alice@example.com"
+    # A cancellation confirmation asked on one instance is answered on the other.
+    say(b, "alternate-2", "please cancel order 10002")
+    assert "Shall I cancel it?" in " ".join(say(a, "alternate-2", "bob@example.com"))
+    assert "is cancelled" in " ".join(say(b, "alternate-2", "yes"))
+
+
+@pytest.mark.skip(reason="the handoff feature (conversation pause for a human agent) is not on this branch; "
+                         "whoever merges it adds: pause on one instance, the other stays silent until it is resumed")
+def test_a_handoff_pause_carries_over_between_instances() -> None:
+    raise NotImplementedError
+
+
+def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stack) -> None:
+    scripts = conversation_scripts(100, 10)
+    replies: Dict[str, List[List[str]]] = {f"load-{n}": [] for n in range(len(scripts))}
+
+    def converse(sender: str, script: List[str]) -> None:
+        rng = random.Random(sender)
+        with requests.Session() as http:
+            for message in script:
+                reply = http.post(f"{rng.choice(stack.rasa_urls)}/webhooks/rest/webhook",
+                                  json={"sender": sender, "message": message}, timeout=300)
+                assert reply.status_code == 200, reply.text
+                replies[sender].append([m.get("text", "") for m in reply.json()])
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(len(scripts)) as pool:
+        for future in [pool.submit(converse, s, script) for s, script in zip(replies, scripts)]:
+            future.result()
+    elapsed = time.monotonic() - start
+    print(f"\n1000 turns over 2 instances in {elapsed:.1f} s ({1000 / elapsed:.1f} turns/s, measured under load from other jobs)")
+    # Known issue: with ~100 simultaneous action calls the action server (rasa-sdk's Sanic) sometimes
+    # closes a fresh connection while Rasa writes the request ("Cannot write to closing transport");
+    # that turn gets the apology (0, 9 and 4 of 1000 turns in the three runs with logs). Counted and capped, not hidden.
+    apologies = sum(any("something went wrong on my side" in t for t in texts) for answered in replies.values() for texts in answered)
+    print(f"{apologies} of 1000 turns got the action-failure apology")
+    assert apologies <= 20
+    for (sender, answered), script in zip(replies.items(), scripts):
+        assert len(answered) == len(script) and all(answered), f"{sender}: a turn got no answer"
+        assert_tracker_complete(stack, sender, script, answered)
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults
+# ---------------------------------------------------------------------------------------------
+
+def test_redis_restart_the_lock_store_recovers(stack: Stack) -> None:
+    say(stack.lb_url, "redis-1", "I want to track my order")
+    stack.redis.stop()
+    stack.redis.launch()
+    stack.wait_redis()
+    assert "email address or ZIP code" in " ".join(say(stack.rasa_urls[0], "redis-1", "10001"))
+    assert "Order 10001" in " ".join(say(stack.rasa_urls[1], "redis-1", "alice@example.com"))
+
+
+def test_postgres_down_answers_503_without_traceback_and_recovers(stack: Stack) -> None:
+    say(stack.lb_url, "pg-1", "where is my order 10003")
+    stack.pg.stop()
+    try:
+        reply = post(stack.lb_url, "pg-1", "94110", timeout=60)
+        assert reply.status_code == 503
+        body = reply.json()
+        assert "unavailable" in body["error"] and "Traceback" not in reply.text and "sqlalchemy" not in reply.text.lower()
+        assert reply.headers.get("Retry-After")
+    finally:
+        time.sleep(2)
+        stack.pg.start()
+    # Recovers by itself: the turn that failed is simply sent again.
+    deadline = time.monotonic() + 30
+    while True:
+        reply = post(stack.lb_url, "pg-1", "94110", timeout=60)
+        if reply.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert reply.status_code == 200 and "delivered" in reply.text
+    for url in stack.rasa_urls:
+        assert "Hi" in " ".join(say(url, f"pg-after-{url[-5:]}", "hi"))
+
+
+def test_action_server_down_apologises_and_offers_a_person(stack: Stack) -> None:
+    stack.actions.stop()
+    try:
+        start = time.monotonic()
+        reply = post(stack.lb_url, "actions-down", "where is my order 10001", timeout=60)
+        assert reply.status_code == 200
+        assert time.monotonic() - start < ACTION_TIMEOUT_S
+        assert "Sorry, something went wrong" in reply.text
+        assert any(b["payload"] == "/contact_human_agent" for m in reply.json() for b in m.get("buttons", []))
+    finally:
+        stack.actions.start()
+
+
+def test_the_action_timeout_is_ours_not_rasas_five_minutes() -> None:
+    """A frozen action server ends the turn after ACTION_TIMEOUT_S with the same apology as a stopped one
+    (the failure path is the one test_action_server_down... exercises); here: the timeout is applied."""
+    import rasa.core.actions.action
+
+    import bot.channels.rest as rest
+
+    assert rasa.core.actions.action.DEFAULT_REQUEST_TIMEOUT == rest.ACTION_TIMEOUT_S < 300
+
+
+def test_llm_slow_or_down_the_offline_path_answers(stack: Stack, fake_llm: FakeOpenAI) -> None:
+    fake_llm.set_default(lambda body: Reply(content=model(body).content, delay_s=LLM_TIMEOUT_S * 4))
+    start = time.monotonic()
+    slow = " ".join(say(stack.lb_url, "llm-slow", "how much is standard shipping"))
+    assert ("$5.99" in slow or "$50" in slow) and "help.brightbay.example" in slow
+    assert time.monotonic() - start < 30
+    fake_llm.stop()  # its port is closed from now on: the LLM endpoint is down
+    down = " ".join(say(stack.lb_url, "llm-down", "do you take paypal"))
+    assert "PayPal" in down
+
+
+def test_killing_an_instance_during_load_clients_retrying_finish(stack: Stack) -> None:
+    scripts = conversation_scripts(30, 6, seed=5)
+    senders = [f"kill-{n}" for n in range(len(scripts))]
+    replies: Dict[str, List[List[str]]] = {s: [] for s in senders}
+    done = threading.Event()
+    turns_done = [0]
+    lock = threading.Lock()
+
+    def converse(sender: str, script: List[str]) -> int:
+        rng, retries = random.Random(sender), 0
+        for message in script:
+            answer, tries = say_retrying([stack.lb_url], sender, message, rng)
+            retries += tries
+            replies[sender].append([m.get("text", "") for m in answer])
+            with lock:
+                turns_done[0] += 1
+        return retries
+
+    def killer() -> None:
+        while turns_done[0] < 40 and not done.is_set():
+            time.sleep(0.05)
+        stack.rasa[1].kill()
+
+    with ThreadPoolExecutor(len(scripts) + 1) as pool:
+        pool.submit(killer)
+        futures = [pool.submit(converse, s, script) for s, script in zip(senders, scripts)]
+        retries = sum(f.result() for f in futures)
+        done.set()
+    assert not stack.rasa[1].alive
+    print(f"\n{len(scripts)} conversations finished with instance 2 killed mid-load; {retries} retried turns")
+    for sender, script in zip(senders, scripts):
+        assert_tracker_complete(stack, sender, script, replies[sender])
+
+
+def test_restart_everything_in_the_middle_of_the_order_form(stack: Stack) -> None:
+    say(stack.lb_url, "restart-1", "I want to track my order")
+    assert "email address or ZIP code" in " ".join(say(stack.lb_url, "restart-1", "10001"))
+    stack.stop()
+    stack.pg.start()
+    stack.redis.launch()
+    stack.wait_redis()
+    stack.actions.launch()
+    stack.start_rasa()
+    stack.actions.wait_healthy()
+    stack.nginx.start()
+    reply = " ".join(say(stack.lb_url, "restart-1", "alice@example.com"))
+    assert "Order 10001" in reply and "UPS" in reply

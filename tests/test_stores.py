@@ -1,0 +1,92 @@
+"""endpoints.yml from the environment (bot/stores.py) and the generated nginx config, without servers."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.handoff.live import LiveAgentEventBroker
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.brokers.file import FileEventBroker
+from rasa.core.lock_store import InMemoryLockStore, LockStore
+from rasa.core.tracker_store import TrackerStore
+from rasa.core.utils import AvailableEndpoints
+from rasa.shared.core.domain import Domain
+
+from bot.deploy import nginx_binary, nginx_conf
+from bot.stores import EnvTrackerStore, ResilientRedisLockStore, sql_tracker_store_kwargs
+from tests.servers import PROJECT_ROOT
+
+
+def test_postgres_url_becomes_sql_tracker_store_arguments() -> None:
+    kwargs = sql_tracker_store_kwargs("postgresql://bot:s3cret@db.internal:6543/trackers?sslmode=require")
+    assert kwargs["dialect"] == "postgresql" and kwargs["host"] == "db.internal" and kwargs["port"] == 6543
+    assert kwargs["db"] == "trackers" and kwargs["username"] == "bot" and kwargs["password"] == "s3cret"
+    assert kwargs["query"] == {"sslmode": "require"} and kwargs["login_db"] == "postgres"
+
+
+def load_endpoints(monkeypatch: pytest.MonkeyPatch, **env: str) -> AvailableEndpoints:
+    for key in ("TRACKER_DB_URL", "REDIS_URL", "EVENT_BROKER_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml"))
+
+
+def test_defaults_need_no_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    endpoints = load_endpoints(monkeypatch, TRACKER_DB_URL=f"sqlite:///{tmp_path / 'sub' / 'trackers.db'}")
+    store = TrackerStore.create(endpoints.tracker_store, Domain.empty())
+    assert isinstance(store, EnvTrackerStore) and (tmp_path / "sub" / "trackers.db").exists()
+    assert isinstance(LockStore.create(endpoints.lock_store), InMemoryLockStore)
+    broker = asyncio.run(EventBroker.create(endpoints.event_broker))
+    assert isinstance(broker, LiveAgentEventBroker) and broker.forward is None
+    assert endpoints.action.url == "http://127.0.0.1:5055/webhook"
+
+
+def test_redis_url_selects_the_redis_lock_store_and_a_broker_url_a_broker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    endpoints = load_endpoints(monkeypatch, REDIS_URL="redis://127.0.0.1:1/3", EVENT_BROKER_URL=f"file:{tmp_path / 'events.log'}")
+    lock_store = LockStore.create(endpoints.lock_store)
+    assert isinstance(lock_store, ResilientRedisLockStore)
+    assert lock_store.red.connection_pool.connection_kwargs["db"] == 3  # no connection is made until used
+    assert isinstance(asyncio.run(EventBroker.create(endpoints.event_broker)).forward, FileEventBroker)
+
+
+def test_launcher_fills_in_the_action_server_url() -> None:
+    from bot.launch import DEFAULTS
+
+    assert DEFAULTS["ACTION_SERVER_URL"] == "http://127.0.0.1:5055/webhook"
+
+
+@pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (make nginx)")
+def test_generated_nginx_config_is_valid(tmp_path: Path) -> None:
+    conf = nginx_conf(tmp_path / "nginx", 18080, [15005, 15006])
+    text = conf.read_text()
+    assert "server 127.0.0.1:15005 max_fails=1" in text and "non_idempotent" in text
+    check = subprocess.run([nginx_binary(), "-t", "-p", str(conf.parent), "-c", str(conf), "-e", str(conf.parent / "err.log")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_the_rest_channel_makes_rasas_fail_safe_tracker_store_raise(tmp_path: Path) -> None:
+    """Rasa's FailSafeTrackerStore would answer a database outage with a new, empty tracker."""
+    from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+
+    from bot.channels.rest import is_store_error, strict_tracker_store
+
+    class Broken(InMemoryTrackerStore):
+        async def retrieve(self, sender_id: str):  # type: ignore[override]
+            import sqlalchemy.exc
+
+            raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("connection refused"))
+
+    class Agent:
+        tracker_store = FailSafeTrackerStore(Broken(Domain.empty()))
+
+    assert asyncio.run(Agent.tracker_store.retrieve("x")) is None  # Rasa's default: silently empty
+    strict_tracker_store(Agent)
+    with pytest.raises(Exception) as raised:
+        asyncio.run(Agent.tracker_store.retrieve("x"))
+    assert is_store_error(raised.value)
