@@ -17,6 +17,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.channels.conftest import API_TOKEN
+from tests.channels.test_agent_replies_on_platforms import answer_as_agent
+from tests.fake_platforms import FakePlatforms
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -93,7 +95,7 @@ def test_order_status_then_history_after_reload(browser: WebDriver, channels_url
 
 
 def test_quick_reply_button_and_links(browser: WebDriver, channels_url: str) -> None:
-    open_widget(browser, channels_url)
+    session_id = open_widget(browser, channels_url)
     type_message(browser, "how much is standard shipping")
     link = wait(browser, lambda d: next((a for a in d.find_elements(By.CSS_SELECTOR, ".bb-bot a.bb-link")
                                          if "help.brightbay.example/help/shipping" in (a.get_attribute("href") or "")), None))
@@ -106,6 +108,11 @@ def test_quick_reply_button_and_links(browser: WebDriver, channels_url: str) -> 
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".bb-user")[-1].text == title, 10)
     assert not button.is_enabled()  # answered quick replies cannot be clicked twice
     wait_for_bot_text(browser, "support team")  # a real handoff: connecting, or a message taken out of hours
+
+    # A live agent claims the conversation and answers through the agent API: the reply arrives in the widget.
+    answer_as_agent(channels_url, FakePlatforms, session_id, "Hi, this is Alice from Brightbay support.")
+    wait_for_bot_text(browser, "this is Alice from Brightbay support")
+    browser.execute_script("window.localStorage.clear()")  # the next test starts a new conversation
 
 
 def agent_events(url: str, session_id: str, events: List[Dict[str, Any]]) -> None:
@@ -122,6 +129,8 @@ def test_handoff_state_and_agent_reply_in_the_widget(browser: WebDriver, channel
     session_id = open_widget(browser, channels_url)
     banner = browser.find_element(By.CSS_SELECTOR, ".bb-handoff-banner")
     assert not banner.is_displayed()
+    type_message(browser, "hi")  # the conversation's latest channel is now this socket
+    wait_for_bot_text(browser, "Brightbay")
     agent_events(channels_url, session_id, [
         {"event": "bot", "data": {"custom": {"handoff": "started", "agent": "Sam"}}},
         {"event": "bot", "text": "Hi, I'm Sam from Brightbay support. I can see your order 10001.", "metadata": {"live_agent": True}},
