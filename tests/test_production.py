@@ -131,13 +131,14 @@ def assert_tracker_complete(stack: Stack, sender: str, script: List[str], replie
 def conversation_scripts(count: int, turns: int, seed: int = 11) -> List[List[str]]:
     rng = random.Random(seed)
     pairs = [(10001, "alice@example.com"), (10002, "bob@example.com"), (10003, "94110"), (10004, "carol@example.com")]
-    fillers = ["do you take paypal", "how long does standard shipping take", "thanks", "can I get an invoice for my order"]
+    # Distinct questions: asking the same thing three times is a reason to hand off to a person.
+    fillers = ["do you take paypal", "how long does standard shipping take", "can I get an invoice for my order",
+               "what is your return policy", "is there a fee to cancel", "how do I reset my password"]
     scripts = []
     for _ in range(count):
         order, identity = rng.choice(pairs)
         script = [rng.choice(["hi", "hello", "hey there"]), f"where is my order {order}", identity]
-        while len(script) < turns - 1:
-            script.append(rng.choice(fillers))
+        script += rng.sample(fillers, min(len(fillers), max(0, turns - 4)))
         script.append("bye")
         scripts.append(script[:turns])
     return scripts
