@@ -40,6 +40,6 @@ RUN python -m bot.launch train --fixed-model-name brightbay --out models \
 
 EXPOSE 5005 5055
 # Rasa by default; the action server runs the same image with:
-#   rasa run actions --port 5055 --actions actions
+#   python -m bot.launch run actions --port 5055 --actions actions
 CMD ["python", "-m", "bot.launch", "run", "--model", "models/brightbay.tar.gz", "--port", "5005", \
      "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]

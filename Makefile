@@ -84,7 +84,7 @@ train: $(MODEL)
 
 # Starts the action server in the background, waits for its health check.
 actions: install
-	$(RASA) run actions --port $(ACTION_PORT) --actions actions
+	$(PY) -m bot.launch run actions --port $(ACTION_PORT) --actions actions
 
 chat: db train credentials
 	@bash scripts/start_action_server.sh $(ACTION_PORT); \

@@ -99,7 +99,7 @@ def start(instances: int, port: int) -> None:
     action_port = int(values.get("ACTION_PORT", 5055))
     first_rasa = int(values.get("RASA_PORT", 5005))
     rasa_ports = [first_rasa + n for n in range(instances)]
-    spawn("actions", [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"], values)
+    spawn("actions", [sys.executable, "-m", "bot.launch", "run", "actions", "--port", str(action_port), "--actions", "actions"], values)
     for n, rasa_port in enumerate(rasa_ports):
         spawn(f"rasa-{n}", [sys.executable, "-m", "bot.launch", "run", "--model", str(MODEL), "--port", str(rasa_port),
                             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"], values)

@@ -100,7 +100,7 @@ def assistant_servers(
     endpoints = write_endpoints(tmp / "endpoints.yml", action_port, tmp / "trackers.db")
     credentials = tmp / "credentials.yml"
     write_effective_credentials(credentials, env)
-    actions_cmd = [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"]
+    actions_cmd = [sys.executable, "-m", "bot.launch", "run", "actions", "--port", str(action_port), "--actions", "actions"]
     rasa_cmd = [
         str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
         "--endpoints", str(endpoints), "--credentials", str(credentials),
@@ -243,7 +243,7 @@ class Stack:
                 self.env.pop(key, None)
         self.redis = Managed("redis", [shutil.which("redis-server") or "redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
                                        "--save", "", "--appendonly", "no"], self.env, self.tmp / "redis.log", None)
-        self.actions = Managed("actions", [str(BIN / "rasa"), "run", "actions", "--port", str(self.action_port), "--actions", "actions"],
+        self.actions = Managed("actions", [sys.executable, "-m", "bot.launch", "run", "actions", "--port", str(self.action_port), "--actions", "actions"],
                                self.env, self.tmp / "actions.log", f"http://127.0.0.1:{self.action_port}/health")
         self.rasa = [
             Managed(f"rasa-{n}", [sys.executable, "-m", "bot.launch", "run", "--model", str(MODEL), "--port", str(port),

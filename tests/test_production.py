@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from tests.fake_grounded import _payload, passage_answering_model
 from tests.fake_openai import FakeOpenAI, Reply
-from tests.servers import PG_BIN, Stack
+from tests.servers import AGENT_TOKEN, PG_BIN, Stack
 
 pytestmark = pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries are not installed")
 
@@ -53,6 +53,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI) -> Ite
         tmp_path_factory.mktemp("production"), instances=2,
         OPENAI_API_KEY="test", OPENAI_BASE_URL=fake_llm.base_url, LLM_TIMEOUT_S=str(LLM_TIMEOUT_S),
         ACTION_TIMEOUT_S=str(ACTION_TIMEOUT_S), TICKET_LOCK_LIFETIME="15",
+        AGENT_TOKENS=f"alice:{AGENT_TOKEN}", SUPPORT_HOURS="24/7",
     ) as running:
         # The first help-center question loads the index in the action server: not a test of timeouts.
         for _ in range(3):
@@ -162,10 +163,25 @@ def test_a_conversation_alternating_between_instances_keeps_form_state_and_slots
     assert "is cancelled" in " ".join(say(b, "alternate-2", "yes"))
 
 
-@pytest.mark.skip(reason="the handoff feature (conversation pause for a human agent) is not on this branch; "
-                         "whoever merges it adds: pause on one instance, the other stays silent until it is resumed")
-def test_a_handoff_pause_carries_over_between_instances() -> None:
-    raise NotImplementedError
+def test_a_handoff_pause_carries_over_between_instances(stack: Stack) -> None:
+    a, b = stack.rasa_urls
+    agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+    sender = "alternate-handoff"
+    assert "connecting you with a member of our support team" in " ".join(say(a, sender, "I want to talk to a human agent"))
+    # Paused on a means paused on b: neither instance answers while the agent has the conversation.
+    assert say(b, sender, "hello? anyone?") == []
+    assert say(a, sender, "still there?") == []
+    # The queue is shared too: the agent sees the handoff through the other instance.
+    queued = requests.get(f"{b}/webhooks/live_agent/api/queue", headers=agent, timeout=30).json()["queued"]
+    handoff = next(h for h in queued if h["conversation_id"] == sender)
+    assert requests.post(f"{b}/webhooks/live_agent/api/handoffs/{handoff['id']}/claim", headers=agent, timeout=30).ok
+    transcript = requests.get(f"{a}/webhooks/live_agent/api/handoffs/{handoff['id']}/transcript", headers=agent,
+                              timeout=30).json()["messages"]
+    assert [m["text"] for m in transcript if m["type"] == "customer"][-2:] == ["hello? anyone?", "still there?"]
+    # Handed back on a: b answers again.
+    resolved = requests.post(f"{a}/webhooks/live_agent/api/handoffs/{handoff['id']}/resolve", headers=agent, timeout=30)
+    assert resolved.ok and resolved.json()["status"] == "resolved"
+    assert "business days" in " ".join(say(b, sender, "how long does standard shipping take?"))
 
 
 def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stack) -> None:
@@ -187,12 +203,12 @@ def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stac
             future.result()
     elapsed = time.monotonic() - start
     print(f"\n1000 turns over 2 instances in {elapsed:.1f} s ({1000 / elapsed:.1f} turns/s, measured under load from other jobs)")
-    # Known issue: with ~100 simultaneous action calls the action server (rasa-sdk's Sanic) sometimes
-    # closes a fresh connection while Rasa writes the request ("Cannot write to closing transport");
-    # that turn gets the apology (0, 9 and 4 of 1000 turns in the three runs with logs). Counted and capped, not hidden.
+    # Every action call must succeed. (With Sanic's 5 s keep-alive timeout on the action server, a Rasa
+    # instance busy with other conversations wrote some requests too late and ~4% of turns got the
+    # apology: bot.launch now sets SANIC_KEEP_ALIVE_TIMEOUT.)
     apologies = sum(any("something went wrong on my side" in t for t in texts) for answered in replies.values() for texts in answered)
     print(f"{apologies} of 1000 turns got the action-failure apology")
-    assert apologies <= 20
+    assert apologies == 0
     for (sender, answered), script in zip(replies.items(), scripts):
         assert len(answered) == len(script) and all(answered), f"{sender}: a turn got no answer"
         assert_tracker_complete(stack, sender, script, answered)

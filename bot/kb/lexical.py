@@ -65,10 +65,16 @@ class SparseBM25:
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no term is known)."""
         counts = Counter(t for t in tokenize(query) if t in self.vocabulary)
-        if not counts:
-            return np.zeros(self.weights.shape[0], dtype=np.float32)
-        ids = [self.vocabulary[t] for t in counts]
-        return np.asarray(self.weights[:, ids] @ np.asarray(list(counts.values()), dtype=np.float32)).ravel()
+        scores = np.zeros(self.weights.shape[0], dtype=np.float32)
+        # Walk each term's postings in place: slicing columns out of the matrix copies them, which costs
+        # more than the scoring itself when a term is in most of 100k chunks.
+        indptr, rows, data = self.weights.indptr, self.weights.indices, self.weights.data
+        for term, count in counts.items():
+            column = self.vocabulary[term]
+            start, end = indptr[column], indptr[column + 1]
+            # A row appears once per column, so this fancy-index add cannot drop repeated rows.
+            scores[rows[start:end]] += data[start:end] * count
+        return scores
 
     @property
     def n_docs(self) -> int:
