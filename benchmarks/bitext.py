@@ -19,6 +19,7 @@ import numpy as np
 
 from benchmarks.common import (assistant_config, assistant_model, bitext_rows, cached_embeddings, chart_path,
                                project_examples)
+from benchmarks.overlap import NEAR_COPY_JACCARD, near_copies
 from bot.nlu.offline_model import apply_out_of_scope, expected_calibration_error
 
 
@@ -41,6 +42,10 @@ def main() -> None:
     overlap = sorted({normalise(t) for t in dev_texts} & ours)
     print(f"verbatim overlap data/nlu vs bitext dev.csv: {len(overlap)} of {len(ours)} training examples "
           f"({100 * len(overlap) / len(ours):.2f}%){': ' + repr(overlap[:5]) if overlap else ''}")
+    copies = near_copies(texts, dev_texts)
+    print(f"near copies (char-trigram Jaccard >= {NEAR_COPY_JACCARD} after normalising): {len(copies)} of {len(texts)} "
+          f"training examples ({100 * len(copies) / len(texts):.2f}%)"
+          f"{': ' + repr([(ours_text, theirs_text) for ours_text, theirs_text, _ in copies[:5]]) if copies else ''}")
 
     model = assistant_model()
     started = time.perf_counter()

@@ -65,3 +65,28 @@ def test_at_most_one_percent_of_examples_are_copied_from_bitext() -> None:
     ours = [text.lower() for _, text in nlu_examples()]
     copied = [t for t in ours if t in external]
     assert len(copied) / len(ours) <= 0.01, copied[:10]
+
+
+@pytest.mark.skipif(not BITEXT.exists(), reason=f"{BITEXT} is not here")
+def test_at_most_one_percent_of_examples_are_near_copies_of_bitext() -> None:
+    """A Bitext sentence with a word, a city or a typo changed is still a copy.
+
+    Near copy: character-trigram Jaccard >= 0.8 between the normalised texts (lower case,
+    no punctuation, collapsed whitespace); see benchmarks/overlap.py.
+    """
+    from benchmarks.overlap import near_copies
+
+    with BITEXT.open(newline="") as handle:
+        external = [row["instruction"] for row in csv.DictReader(handle)]
+    ours = [text for _, text in nlu_examples()]
+    copies = near_copies(ours, external)
+    assert len(copies) / len(ours) <= 0.01, copies[:10]
+
+
+def test_near_copy_check_catches_light_edits() -> None:
+    from benchmarks.overlap import near_copies
+
+    external = ["can i place an order from Toronto?", "I expect a refund of 160 dollars"]
+    assert [c[0] for c in near_copies(["Can I place an order from Toronto", "i expect a refund of 180 dollars!",
+                                       "do you ship parcels to canada"], external)] == [
+        "Can I place an order from Toronto", "i expect a refund of 180 dollars!"]
