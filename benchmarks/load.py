@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -155,7 +156,8 @@ def reference_server(tmp: Path) -> Iterator[str]:
 
 def measure(label: str, urls: List[str], levels: List[int], turns: int, long_turns: int) -> List[Dict]:
     rows = []
-    run_load(urls, [["hello", "how long does standard shipping take", "where is my order 10001"]], f"{label}-warm")
+    # Unmeasured warm-up over every path the scripts take (forms, help-center index, CSAT, TF tracing).
+    run_load(urls, conversation_scripts(10, turns, seed=999), f"{label}-warm")
     for level in levels:
         print(f"{label}: {level} concurrent conversations x {turns} turns ...", flush=True)
         row = {"config": label, "concurrency": level, **run_load(urls, conversation_scripts(level, turns, seed=level), f"{label}-{level}")}
@@ -185,7 +187,7 @@ def chart(rows: List[Dict], path: Path) -> None:
     right.set_xlabel("concurrent conversations"); right.set_ylabel("p95 turn latency (ms)")
     right.set_yscale("log")
     left.legend(fontsize=8); right.legend(fontsize=8)
-    fig.suptitle("Brightbay load (REST through nginx / direct; measured under load from other jobs)")
+    fig.suptitle(f"Brightbay load (REST, nginx in front of several instances), {os.cpu_count()} cores")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -200,6 +202,7 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true", help="skip the plain Rasa reference bot")
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
+    load_before = os.getloadavg()[0]
     rows: List[Dict] = []
     with tempfile.TemporaryDirectory() as tmp:
         for instances in [int(x) for x in args.instances.split(",")]:
@@ -215,7 +218,8 @@ def main() -> None:
         if not args.no_reference:
             with reference_server(Path(tmp)) as url:
                 rows += measure("plain rasa (default pipeline) x1", [url], levels, args.turns, args.long_turns)
-    print("\nmeasured under load from other jobs on this 2-core machine")
+    print(f"\n{os.cpu_count()} cores; load average before the run {load_before:.2f}, after {os.getloadavg()[0]:.2f} "
+          "(the benchmark's own servers and clients included)")
     print(f"{'config':<36} {'conc':>5} {'turns':>6} {'fail':>5} {'turns/s':>8} {'conv/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
     for r in rows:
         if "concurrency" in r:

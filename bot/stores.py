@@ -14,6 +14,7 @@ endpoints.yml (``type: bot.stores.EnvTrackerStore`` ...) and read:
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any, Dict, Optional, Text
@@ -22,6 +23,8 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import make_url
 
@@ -66,6 +69,12 @@ class EnvTrackerStore(SQLTrackerStore):
 
     The engine checks pooled connections before use (``pool_pre_ping``), so after a
     database restart the next request gets a fresh connection instead of an error.
+
+    ``save`` writes the same rows as Rasa's and hands the event broker the same new events,
+    without Rasa's second read of the whole conversation per turn: Rasa's ``stream_events``
+    re-reads and deserialises the stored tracker only to learn which events are new, which
+    the count query of the save itself tells (14% of a Rasa process's CPU under 20
+    concurrent conversations, py-spy).
     """
 
     def __init__(
@@ -86,6 +95,27 @@ class EnvTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         logger.info("Tracker store: %s", self.engine.url.render_as_string(hide_password=True))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save with one count of the stored events for both the insert and the broker."""
+        with self.session_scope() as session:
+            new_events = list(self._additional_events(session, tracker))
+            for event in new_events:
+                data = event.as_dict()
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        # After the commit: a write that fails publishes nothing, and is published once when it succeeds.
+        if self.event_broker is not None:
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
 
 class ResilientRedisLockStore(RedisLockStore):

@@ -90,3 +90,36 @@ def test_the_rest_channel_makes_rasas_fail_safe_tracker_store_raise(tmp_path: Pa
     with pytest.raises(Exception) as raised:
         asyncio.run(Agent.tracker_store.retrieve("x"))
     assert is_store_error(raised.value)
+
+
+class RecordingBroker(EventBroker):
+    def __init__(self) -> None:
+        self.published: list = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+def test_the_broker_gets_each_new_event_once_without_re_reading_the_tracker(tmp_path: Path) -> None:
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    broker = RecordingBroker()
+    store = EnvTrackerStore(Domain.empty(), url=f"sqlite:///{tmp_path / 'trackers.db'}", event_broker=broker)
+
+    async def no_second_read(sender_id: str) -> None:
+        raise AssertionError("save read the whole tracker back")
+
+    tracker = DialogueStateTracker.from_events("c-1", [ActionExecuted("action_listen"), UserUttered("hi")])
+    store.retrieve = no_second_read  # type: ignore[method-assign]
+    asyncio.run(store.save(tracker))
+    tracker.update(BotUttered("Hello!"))
+    tracker.update(ActionExecuted("action_listen"))
+    asyncio.run(store.save(tracker))
+    asyncio.run(store.save(tracker))  # nothing new: nothing published
+
+    assert [(e["sender_id"], e["event"]) for e in broker.published] == [
+        ("c-1", "action"), ("c-1", "user"), ("c-1", "bot"), ("c-1", "action")]
+    del store.retrieve
+    stored = asyncio.run(store.retrieve("c-1"))
+    assert [e.type_name for e in stored.events] == ["action", "user", "bot", "action"]

@@ -21,6 +21,9 @@ from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot import rasa_tuning
+
+rasa_tuning.install()
 logger = logging.getLogger(__name__)
 
 # Rasa waits 5 minutes for the action server; a customer should not.

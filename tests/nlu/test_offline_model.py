@@ -116,3 +116,16 @@ def test_every_default_has_a_comment() -> None:
     for key in FewShotIntentClassifier.get_default_config():
         index = next(i for i, line in enumerate(lines) if f'"{key}":' in line)
         assert lines[index - 1].strip().startswith("#"), key
+
+
+@pytest.mark.parametrize("n_classes", [3, 7, 34])
+def test_one_vs_rest_scores_equal_sklearns(n_classes: int) -> None:
+    from sklearn.svm import SVC
+
+    from bot.nlu.offline_model import one_vs_rest_scores
+
+    rng = np.random.default_rng(n_classes)
+    features, labels = rng.normal(size=(20 * n_classes, 6)), np.arange(20 * n_classes) % n_classes
+    sklearns = SVC(decision_function_shape="ovr").fit(features, labels).decision_function(features[:40])
+    pairs = SVC(decision_function_shape="ovo").fit(features, labels).decision_function(features[:40])
+    assert np.allclose(one_vs_rest_scores(pairs, n_classes), sklearns, atol=1e-12)
