@@ -30,6 +30,12 @@ DEFAULTS = {
     # action calls under 100 concurrent conversations failed with "Cannot write to closing transport".
     # It also outlives nginx's 60 s upstream keep-alive, so the balancer never reuses a closed socket.
     "SANIC_KEEP_ALIVE_TIMEOUT": "75",
+    # One thread per BLAS/OpenMP pool: a server multiplies small matrices for one message at a time,
+    # and idle pool threads spinning on two cores take CPU from the event loop (llm_load.py every-turn
+    # p95: 1595 and 1767 ms without, 1491 and 1437 ms with, on an idle machine).
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
 }
 
 

@@ -27,6 +27,12 @@ from collections import deque
 CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 
 
+class _Server(ThreadingHTTPServer):
+    # http.server listens with a backlog of 5: a burst of concurrent calls (the load benchmarks) then
+    # waits for TCP's one-second SYN retry, a delay of the fake, not of the code under test.
+    request_queue_size = 256
+
+
 @dataclass
 class Reply:
     """One scripted answer.
@@ -91,7 +97,7 @@ class FakeOpenAI:
     # -- lifecycle -----------------------------------------------------------------
 
     def start(self) -> "FakeOpenAI":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True  # a handler sleeping on a delay must not block shutdown
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True

@@ -102,7 +102,7 @@ def assistant_servers(
     write_effective_credentials(credentials, env)
     actions_cmd = [sys.executable, "-m", "bot.launch", "run", "actions", "--port", str(action_port), "--actions", "actions"]
     rasa_cmd = [
-        str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port),
+        sys.executable, "-m", "bot.launch", "run", "--model", str(MODEL), "--port", str(rasa_port),
         "--endpoints", str(endpoints), "--credentials", str(credentials),
     ] + (["--enable-api"] if enable_api or api_token else []) + (["--auth-token", api_token] if api_token else [])
     with running(actions_cmd, env, tmp / "actions.log", f"http://127.0.0.1:{action_port}/health"):
