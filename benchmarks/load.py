@@ -142,8 +142,11 @@ def reference_model() -> Path:
 def reference_server(tmp: Path) -> Iterator[str]:
     model_path = reference_model()
     port = free_port()
+    # Its own (empty) endpoints: in-memory tracker and lock stores, no action server, as `rasa init` runs.
+    endpoints = tmp / "reference-endpoints.yml"
+    endpoints.write_text("# plain rasa run: Rasa's default in-memory stores\n")
     server = Managed("reference", [str(BIN / "rasa"), "run", "--model", str(model_path), "--port", str(port),
-                                   "--credentials", str(REFERENCE_CACHE / "credentials.yml")],
+                                   "--credentials", str(REFERENCE_CACHE / "credentials.yml"), "--endpoints", str(endpoints)],
                      server_env(), tmp / "reference.log", f"http://127.0.0.1:{port}/")
     try:
         server.start()
@@ -165,8 +168,16 @@ def measure(label: str, urls: List[str], levels: List[int], turns: int, long_tur
         print(f"  {row['turns_per_s']:.1f} turns/s, p50 {row['p50_ms']:.0f} / p95 {row['p95_ms']:.0f} / p99 {row['p99_ms']:.0f} ms", flush=True)
     if long_turns:
         print(f"{label}: one conversation of {long_turns} turns ...", flush=True)
-        rows.append({"config": label, "long": long_conversation(urls[0], long_turns)})
+        long = long_conversation(urls[0], long_turns)
+        rows.append({"config": label, "long": long})
+        print(f"  turns 1-10 median {long['turn_10_ms']:.0f} ms, last 10 of {long_turns} median "
+              f"{long[f'turn_{long_turns}_ms']:.0f} ms (x{long['growth']:.2f})", flush=True)
     return rows
+
+
+def save(rows: List[Dict]) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "load.json").write_text(json.dumps([{k: v for k, v in r.items() if k != "per_turn_ms"} for r in rows], indent=1))
 
 
 def chart(rows: List[Dict], path: Path) -> None:
@@ -194,7 +205,7 @@ def chart(rows: List[Dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--concurrency", default="1,10,50,200", help="comma-separated concurrent conversation counts")
+    parser.add_argument("--concurrency", default="1,10,20,50,200", help="comma-separated concurrent conversation counts")
     parser.add_argument("--instances", default="1,2", help="comma-separated Rasa instance counts")
     parser.add_argument("--llm", default="off,on", help="off, on or both: without / with the fake LLM server")
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
@@ -215,9 +226,11 @@ def main() -> None:
                     with Stack(run_dir, instances=instances, nginx=instances > 1, **extra) as stack:
                         urls = [stack.lb_url] if instances > 1 else stack.rasa_urls
                         rows += measure(label, urls, levels, args.turns, args.long_turns)
+                save(rows)  # after each configuration: a later failure loses nothing measured
         if not args.no_reference:
             with reference_server(Path(tmp)) as url:
                 rows += measure("plain rasa (default pipeline) x1", [url], levels, args.turns, args.long_turns)
+            save(rows)
     print(f"\n{os.cpu_count()} cores; load average before the run {load_before:.2f}, after {os.getloadavg()[0]:.2f} "
           "(the benchmark's own servers and clients included)")
     print(f"{'config':<36} {'conc':>5} {'turns':>6} {'fail':>5} {'turns/s':>8} {'conv/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
@@ -231,8 +244,7 @@ def main() -> None:
             last = lg["turn_%d_ms" % lg["turns"]]
             print(f"{r['config']:<36} long conversation: turns 1-10 median {lg['turn_10_ms']:.0f} ms, "
                   f"last 10 of {lg['turns']} median {last:.0f} ms (x{lg['growth']:.2f})")
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "load.json").write_text(json.dumps([{k: v for k, v in r.items() if k != "per_turn_ms"} for r in rows], indent=1))
+    save(rows)
     chart(rows, OUT / "load.png")
     print(f"\nchart: {OUT / 'load.png'}")
 

@@ -75,6 +75,16 @@ class HandoffView:
         }
 
 
+def _open_row(session: Session, conversation_id: str) -> Optional[Handoff]:
+    """The conversation's newest queued or active handoff row, if any."""
+    return session.execute(
+        select(Handoff).where(
+            Handoff.conversation_id == conversation_id,
+            Handoff.status.in_([HandoffStatus.QUEUED, HandoffStatus.ACTIVE]),
+        ).order_by(Handoff.id.desc())
+    ).scalars().first()
+
+
 def _view(row: Handoff, with_notes: bool = False) -> HandoffView:
     return HandoffView(
         id=row.id,
@@ -212,12 +222,7 @@ class HandoffStore:
     ) -> HandoffView:
         """A new queued handoff (or the conversation's open one, updated), put on the queue."""
         with self._session() as session:
-            row = session.execute(
-                select(Handoff).where(
-                    Handoff.conversation_id == conversation_id,
-                    Handoff.status.in_([HandoffStatus.QUEUED, HandoffStatus.ACTIVE]),
-                ).order_by(Handoff.id.desc())
-            ).scalars().first()
+            row = _open_row(session, conversation_id)
             if row is None:
                 row = Handoff(conversation_id=conversation_id, status=HandoffStatus.QUEUED, created_at=datetime.now())
                 session.add(row)
@@ -242,12 +247,7 @@ class HandoffStore:
     def open_for_conversation(self, conversation_id: str) -> Optional[HandoffView]:
         """The conversation's queued or active handoff, if any."""
         with self._session() as session:
-            row = session.execute(
-                select(Handoff).where(
-                    Handoff.conversation_id == conversation_id,
-                    Handoff.status.in_([HandoffStatus.QUEUED, HandoffStatus.ACTIVE]),
-                ).order_by(Handoff.id.desc())
-            ).scalars().first()
+            row = _open_row(session, conversation_id)
             return _view(row) if row is not None else None
 
     def queued(self) -> List[HandoffView]:

@@ -2,8 +2,6 @@
 a file with no network, logs no console errors, and shows its four charts."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -11,35 +9,19 @@ import pytest
 
 from bot.analytics.report import build_report, write_report
 from tests.analytics.seed import SINCE, UNTIL, seed
+from tests.browser import headless_chromium, requires_browser
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver missing: run `make browser`"
-)
+pytestmark = requires_browser
 CHARTS = ("chart-daily", "chart-reasons", "chart-csat", "chart-cost")
 
 
 @pytest.fixture
 def browser() -> Iterator["webdriver.Chrome"]:
-    profile = tempfile.mkdtemp(prefix="report-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1200,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with headless_chromium("1200,900", browser_log=True) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_report_renders_with_its_charts(tmp_path: Path, browser) -> None:

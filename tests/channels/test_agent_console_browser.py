@@ -3,14 +3,13 @@ log in with a token, see the queue, claim, read the card, reply, see the custome
 arrive live, add a note, resolve."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from typing import Iterator, List
 
 import pytest
 import requests
 
+from tests.browser import headless_chromium, requires_browser
 from tests.servers import AGENT_TOKEN
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -18,29 +17,13 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER), reason="chromium/chromedriver missing: run `make browser`"
-)
+pytestmark = requires_browser
 
 
 @pytest.fixture
 def browser() -> Iterator["webdriver.Chrome"]:
-    profile = tempfile.mkdtemp(prefix="console-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with headless_chromium("1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def say(rasa_url: str, sender: str, text: str) -> List[str]:

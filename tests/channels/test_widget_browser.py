@@ -2,15 +2,11 @@
 order lookup, history after a reload, quick replies, links, and the live-agent handoff state."""
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -18,32 +14,18 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.channels.conftest import API_TOKEN
 from tests.channels.test_agent_replies_on_platforms import answer_as_agent
+from tests.browser import headless_chromium, requires_browser
 from tests.fake_platforms import FakePlatforms
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 REPLY_TIMEOUT = 90
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="chromium/chromedriver missing: run `make browser`"
-)
+pytestmark = requires_browser
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1200,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    os.environ.setdefault("SE_AVOID_STATS", "true")  # selenium-manager is not used: the driver path is given
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+def browser() -> Iterator[WebDriver]:
+    with headless_chromium("1200,900") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def wait(driver: WebDriver, condition: Any, timeout: float = REPLY_TIMEOUT) -> Any:
