@@ -1,14 +1,14 @@
 """Rasa's tracker store, lock store and event broker, configured from the environment.
 
 Rasa 3.6 expands ``${VAR}`` in endpoints.yml but has no defaults, and its SQL tracker
-store takes dialect/host/port/db/... instead of a URL. These classes are named in
-endpoints.yml (``type: bot.stores.EnvTrackerStore`` ...) and read:
+store takes dialect/host/port/db/... instead of a URL. The stores are named in
+endpoints.yml (``type: bot.stores.EnvTrackerStore`` ...); together they read:
 
 - ``TRACKER_DB_URL``: any SQLAlchemy URL for the conversation trackers; default
   ``sqlite:///var/trackers.db``. A PostgreSQL database that does not exist is created.
 - ``REDIS_URL``: the Redis lock store (``redis://host:port/db``); unset, the in-memory
   lock store (only correct with a single Rasa process).
-- ``EVENT_BROKER_URL``: optional event broker: ``amqp://user:pw@host:port/vhost`` (Pika,
+- ``EVENT_BROKER_URL``: optional event broker, fed by the live-agent broker of endpoints.yml: ``amqp://user:pw@host:port/vhost`` (Pika,
   queue ``EVENT_BROKER_QUEUE``, default ``rasa_events``), an SQLAlchemy URL (Rasa's SQL
   broker) or ``file:PATH`` (JSON lines); unset, no broker.
 """
@@ -152,18 +152,8 @@ class EnvLockStore:
         return ResilientRedisLockStore(url, key_prefix=kwargs.get("key_prefix") or os.environ.get("REDIS_KEY_PREFIX"))
 
 
-class EnvEventBroker(EventBroker):
-    """``type: bot.stores.EnvEventBroker``: the broker named by ``EVENT_BROKER_URL``, or none."""
-
-    @classmethod
-    async def from_endpoint_config(cls, broker_config: EndpointConfig, event_loop: Any = None) -> Optional[EventBroker]:
-        url = (broker_config.url if broker_config else None) or os.environ.get("EVENT_BROKER_URL")
-        if not url:
-            return None
-        return await create_event_broker(url, event_loop)
-
-
 async def create_event_broker(url: str, event_loop: Any = None) -> Optional[EventBroker]:
+    """The broker an ``EVENT_BROKER_URL`` names (read by bot.handoff.live.LiveAgentEventBroker, which forwards to it)."""
     if url.startswith("file:"):
         from rasa.core.brokers.file import FileEventBroker
 

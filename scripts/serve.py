@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.deploy import ensure_postgres_database, nginx_binary, nginx_conf  # noqa: E402
+from bot.launch import DEFAULTS as LAUNCH_DEFAULTS  # noqa: E402
 
 RUN_DIR = ROOT / "var" / "serve"
 BIN = Path(sys.executable).parent
@@ -42,8 +43,9 @@ def env() -> dict:
     values.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     values.setdefault("REDIS_KEY_PREFIX", "brightbay")
     values.setdefault("ACTION_SERVER_URL", f"http://127.0.0.1:{values.get('ACTION_PORT', '5055')}/webhook")
-    values.update(RASA_TELEMETRY_ENABLED="false", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="2",
-                  SQLALCHEMY_SILENCE_UBER_WARNING="1", PYTHONPATH=str(ROOT))
+    for key, value in LAUNCH_DEFAULTS.items():  # the seed run gets what the servers get from bot.launch
+        values.setdefault(key, value)
+    values["PYTHONPATH"] = str(ROOT)
     return values
 
 

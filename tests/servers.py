@@ -49,29 +49,11 @@ def server_env(**extra: str) -> Dict[str, str]:
 @contextmanager
 def running(cmd: List[str], env: Dict[str, str], log_path: Path, health_url: str, timeout: float = 240) -> Iterator[subprocess.Popen]:
     """Run a server until the block ends; fail with its log if it never answers."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = Managed(log_path.stem, cmd, env, log_path, health_url, timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{cmd[0]} exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(health_url, timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{health_url} did not answer in {timeout}s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield process
+        yield server.start().process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 def write_endpoints(path: Path, action_port: int, tracker_db: Path, extra: Optional[str] = None) -> Path:

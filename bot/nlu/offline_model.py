@@ -25,6 +25,7 @@ out-of-scope intent when the top probability is below a threshold.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -63,6 +64,20 @@ def _as_matrix(scores: np.ndarray) -> np.ndarray:
     return scores
 
 
+@functools.lru_cache(maxsize=8)
+def _pair_incidence(n_classes: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(pairs x classes) 0/1 matrices marking each SVC pair's first and second class, built once per class count."""
+    first, second = np.triu_indices(n_classes, k=1)  # the pair order of SVC's columns
+    pairs = np.arange(len(first))
+    to_first = np.zeros((len(first), n_classes))
+    to_second = np.zeros_like(to_first)
+    to_first[pairs, first] = 1.0
+    to_second[pairs, second] = 1.0
+    to_first.setflags(write=False)
+    to_second.setflags(write=False)
+    return to_first, to_second
+
+
 def one_vs_rest_scores(one_vs_one: np.ndarray, n_classes: int) -> np.ndarray:
     """sklearn's SVC one-vs-one decisions turned into its one-vs-rest scores, as matrix products.
 
@@ -70,12 +85,7 @@ def one_vs_rest_scores(one_vs_one: np.ndarray, n_classes: int) -> np.ndarray:
     summed confidences), whose Python loop over the n(n-1)/2 class pairs cost more than the
     kernel evaluation itself for one message (11% of a Rasa process's CPU under load).
     """
-    first, second = np.triu_indices(n_classes, k=1)  # the pair order of SVC's columns
-    pairs = np.arange(len(first))
-    to_first = np.zeros((len(first), n_classes))
-    to_second = np.zeros_like(to_first)
-    to_first[pairs, first] = 1.0
-    to_second[pairs, second] = 1.0
+    to_first, to_second = _pair_incidence(n_classes)
     second_wins = (one_vs_one < 0).astype(np.float64)
     votes = (1.0 - second_wins) @ to_first + second_wins @ to_second
     confidence = one_vs_one @ to_first - one_vs_one @ to_second

@@ -67,8 +67,6 @@ class StateCachedTEDPolicy(TEDPolicy):
         super().__init__(config, *args, **kwargs)
         self._cache: "OrderedDict[str, Tuple[List[float], bool, Any]]" = OrderedDict()
         self._cache_lock = threading.Lock()
-        self.cache_hits = 0
-        self.cache_misses = 0
 
     @property
     def _state_only(self) -> bool:
@@ -98,7 +96,6 @@ class StateCachedTEDPolicy(TEDPolicy):
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
-                self.cache_hits += 1
         if cached is not None:
             probabilities, is_end_to_end, diagnostic_data = cached
             return self._prediction(
@@ -106,7 +103,6 @@ class StateCachedTEDPolicy(TEDPolicy):
             )
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, precomputations, **kwargs)
         with self._cache_lock:
-            self.cache_misses += 1
             self._cache[key] = (
                 list(prediction.probabilities), prediction.is_end_to_end_prediction, prediction.diagnostic_data
             )
