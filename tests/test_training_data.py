@@ -83,6 +83,27 @@ def test_at_most_one_percent_of_examples_are_near_copies_of_bitext() -> None:
     assert len(copies) / len(ours) <= 0.01, copies[:10]
 
 
+def _external_sentences(name: str) -> list:
+    from benchmarks.common import DATASETS, bitext_rows, clinc_oos
+
+    if name == "banking77":
+        with (DATASETS / "banking77" / "train.csv").open(newline="") as handle:
+            return [row["text"] for row in csv.DictReader(handle)]
+    return clinc_oos() if name == "clinc150" else [row["instruction"] for row in bitext_rows()]
+
+
+@pytest.mark.parametrize("dataset", ["bitext_customer_support", "banking77", "clinc150"])
+def test_no_example_equals_a_sentence_of_the_evaluation_data(dataset: str) -> None:
+    """Not even a short, common one: data/ is written by this project (case and punctuation ignored)."""
+    from benchmarks.common import DATASETS
+    from benchmarks.overlap import normalise
+
+    if not (DATASETS / dataset).exists():
+        pytest.skip(f"{DATASETS / dataset} is not here")
+    external = {normalise(t) for t in _external_sentences(dataset)}
+    assert sorted({text for _, text in nlu_examples() if normalise(text) in external}) == []
+
+
 def test_near_copy_check_catches_light_edits() -> None:
     from benchmarks.overlap import near_copies
 
