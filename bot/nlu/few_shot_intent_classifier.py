@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings, make_cache
 from bot.llm.runner import BackgroundLoop
 from bot.nlu import offload
-from bot.nlu.embeddings import embed, embed_one, load_encoder
+from bot.nlu.embeddings import embed, embed_one, load_encoder, training_threads
 from bot.nlu.llm_stage import ExampleIndex, LLMIntentStage, LLMVerdict
 from bot.nlu.offline_model import OfflineIntentModel, apply_out_of_scope
 from bot.nlu.sentiment import SENTIMENT
@@ -186,7 +186,8 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         labels = [e.get(INTENT) for e in examples]
         logger.info(f"Training the offline intent model on {len(texts)} examples.")
         clipped = [t[: self.component_config["max_chars"]] for t in texts]
-        embeddings = embed(clipped, self.component_config["batch_size"], show_progress=len(texts) > 500)
+        with training_threads():
+            embeddings = embed(clipped, self.component_config["batch_size"], show_progress=len(texts) > 500)
         self._model = self._new_model().fit(texts, labels, progress=len(texts) > 500, embeddings=embeddings)
         self._examples = ExampleIndex(texts, labels, embeddings)
         logger.info(f"Offline intent model: temperature {self._model.temperature_:.3f}, {self._model.calibration_}.")

@@ -41,6 +41,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import SVC, LinearSVC
 
+from bot.nlu.embeddings import training_threads
+
 logger = logging.getLogger(__name__)
 
 STATE_FILE = "offline_intent_model.joblib"
@@ -247,7 +249,8 @@ class OfflineIntentModel:
         if len(self.classes_) < 2:
             raise ValueError(f"OfflineIntentModel needs at least two intents, got {self.classes_!r}.")
         if embeddings is None:
-            embeddings = self.embed(texts, progress)
+            with training_threads():
+                embeddings = self.embed(texts, progress)
         embeddings = np.asarray(embeddings, dtype=np.float64)
         index = np.searchsorted(self.classes_, y)
 
