@@ -10,7 +10,8 @@ WhitespaceTokenizer, RegexFeaturizer, LexicalSyntacticFeaturizer, CountVectorsFe
 on an NLU YAML written to a temp dir, loaded with rasa.core.agent.Agent and evaluated on
 the same 20%. Latency: one message at a time, wall clock per message.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/banking77.py --diet-epochs 5
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/banking77.py --diet-epochs 5    # quick look
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/banking77.py --diet-epochs 55   # README figures (~35 min)
 """
 from __future__ import annotations
 
