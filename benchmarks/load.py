@@ -12,7 +12,8 @@ from turn 10 to turn --long-turns as the tracker grows.
     .venv/bin/python benchmarks/load.py                        # everything (takes long)
     .venv/bin/python benchmarks/load.py --instances 1 --concurrency 1,20 --llm off --no-reference --long-turns 0
 
-Prints a table and writes results/benchmarks/load.png and load.json.
+Prints a table (with the Rasa processes' CPU milliseconds per turn, from /proc) and writes
+results/benchmarks/load.png and load.json.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import requests
@@ -139,7 +140,7 @@ def reference_model() -> Path:
 
 
 @contextmanager
-def reference_server(tmp: Path) -> Iterator[str]:
+def reference_server(tmp: Path) -> Iterator[Tuple[str, int]]:
     model_path = reference_model()
     port = free_port()
     # Its own (empty) endpoints: in-memory tracker and lock stores, no action server, as `rasa init` runs.
@@ -150,22 +151,42 @@ def reference_server(tmp: Path) -> Iterator[str]:
                      server_env(), tmp / "reference.log", f"http://127.0.0.1:{port}/")
     try:
         server.start()
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", server.process.pid
     finally:
         server.stop()
 
 
 # ---------------------------------------------------------------------------------------------
 
-def measure(label: str, urls: List[str], levels: List[int], turns: int, long_turns: int) -> List[Dict]:
+def cpu_seconds(pids: List[int]) -> Optional[float]:
+    """User + system CPU time the processes have used so far (Linux /proc); None elsewhere."""
+    try:
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def measure(label: str, urls: List[str], levels: List[int], turns: int, long_turns: int, pids: List[int]) -> List[Dict]:
+    """Rows per concurrency level; `pids` are the Rasa processes whose CPU per turn is reported."""
     rows = []
     # Unmeasured warm-up over every path the scripts take (forms, help-center index, CSAT, TF tracing).
     run_load(urls, conversation_scripts(10, turns, seed=999), f"{label}-warm")
     for level in levels:
         print(f"{label}: {level} concurrent conversations x {turns} turns ...", flush=True)
+        cpu_before = cpu_seconds(pids)
         row = {"config": label, "concurrency": level, **run_load(urls, conversation_scripts(level, turns, seed=level), f"{label}-{level}")}
+        cpu_after = cpu_seconds(pids)
+        row["rasa_cpu_ms_per_turn"] = (
+            (cpu_after - cpu_before) * 1000 / row["turns"] if cpu_before is not None and cpu_after is not None else None
+        )
         rows.append(row)
-        print(f"  {row['turns_per_s']:.1f} turns/s, p50 {row['p50_ms']:.0f} / p95 {row['p95_ms']:.0f} / p99 {row['p99_ms']:.0f} ms", flush=True)
+        cpu = f", Rasa CPU {row['rasa_cpu_ms_per_turn']:.1f} ms per turn" if row["rasa_cpu_ms_per_turn"] is not None else ""
+        print(f"  {row['turns_per_s']:.1f} turns/s, p50 {row['p50_ms']:.0f} / p95 {row['p95_ms']:.0f} / p99 {row['p99_ms']:.0f} ms{cpu}",
+              flush=True)
     if long_turns:
         print(f"{label}: one conversation of {long_turns} turns ...", flush=True)
         long = long_conversation(urls[0], long_turns)
@@ -225,19 +246,22 @@ def main() -> None:
                     run_dir.mkdir()
                     with Stack(run_dir, instances=instances, nginx=instances > 1, **extra) as stack:
                         urls = [stack.lb_url] if instances > 1 else stack.rasa_urls
-                        rows += measure(label, urls, levels, args.turns, args.long_turns)
+                        pids = [server.process.pid for server in stack.rasa]
+                        rows += measure(label, urls, levels, args.turns, args.long_turns, pids)
                 save(rows)  # after each configuration: a later failure loses nothing measured
         if not args.no_reference:
-            with reference_server(Path(tmp)) as url:
-                rows += measure("plain rasa (default pipeline) x1", [url], levels, args.turns, args.long_turns)
+            with reference_server(Path(tmp)) as (url, pid):
+                rows += measure("plain rasa (default pipeline) x1", [url], levels, args.turns, args.long_turns, [pid])
             save(rows)
     print(f"\n{os.cpu_count()} cores; load average before the run {load_before:.2f}, after {os.getloadavg()[0]:.2f} "
           "(the benchmark's own servers and clients included)")
-    print(f"{'config':<36} {'conc':>5} {'turns':>6} {'fail':>5} {'turns/s':>8} {'conv/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    print(f"{'config':<36} {'conc':>5} {'turns':>6} {'fail':>5} {'turns/s':>8} {'conv/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'CPU ms/turn':>11}")
     for r in rows:
         if "concurrency" in r:
+            cpu = f"{r['rasa_cpu_ms_per_turn']:>11.1f}" if r.get("rasa_cpu_ms_per_turn") is not None else f"{'-':>11}"
             print(f"{r['config']:<36} {r['concurrency']:>5} {r['turns']:>6} {r['failures']:>5} {r['turns_per_s']:>8.1f} "
-                  f"{r['conversations_per_s']:>7.2f} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f} {r['p99_ms']:>8.0f}")
+                  f"{r['conversations_per_s']:>7.2f} {r['p50_ms']:>8.0f} {r['p95_ms']:>8.0f} {r['p99_ms']:>8.0f} {cpu}")
     for r in rows:
         if "long" in r:
             lg = r["long"]

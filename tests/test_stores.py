@@ -123,3 +123,60 @@ def test_the_broker_gets_each_new_event_once_without_re_reading_the_tracker(tmp_
     del store.retrieve
     stored = asyncio.run(store.retrieve("c-1"))
     assert [e.type_name for e in stored.events] == ["action", "user", "bot", "action"]
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> str:
+    from tests.servers import PostgresCluster, free_port
+
+    cluster = PostgresCluster(free_port())
+    cluster.start()
+    try:
+        yield cluster.url("postgres")
+    finally:
+        cluster.destroy()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_prepared_session_read_matches_rasas_query_and_saves_skip_the_count(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    url = f"sqlite:///{tmp_path / 'trackers.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    store = EnvTrackerStore(Domain.empty(), url=url)
+    sender = f"multi-session-{backend}"
+    first = [ActionExecuted("action_session_start", timestamp=1.0), SessionStarted(timestamp=1.1),
+             ActionExecuted("action_listen", timestamp=1.2), UserUttered("hi", timestamp=1.3)]
+    second = [ActionExecuted("action_session_start", timestamp=5.0), SessionStarted(timestamp=5.1),
+              ActionExecuted("action_listen", timestamp=5.2), UserUttered("where is my order", timestamp=5.3)]
+    asyncio.run(store.save(DialogueStateTracker.from_events(sender, first + second)))
+
+    def rasas(sender_id: str):
+        return asyncio.run(SQLTrackerStore._retrieve(store, sender_id, fetch_events_from_all_sessions=False))
+
+    tracker = asyncio.run(store.retrieve(sender))
+    assert [e.as_dict() for e in tracker.events] == [e.as_dict() for e in rasas(sender).events]
+    assert [e.type_name for e in tracker.events] == ["session_started", "action", "user"]
+    assert asyncio.run(store.retrieve("nobody")) is None
+    assert len(asyncio.run(store.retrieve_full_tracker(sender)).events) == 8
+
+    # Saving the tracker it read: the new events only, without a count query.
+    counted = []
+    rasa_count = store._additional_events
+    store._additional_events = lambda session, t: counted.append(t) or rasa_count(session, t)  # type: ignore[method-assign]
+    tracker.update(BotUttered("Which order?", timestamp=5.4))
+    asyncio.run(store.save(tracker))
+    tracker.update(ActionExecuted("action_listen", timestamp=5.5))
+    asyncio.run(store.save(tracker))
+    asyncio.run(store.save(tracker))
+    assert counted == []
+    # A tracker object it has not seen (a copy) is counted the way Rasa counts.
+    copy = tracker.copy()
+    copy.update(UserUttered("10001", timestamp=5.6))
+    asyncio.run(store.save(copy))
+    assert counted == [copy]
+    assert [e.type_name for e in rasas(sender).events] == ["session_started", "action", "user", "bot", "action", "user"]
+    store.engine.dispose()
