@@ -106,11 +106,16 @@ class EnvTrackerStore(SQLTrackerStore):
         self.engine = sa.create_engine(engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         # The same rows as Rasa's `_event_query` for the latest session (its ORM form), as plain SQL.
-        events = self.engine.dialect.identifier_preparer.quote(self.SQLEvent.__tablename__)
+        # Names quoted where the dialect needs it (as the ORM would quote them).
+        q = self.engine.dialect.identifier_preparer.quote
+        events, data, sender, kind, stamp, row_id = map(
+            q, (self.SQLEvent.__tablename__, "data", "sender_id", "type_name", "timestamp", "id")
+        )
         self._latest_session_events = sa.text(
-            f"SELECT e.data FROM {events} e, (SELECT max(timestamp) AS start FROM {events} "
-            "WHERE sender_id = :sender_id AND type_name = :session_started) s "
-            "WHERE e.sender_id = :sender_id AND (e.timestamp >= s.start OR s.start IS NULL) ORDER BY e.id"
+            f"SELECT e.{data} FROM {events} e, (SELECT max({stamp}) AS session_start FROM {events} "
+            f"WHERE {sender} = :sender_id AND {kind} = :session_started) s "
+            f"WHERE e.{sender} = :sender_id AND (e.{stamp} >= s.session_start OR s.session_start IS NULL) "
+            f"ORDER BY e.{row_id}"
         )
         # sender_id -> (weak reference to the tracker object last read or saved, its events stored)
         self._stored: Dict[Text, Tuple["weakref.ReferenceType[DialogueStateTracker]", int]] = {}
