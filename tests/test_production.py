@@ -11,6 +11,7 @@ import json
 import random
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -62,8 +63,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI) -> Ite
         yield running
 
 
-def post(url: str, sender: str, message: str, timeout: float = 90) -> requests.Response:
-    return requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=timeout)
+def post(url: str, sender: str, message: str, timeout: float = 90, message_id: Optional[str] = None) -> requests.Response:
+    body = {"sender": sender, "message": message, **({"message_id": message_id} if message_id else {})}
+    return requests.post(f"{url}/webhooks/rest/webhook", json=body, timeout=timeout)
 
 
 def say(url: str, sender: str, message: str) -> List[str]:
@@ -73,12 +75,16 @@ def say(url: str, sender: str, message: str) -> List[str]:
 
 
 def say_retrying(urls: List[str], sender: str, message: str, rng: random.Random, deadline_s: float = 120) -> Tuple[List[dict], int]:
-    """A client that retries a failed turn on another instance; returns (replies, retries)."""
+    """A client that retries a failed turn on another instance; returns (replies, retries).
+
+    Every try of one turn carries the same message id, so a turn the dying instance had already
+    saved is answered from the tracker instead of running twice (nginx retries it the same way)."""
     retries, deadline = 0, time.monotonic() + deadline_s
+    message_id = uuid.uuid4().hex
     while True:
         url = rng.choice(urls)
         try:
-            reply = post(url, sender, message, timeout=60)
+            reply = post(url, sender, message, timeout=60, message_id=message_id)
             if reply.status_code == 200:
                 return reply.json(), retries
         except requests.RequestException:
@@ -148,6 +154,24 @@ def conversation_scripts(count: int, turns: int, seed: int = 11) -> List[List[st
 # ---------------------------------------------------------------------------------------------
 # Correctness across instances
 # ---------------------------------------------------------------------------------------------
+
+def test_a_repeated_message_id_is_answered_from_the_tracker_not_run_again(stack: Stack) -> None:
+    a, b = stack.rasa_urls
+    sender = "idempotent-1"
+    first = post(a, sender, "where is my order 10001", message_id="m-1")
+    assert first.status_code == 200 and "email address or ZIP code" in first.text
+    again = post(b, sender, "where is my order 10001", message_id="m-1")  # e.g. nginx retrying on the other instance
+    assert again.status_code == 200 and again.json() == first.json()
+    status = post(b, sender, "alice@example.com", message_id="m-2")
+    assert "Order 10001" in status.text
+    assert [t for t, _ in turns_in_tracker(stored_events(stack, sender))] == ["where is my order 10001", "alice@example.com"]
+    # Without an id, or with a new one, the same text is a new turn as before.
+    assert post(a, sender, "thanks", message_id="m-3").status_code == 200
+    assert post(a, sender, "thanks").status_code == 200
+    assert [t for t, _ in turns_in_tracker(stored_events(stack, sender))][-2:] == ["thanks", "thanks"]
+    bad = requests.post(f"{a}/webhooks/rest/webhook", json={"sender": sender, "message": "hi", "message_id": 7}, timeout=30)
+    assert bad.status_code == 400 and "message_id" in bad.json()["error"]
+
 
 def test_a_conversation_alternating_between_instances_keeps_form_state_and_slots(stack: Stack) -> None:
     a, b = stack.rasa_urls

@@ -18,6 +18,8 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.lock_store import LockError
 from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 
@@ -95,6 +97,26 @@ MAX_SENDER_LENGTH = 128
 MAX_MESSAGE_CHARS = 20_000  # longer bodies are refused before NLU; the assistant itself handles long text politely
 
 
+MAX_MESSAGE_ID_LENGTH = 128
+REPLY_KEYS = ("image", "buttons", "attachment", "custom")  # what CollectingOutputChannel puts beside the text
+
+
+def replies_already_given(tracker: Optional[DialogueStateTracker], message_id: Text) -> Optional[List[Dict[str, Any]]]:
+    """The bot's replies to the stored user message with this id, or None when no such message is stored."""
+    events = list(tracker.events) if tracker is not None else []
+    for index, event in enumerate(events):
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            replies = []
+            for later in events[index + 1:]:
+                if isinstance(later, UserUttered):
+                    break
+                if isinstance(later, BotUttered):
+                    extra = {key: later.data[key] for key in REPLY_KEYS if later.data.get(key)}
+                    replies.append({"recipient_id": tracker.sender_id, "text": later.text, **extra})
+            return replies
+    return None
+
+
 def payload_problem(payload: Any) -> Optional[Text]:
     """Why a webhook body cannot be processed, or None when it is fine."""
     if not isinstance(payload, dict):
@@ -112,6 +134,9 @@ def payload_problem(payload: Any) -> Optional[Text]:
     metadata = payload.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):
         return "'metadata' must be a JSON object when given."
+    message_id = payload.get("message_id")
+    if message_id is not None and not (isinstance(message_id, str) and 0 < len(message_id.strip()) <= MAX_MESSAGE_ID_LENGTH):
+        return f"'message_id' must be a non-empty string of at most {MAX_MESSAGE_ID_LENGTH} characters when given."
     return None
 
 
@@ -122,7 +147,11 @@ class CheckedRestInput(RestInput):
     - the tracker store (PostgreSQL) or lock store (Redis) unreachable: HTTP 503 with a
       short JSON error and a ``Retry-After`` header, never a traceback;
     - a custom action that failed (action server down or too slow): the replies so far
-      plus an apology with a "Talk to a person" button.
+      plus an apology with a "Talk to a person" button;
+    - an optional client ``message_id`` makes a turn idempotent: a message whose id is already
+      stored in the conversation is not run again, its stored replies are returned. nginx retries
+      a POST on another instance when the first dies, and an instance can die after saving the
+      turn but before answering; without the id that turn would run twice.
     """
 
     @classmethod
@@ -155,12 +184,27 @@ class CheckedRestInput(RestInput):
                     self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
                     content_type="text/event-stream",
                 )
-            strict_tracker_store(getattr(request.app.ctx, "agent", None))
+            agent = getattr(request.app.ctx, "agent", None)
+            strict_tracker_store(agent)
+            message_id = payload.get("message_id")
+            if message_id and agent is not None and agent.tracker_store is not None:
+                try:
+                    earlier = replies_already_given(await agent.tracker_store.retrieve(sender_id), message_id)
+                except Exception as error:  # noqa: BLE001 - a store failure gets the 503 below, not a traceback
+                    if not is_store_error(error):
+                        raise
+                    logger.error("Conversation store unavailable for %s: %s", sender_id, str(error).splitlines()[0])
+                    return unavailable("store")
+                if earlier is not None:
+                    logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
+                    return response.json(earlier)
             collector = CollectingOutputChannel()
             failed: List[str] = []
             token = _failed_actions.set(failed)
             try:
-                await on_new_message(UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata))
+                await on_new_message(
+                    UserMessage(text, collector, sender_id, input_channel=input_channel, message_id=message_id, metadata=metadata)
+                )
             except CancelledError:
                 logger.error("The turn of %s was cancelled (timeout)", sender_id)
                 return unavailable("timeout")
