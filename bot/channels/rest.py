@@ -98,7 +98,7 @@ MAX_MESSAGE_CHARS = 20_000  # longer bodies are refused before NLU; the assistan
 
 
 MAX_MESSAGE_ID_LENGTH = 128
-REPLY_KEYS = ("image", "buttons", "attachment", "custom")  # what CollectingOutputChannel puts beside the text
+REPLY_KEYS = ("image", "buttons", "attachment", "custom")  # what CollectingOutputChannel keeps beside the text
 
 
 def replies_already_given(tracker: Optional[DialogueStateTracker], message_id: Text) -> Optional[List[Dict[str, Any]]]:
@@ -110,9 +110,9 @@ def replies_already_given(tracker: Optional[DialogueStateTracker], message_id: T
             for later in events[index + 1:]:
                 if isinstance(later, UserUttered):
                     break
-                if isinstance(later, BotUttered):
-                    extra = {key: later.data[key] for key in REPLY_KEYS if later.data.get(key)}
-                    replies.append({"recipient_id": tracker.sender_id, "text": later.text, **extra})
+                if isinstance(later, BotUttered):  # the shape the collector gave them the first time
+                    extra = {key: later.data.get(key) for key in REPLY_KEYS}
+                    replies.append(CollectingOutputChannel._message(tracker.sender_id, later.text, **extra))
             return replies
     return None
 
@@ -187,21 +187,15 @@ class CheckedRestInput(RestInput):
             agent = getattr(request.app.ctx, "agent", None)
             strict_tracker_store(agent)
             message_id = payload.get("message_id")
-            if message_id and agent is not None and agent.tracker_store is not None:
-                try:
-                    earlier = replies_already_given(await agent.tracker_store.retrieve(sender_id), message_id)
-                except Exception as error:  # noqa: BLE001 - a store failure gets the 503 below, not a traceback
-                    if not is_store_error(error):
-                        raise
-                    logger.error("Conversation store unavailable for %s: %s", sender_id, str(error).splitlines()[0])
-                    return unavailable("store")
-                if earlier is not None:
-                    logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
-                    return response.json(earlier)
             collector = CollectingOutputChannel()
             failed: List[str] = []
             token = _failed_actions.set(failed)
             try:
+                if message_id and agent is not None and agent.tracker_store is not None:
+                    earlier = replies_already_given(await agent.tracker_store.retrieve(sender_id), message_id)
+                    if earlier is not None:
+                        logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
+                        return response.json(earlier)
                 await on_new_message(
                     UserMessage(text, collector, sender_id, input_channel=input_channel, message_id=message_id, metadata=metadata)
                 )
