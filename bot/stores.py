@@ -19,10 +19,11 @@ import json
 import logging
 import os
 import weakref
-from typing import Any, Dict, Iterable, Optional, Text, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Text, Tuple, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
@@ -36,6 +37,7 @@ from bot.paths import VAR_DIR
 logger = logging.getLogger(__name__)
 
 DEFAULT_TRACKER_DB_URL = f"sqlite:///{VAR_DIR / 'trackers.db'}"
+T = TypeVar("T")
 
 
 def tracker_db_url() -> str:
@@ -181,7 +183,17 @@ class EnvTrackerStore(SQLTrackerStore):
 
 
 class ResilientRedisLockStore(RedisLockStore):
-    """Rasa's Redis lock store with reconnects: a Redis restart costs no failed request."""
+    """Rasa's Redis lock store with reconnects and atomic ticket updates.
+
+    - Reconnects: a Redis restart costs no failed request.
+    - Atomic updates: Rasa's store changes a conversation's lock by GET, change, SET. Two Rasa
+      processes doing that at once overwrite each other's change: two messages of one
+      conversation got the same ticket and ran side by side, or a waiting message's ticket was
+      lost and it waited forever behind an empty lock (seen with six tries of one message sent
+      to two instances at once). Here every change runs in a WATCH/MULTI transaction that is
+      retried when another process changed the lock in between, and a lock left without
+      tickets is deleted rather than saved.
+    """
 
     def __init__(self, url: str, key_prefix: Optional[Text] = None) -> None:
         import redis
@@ -199,6 +211,55 @@ class ResilientRedisLockStore(RedisLockStore):
             health_check_interval=15,
         )
         self.url = url
+
+    def _change_lock(
+        self, conversation_id: Text, change: Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], T]]
+    ) -> T:
+        """Applies `change` (lock or None -> lock to store or None to delete, result) atomically."""
+        key = self.key_prefix + conversation_id
+
+        def attempt(pipe: Any) -> T:
+            raw = pipe.get(key)
+            lock = TicketLock.from_dict(json.loads(raw)) if raw else None
+            new_lock, result = change(lock)
+            pipe.multi()
+            if new_lock is not None and new_lock.tickets:
+                pipe.set(key, new_lock.dumps())
+            else:
+                pipe.delete(key)  # nobody holds or waits: waiters fail fast instead of waiting forever
+            return result
+
+        return self.red.transaction(attempt, key, value_from_callable=True)
+
+    def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        def issue(lock: Optional[TicketLock]) -> Tuple[TicketLock, int]:
+            lock = lock or TicketLock(conversation_id)
+            return lock, lock.issue_ticket(lock_lifetime)
+
+        try:
+            return self._change_lock(conversation_id, issue)
+        except Exception as error:  # as Rasa's: every failure to get a ticket is a LockError
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
+    def update_lock(self, conversation_id: Text) -> None:
+        def drop_expired(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            if lock is not None:
+                lock.remove_expired_tickets()
+            return lock, None
+
+        self._change_lock(conversation_id, drop_expired)
+
+    def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
+        def remove(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            if lock is not None:
+                lock.remove_ticket_for(ticket_number)
+            return lock, None
+
+        self._change_lock(conversation_id, remove)
+
+    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+        # One transaction: removing the ticket deletes the lock when no other ticket is left.
+        self.finish_serving(conversation_id, ticket_number)
 
 
 class EnvLockStore:

@@ -1,6 +1,8 @@
 """Shared fixtures: a real, seeded SQLite database per test."""
 import shutil
+import subprocess
 import sys
+import time
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -68,3 +70,35 @@ def handoff_rasa_url(tmp_path_factory: pytest.TempPathFactory, handoff_database_
         AGENT_TOKENS=f"alice:{AGENT_TOKEN},bob:other-token", SUPPORT_HOURS="24/7", REDIS_URL="",
     ) as url:
         yield url
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_ping() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis (db 15), started if needed; the test is skipped only if it cannot start."""
+    if not _redis_ping():
+        server = shutil.which("redis-server")
+        if server is None:
+            pytest.skip("redis-server is not installed")
+        subprocess.run(
+            [server, "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
+             "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log"],
+            check=False, capture_output=True, timeout=10,
+        )
+        deadline = time.monotonic() + 5
+        while not _redis_ping():
+            if time.monotonic() > deadline:
+                pytest.skip("Redis could not be started")
+            time.sleep(0.1)
+    return REDIS_TEST_URL

@@ -173,6 +173,19 @@ def test_a_repeated_message_id_is_answered_from_the_tracker_not_run_again(stack:
     assert bad.status_code == 400 and "message_id" in bad.json()["error"]
 
 
+def test_a_message_id_retried_while_its_first_try_runs_is_run_once(stack: Stack) -> None:
+    # Six tries of one message at once, three per instance: only one may run; the others wait for the
+    # conversation lock and then answer from the stored turn (a check before the lock let them all run).
+    a, b = stack.rasa_urls
+    sender = "idempotent-concurrent"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        tries = list(pool.map(lambda url: post(url, sender, "where is my order 10001", message_id="c-1"), [a, b] * 3))
+    assert all(reply.status_code == 200 for reply in tries), [reply.text for reply in tries]
+    assert "email address or ZIP code" in tries[0].text
+    assert all(reply.json() == tries[0].json() for reply in tries)
+    assert [t for t, _ in turns_in_tracker(stored_events(stack, sender))] == ["where is my order 10001"]
+
+
 def test_a_conversation_alternating_between_instances_keeps_form_state_and_slots(stack: Stack) -> None:
     a, b = stack.rasa_urls
     assert "order number" in " ".join(say(a, "alternate-1", "I want to track my order"))

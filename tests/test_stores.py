@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import threading
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from bot.handoff.live import LiveAgentEventBroker
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.brokers.file import FileEventBroker
-from rasa.core.lock_store import InMemoryLockStore, LockStore
+from rasa.core.lock_store import InMemoryLockStore, LockError, LockStore
 from rasa.core.tracker_store import TrackerStore
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
@@ -180,3 +183,59 @@ def test_the_prepared_session_read_matches_rasas_query_and_saves_skip_the_count(
     assert counted == [copy]
     assert [e.type_name for e in rasas(sender).events] == ["session_started", "action", "user", "bot", "action", "user"]
     store.engine.dispose()
+
+
+def _serve_conversation_from_two_processes(stores: list, rounds: int, per_round: int) -> dict:
+    """Each store (one per 'process', in its own thread and event loop) sends `per_round` messages
+    of one conversation at once, `rounds` times; counts messages served side by side and lock errors."""
+    counts = {"served": 0, "side_by_side": 0, "lock_errors": 0, "hung": 0}
+    inside = [0]
+    guard = threading.Lock()
+
+    async def message(store: LockStore) -> None:
+        try:
+            async with store.lock("one-conversation", lock_lifetime=20, wait_time_in_seconds=0.002):
+                with guard:
+                    inside[0] += 1
+                    counts["side_by_side"] += inside[0] > 1
+                await asyncio.sleep(0.003)  # the turn
+                with guard:
+                    inside[0] -= 1
+                    counts["served"] += 1
+        except LockError:
+            with guard:
+                counts["lock_errors"] += 1
+
+    async def process(store: LockStore) -> None:
+        for _ in range(rounds):
+            try:
+                await asyncio.wait_for(asyncio.gather(*(message(store) for _ in range(per_round))), timeout=25)
+            except asyncio.TimeoutError:
+                with guard:
+                    counts["hung"] += 1
+
+    threads = [threading.Thread(target=asyncio.run, args=(process(store),)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return counts
+
+
+def test_two_processes_never_serve_one_conversation_at_once_and_no_message_waits_forever(redis_url: str) -> None:
+    # Rasa's own Redis lock store (GET, change, SET) failed this: messages served side by side,
+    # and rounds that hung behind a lock whose waiting tickets another process had overwritten.
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    stores = [ResilientRedisLockStore(redis_url, key_prefix=prefix) for _ in range(2)]
+    counts = _serve_conversation_from_two_processes(stores, rounds=40, per_round=3)
+    assert counts == {"served": 2 * 40 * 3, "side_by_side": 0, "lock_errors": 0, "hung": 0}
+    assert stores[0].get_lock("one-conversation") is None  # the last message's cleanup deleted the lock
+
+
+def test_a_lock_whose_tickets_all_expired_is_deleted_so_waiters_stop_waiting(redis_url: str) -> None:
+    store = ResilientRedisLockStore(redis_url, key_prefix=f"t{uuid.uuid4().hex[:12]}")
+    ticket = store.issue_ticket("stale", lock_lifetime=0.01)
+    assert store.get_lock("stale").now_serving == ticket
+    time.sleep(0.05)
+    store.update_lock("stale")  # what a waiting message does between attempts
+    assert store.get_lock("stale") is None

@@ -17,6 +17,7 @@ import rasa.core.actions.action
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.lock_store import LockError
+from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -117,6 +118,39 @@ def replies_already_given(tracker: Optional[DialogueStateTracker], message_id: T
     return None
 
 
+# The client's message_id of the current request (set per request by the channel; None without one).
+_client_message_id: contextvars.ContextVar[Optional[Text]] = contextvars.ContextVar("brightbay_client_message_id", default=None)
+
+
+class TurnAlreadyHandled(Exception):
+    """Raised inside the processor when the client's message id is already stored; carries its replies."""
+
+    def __init__(self, replies: List[Dict[str, Any]]) -> None:
+        super().__init__("message already handled")
+        self.replies = replies
+
+
+_rasa_handle_message_with_tracker = MessageProcessor._handle_message_with_tracker
+
+
+async def _handle_message_once(self: MessageProcessor, message: UserMessage, tracker: DialogueStateTracker) -> None:
+    """Rasa's step that logs the user message, skipped for a client message id already stored.
+
+    It runs under the conversation lock with the tracker the processor has just read, so a retry
+    that arrives while the first try is still running waits for the lock and then finds the stored
+    turn: no second run, and no extra tracker read per turn.
+    """
+    client_id = _client_message_id.get()
+    if client_id is not None and message.message_id == client_id:
+        earlier = replies_already_given(tracker, client_id)
+        if earlier is not None:
+            raise TurnAlreadyHandled(earlier)
+    await _rasa_handle_message_with_tracker(self, message, tracker)
+
+
+MessageProcessor._handle_message_with_tracker = _handle_message_once  # type: ignore[method-assign]
+
+
 def payload_problem(payload: Any) -> Optional[Text]:
     """Why a webhook body cannot be processed, or None when it is fine."""
     if not isinstance(payload, dict):
@@ -151,7 +185,9 @@ class CheckedRestInput(RestInput):
     - an optional client ``message_id`` makes a turn idempotent: a message whose id is already
       stored in the conversation is not run again, its stored replies are returned. nginx retries
       a POST on another instance when the first dies, and an instance can die after saving the
-      turn but before answering; without the id that turn would run twice.
+      turn but before answering; without the id that turn would run twice. The check runs in
+      Rasa's processor under the conversation lock (`_handle_message_once`), so a retry sent
+      while the first try is still running is caught too.
     """
 
     @classmethod
@@ -190,15 +226,14 @@ class CheckedRestInput(RestInput):
             collector = CollectingOutputChannel()
             failed: List[str] = []
             token = _failed_actions.set(failed)
+            id_token = _client_message_id.set(message_id)
             try:
-                if message_id and agent is not None and agent.tracker_store is not None:
-                    earlier = replies_already_given(await agent.tracker_store.retrieve(sender_id), message_id)
-                    if earlier is not None:
-                        logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
-                        return response.json(earlier)
                 await on_new_message(
                     UserMessage(text, collector, sender_id, input_channel=input_channel, message_id=message_id, metadata=metadata)
                 )
+            except TurnAlreadyHandled as handled:
+                logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
+                return response.json(handled.replies)
             except CancelledError:
                 logger.error("The turn of %s was cancelled (timeout)", sender_id)
                 return unavailable("timeout")
@@ -210,6 +245,7 @@ class CheckedRestInput(RestInput):
                 return response.json({"error": "The assistant could not process this message."}, status=500)
             finally:
                 _failed_actions.reset(token)
+                _client_message_id.reset(id_token)
             messages: List[Dict[str, Any]] = list(collector.messages)
             if failed:
                 logger.warning("Custom action(s) %s failed for %s: apologising", failed, sender_id)
