@@ -19,8 +19,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.channels.conftest import SLACK_SIGNING_SECRET
+from tests.channels.test_slack_messenger import post_slack, slack_event, texts
 from tests.fake_grounded import _payload, passage_answering_model
 from tests.fake_openai import FakeOpenAI, Reply
+from tests.fake_platforms import FakePlatforms
 from tests.servers import AGENT_TOKEN, PG_BIN, Stack
 
 pytestmark = pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries are not installed")
@@ -49,9 +52,16 @@ def fake_llm() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI) -> Iterator[Stack]:
+def platforms() -> Iterator[FakePlatforms]:
+    with FakePlatforms() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI, platforms: FakePlatforms) -> Iterator[Stack]:
     with Stack(
         tmp_path_factory.mktemp("production"), instances=2,
+        SLACK_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET, SLACK_API_URL=platforms.slack_api_url,
         OPENAI_API_KEY="test", OPENAI_BASE_URL=fake_llm.base_url, LLM_TIMEOUT_S=str(LLM_TIMEOUT_S),
         ACTION_TIMEOUT_S=str(ACTION_TIMEOUT_S), TICKET_LOCK_LIFETIME="15",
         AGENT_TOKENS=f"alice:{AGENT_TOKEN}", SUPPORT_HOURS="24/7",
@@ -184,6 +194,23 @@ def test_a_message_id_retried_while_its_first_try_runs_is_run_once(stack: Stack)
     assert "email address or ZIP code" in tries[0].text
     assert all(reply.json() == tries[0].json() for reply in tries)
     assert [t for t, _ in turns_in_tracker(stored_events(stack, sender))] == ["where is my order 10001"]
+
+
+def test_a_slack_retry_that_reaches_the_other_instance_is_not_answered_twice(stack: Stack, platforms: FakePlatforms) -> None:
+    a, b = stack.rasa_urls
+    channel, user = "D0RETRY", "U0RETRY"
+    event = slack_event("EvRetry1", user, channel, "where is my order 10002")
+    assert post_slack(a, event).status_code == 200
+    platforms.wait_for(lambda: "email address or ZIP code" in texts(platforms.slack_posts(channel)), timeout=90)
+    answered = len(platforms.slack_posts(channel))
+    # Slack re-sends the event (it thought we were slow) and the balancer gives it to the instance that never saw it.
+    assert post_slack(b, event, retry=1).status_code == 200
+    time.sleep(4)
+    assert len(platforms.slack_posts(channel)) == answered
+    assert [t for t, _ in turns_in_tracker(stored_events(stack, user))] == ["where is my order 10002"]
+    # A new event of the same customer is answered by that instance as usual.
+    assert post_slack(b, slack_event("EvRetry2", user, channel, "bob@example.com")).status_code == 200
+    platforms.wait_for(lambda: "Order 10002" in texts(platforms.slack_posts(channel)[answered:]), timeout=90)
 
 
 def test_a_conversation_alternating_between_instances_keeps_form_state_and_slots(stack: Stack) -> None:

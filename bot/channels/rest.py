@@ -11,7 +11,8 @@ import contextvars
 import logging
 import os
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from contextlib import contextmanager
+from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Text
 
 import rasa.core.actions.action
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -151,6 +152,20 @@ async def _handle_message_once(self: MessageProcessor, message: UserMessage, tra
 MessageProcessor._handle_message_with_tracker = _handle_message_once  # type: ignore[method-assign]
 
 
+@contextmanager
+def turn_once_per_message_id(message_id: Optional[Text]) -> Iterator[None]:
+    """Inside it, a message with this id that its conversation already stores raises TurnAlreadyHandled.
+
+    For channels whose clients or platforms retry a message with the same id (REST clients
+    behind nginx, Slack's event retries): the retry may reach any instance.
+    """
+    token = _client_message_id.set(message_id)
+    try:
+        yield
+    finally:
+        _client_message_id.reset(token)
+
+
 def payload_problem(payload: Any) -> Optional[Text]:
     """Why a webhook body cannot be processed, or None when it is fine."""
     if not isinstance(payload, dict):
@@ -226,11 +241,11 @@ class CheckedRestInput(RestInput):
             collector = CollectingOutputChannel()
             failed: List[str] = []
             token = _failed_actions.set(failed)
-            id_token = _client_message_id.set(message_id)
             try:
-                await on_new_message(
-                    UserMessage(text, collector, sender_id, input_channel=input_channel, message_id=message_id, metadata=metadata)
-                )
+                with turn_once_per_message_id(message_id):
+                    await on_new_message(
+                        UserMessage(text, collector, sender_id, input_channel=input_channel, message_id=message_id, metadata=metadata)
+                    )
             except TurnAlreadyHandled as handled:
                 logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
                 return response.json(handled.replies)
@@ -245,7 +260,6 @@ class CheckedRestInput(RestInput):
                 return response.json({"error": "The assistant could not process this message."}, status=500)
             finally:
                 _failed_actions.reset(token)
-                _client_message_id.reset(id_token)
             messages: List[Dict[str, Any]] = list(collector.messages)
             if failed:
                 logger.warning("Custom action(s) %s failed for %s: apologising", failed, sender_id)

@@ -9,9 +9,10 @@ request URL is ``/webhooks/slack/webhook``), configured from ``SLACK_TOKEN`` and
 * Retries: Slack re-sends an event it thinks was not acknowledged (``X-Slack-Retry-Num``).
   Rasa only drops retries whose reason is ``http_timeout``; here every event id that was
   already accepted is acknowledged (``200``, ``X-Slack-No-Retry: 1``) without a second reply.
-  A retry of an event this process never saw is handled normally, so nothing is lost.
-  (The set of seen ids is per process: with several Rasa instances behind a balancer, pin
-  Slack to one or share the ids in Redis.)
+  A retry of an event this process never saw (another instance answered it) carries Slack's
+  event id as its message id, and Rasa's processor, under the conversation lock, finds that
+  message already stored and does not answer it twice (``turn_once_per_message_id`` of the
+  REST channel); an event nobody stored is handled normally, so nothing is lost.
 * URL verification answers ``{"challenge": ...}`` as Slack's documentation asks, after the
   signature check.
 * Emails and phone numbers, which Slack wraps as ``<mailto:a@b.c|a@b.c>``, reach the assistant
@@ -25,16 +26,21 @@ five minutes; anything else gets ``400`` and is not processed.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.channels.rest import TurnAlreadyHandled, turn_once_per_message_id
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 SEEN_EVENTS_KEPT = 2000
@@ -94,6 +100,25 @@ class BrightbaySlackInput(SlackInput):
         while len(self._seen_events) > SEEN_EVENTS_KEPT:
             self._seen_events.popitem(last=False)
         return False
+
+    async def process_message(
+        self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: Text,
+        sender_id: Optional[Text], metadata: Optional[Dict],
+    ) -> Any:
+        body = request.json if request.headers.get("content-type") == "application/json" else None
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if not (isinstance(event_id, str) and event_id):
+            return await super().process_message(request, on_new_message, text, sender_id, metadata)
+
+        async def once(message: UserMessage) -> None:
+            message.message_id = event_id
+            try:
+                with turn_once_per_message_id(event_id):
+                    await on_new_message(message)
+            except TurnAlreadyHandled:
+                logger.info("Slack event %s was already answered (by another instance): not answering again", event_id)
+
+        return await super().process_message(request, once, text, sender_id, metadata)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
