@@ -11,8 +11,8 @@ request URL is ``/webhooks/slack/webhook``), configured from ``SLACK_TOKEN`` and
   already accepted is acknowledged (``200``, ``X-Slack-No-Retry: 1``) without a second reply.
   A retry of an event this process never saw (another instance answered it) carries Slack's
   event id as its message id, and Rasa's processor, under the conversation lock, finds that
-  message already stored and does not answer it twice (``turn_once_per_message_id`` of the
-  REST channel); an event nobody stored is handled normally, so nothing is lost.
+  message already stored and does not answer it twice (``bot/channels/message_ids.py``, as for
+  the REST channel's ``message_id``); an event nobody stored is handled normally, so nothing is lost.
 * URL verification answers ``{"challenge": ...}`` as Slack's documentation asks, after the
   signature check.
 * Emails and phone numbers, which Slack wraps as ``<mailto:a@b.c|a@b.c>``, reach the assistant
@@ -38,7 +38,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.rest import TurnAlreadyHandled, turn_once_per_message_id
+from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +101,18 @@ class BrightbaySlackInput(SlackInput):
             self._seen_events.popitem(last=False)
         return False
 
+    @staticmethod
+    def _event_id(body: Any) -> Optional[str]:
+        """Slack's ``event_id`` of an Events API body, or None (interactive payloads have none)."""
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        return event_id if isinstance(event_id, str) and event_id else None
+
     async def process_message(
         self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: Text,
         sender_id: Optional[Text], metadata: Optional[Dict],
     ) -> Any:
-        body = request.json if request.headers.get("content-type") == "application/json" else None
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if not (isinstance(event_id, str) and event_id):
+        event_id = self._event_id(request.json if request.headers.get("content-type") == "application/json" else None)
+        if event_id is None:
             return await super().process_message(request, on_new_message, text, sender_id, metadata)
 
         async def once(message: UserMessage) -> None:
@@ -139,8 +144,8 @@ class BrightbaySlackInput(SlackInput):
                 return response.text("The body must be a JSON object.", status=400)
             if body.get("type") == "url_verification":
                 return response.json({"challenge": body.get("challenge", "")})
-            event_id = body.get("event_id")
-            if isinstance(event_id, str) and event_id and self.already_seen(event_id):
+            event_id = self._event_id(body)
+            if event_id is not None and self.already_seen(event_id):
                 return response.text("", status=200, headers={"X-Slack-No-Retry": "1"})
             return None
 
