@@ -12,15 +12,23 @@ so the callback URL is ``/webhooks/facebook/webhook``), configured from ``FB_VER
   and handled in the background, as Meta expects an answer within seconds.
 * ``GET /webhook`` (the verification handshake) needs ``hub.mode=subscribe`` and the right
   ``hub.verify_token``, answers ``hub.challenge``, and ``403`` otherwise.
+* Every message of a webhook is answered: Meta batches several messages (of one or several
+  people) into one call, and Rasa's handler answered the first and dropped the rest. Echoes of
+  the page's own replies and delivery/read receipts are skipped; one malformed event does not
+  stop the others.
+* A message's ``mid`` is its Rasa message id, checked under the conversation lock
+  (``bot.channels.message_ids``): a webhook Meta delivers again, to this instance or another, is
+  not answered twice.
 """
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
 
 from fbmessenger import MessengerClient
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -28,6 +36,8 @@ from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +61,68 @@ def signature_valid(app_secret: Text, body: bytes, headers: Any) -> bool:
             expected = f"{method}=" + hmac.new(app_secret.encode("utf-8"), body, digest).hexdigest()
             return hmac.compare_digest(expected, value.strip())
     return False
+
+
+class BrightbayMessenger(Messenger):
+    """Rasa's Messenger event handler over every event of a (batched) webhook, once per ``mid``.
+
+    One object per webhook call and a copy per sender, so ``last_message`` (the event being
+    handled, which Rasa's methods read the sender from) is never shared between turns.
+    """
+
+    async def handle(self, payload: Dict[Text, Any], metadata: Optional[Dict[Text, Any]]) -> None:
+        """Each sender's events in order; different senders side by side (a slow turn delays only its own)."""
+        by_sender: Dict[Text, List[Dict[Text, Any]]] = {}
+        for entry in payload.get("entry") or []:
+            events = entry.get("messaging") if isinstance(entry, dict) else None
+            for event in events if isinstance(events, list) else []:
+                sender = event.get("sender") if isinstance(event, dict) else None
+                sender_id = sender.get("id") if isinstance(sender, dict) else None
+                if isinstance(sender_id, (str, int)) and str(sender_id):
+                    by_sender.setdefault(str(sender_id), []).append(event)
+                else:
+                    logger.warning("Messenger event without a sender id skipped")
+        await asyncio.gather(*(copy.copy(self)._handle_events(events, metadata) for events in by_sender.values()))
+
+    async def _handle_events(self, events: List[Dict[Text, Any]], metadata: Optional[Dict[Text, Any]]) -> None:
+        for event in events:
+            self.last_message = event
+            try:
+                if isinstance(event.get("message"), dict):
+                    if not event["message"].get("is_echo"):  # echoes are the page's own replies
+                        await self.message(event, metadata)
+                elif isinstance(event.get("postback"), dict):
+                    await self.postback(event, metadata)
+                # delivery, read and reaction receipts: nothing to answer
+            except Exception:
+                logger.exception("Messenger event %s could not be handled", self._message_id(event))
+
+    @staticmethod
+    def _message_id(event: Dict[Text, Any]) -> Optional[Text]:
+        """The event's ``mid`` (messages and, in current Graph API versions, postbacks), or None."""
+        for key in ("message", "postback"):
+            part = event.get(key)
+            mid = part.get("mid") if isinstance(part, dict) else None
+            if isinstance(mid, str) and mid:
+                return mid
+        return None
+
+    async def _handle_user_message(self, text: Text, sender_id: Text, metadata: Optional[Dict[Text, Any]]) -> None:
+        message_id = self._message_id(self.last_message)
+        out_channel = MessengerBot(self.client)
+        await out_channel.send_action(sender_id, sender_action="mark_seen")
+        await out_channel.send_action(sender_id, sender_action="typing_on")
+        message = UserMessage(text, out_channel, sender_id, input_channel=self.name(), metadata=metadata,
+                              message_id=message_id)
+        try:
+            with turn_once_per_message_id(message_id):
+                await self.on_new_message(message)
+        except TurnAlreadyHandled:
+            logger.info("Messenger message %s was already answered (a redelivery): not answering again", message_id)
+        except Exception:
+            logger.exception("Messenger message %s could not be handled", message_id)
+        finally:
+            await out_channel.send_action(sender_id, sender_action="typing_off")
 
 
 class BrightbayFacebookInput(FacebookInput):
@@ -97,7 +169,7 @@ class BrightbayFacebookInput(FacebookInput):
                 payload = None
             if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
                 return response.text("not a Messenger event", status=400)
-            messenger = Messenger(self.fb_access_token, on_new_message)
+            messenger = BrightbayMessenger(self.fb_access_token, on_new_message)
             messenger.client = self.client()
             task = asyncio.create_task(self._handle(messenger, payload, self.get_metadata(request)))
             self._tasks.add(task)
@@ -107,7 +179,7 @@ class BrightbayFacebookInput(FacebookInput):
         return fb_webhook
 
     @staticmethod
-    async def _handle(messenger: Messenger, payload: Dict[Text, Any], metadata: Optional[Dict[Text, Any]]) -> None:
+    async def _handle(messenger: BrightbayMessenger, payload: Dict[Text, Any], metadata: Optional[Dict[Text, Any]]) -> None:
         try:
             await messenger.handle(payload, metadata)
         except Exception:

@@ -5,8 +5,9 @@ that logs the user message (``MessageProcessor._handle_message_with_tracker``, r
 import) runs under the conversation lock with the tracker the turn has just read; when that
 tracker already stores a user message with the id, it raises ``TurnAlreadyHandled`` with the
 replies that message got, instead of running the turn a second time. Used by the REST channel
-(a client's ``message_id``, retried by nginx on another instance) and the Slack channel (Slack's
-``event_id``, re-sent when Slack thought we were slow).
+(a client's ``message_id``, retried by nginx on another instance), the Slack channel (Slack's
+``event_id``, re-sent when Slack thought we were slow) and the Messenger channel (a message's
+``mid``, in a webhook call Meta delivers again).
 """
 from __future__ import annotations
 

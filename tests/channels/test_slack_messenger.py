@@ -122,3 +122,47 @@ def test_messenger_rejects_a_wrong_signature(channels_url: str, platforms: FakeP
     assert unsigned.status_code == 403
     time.sleep(2)
     assert platforms.graph_messages(psid) == []
+
+
+def fb_messaging(psid: str, mid: str, text: str) -> Dict[str, Any]:
+    now = int(time.time() * 1000)
+    return {"sender": {"id": psid}, "recipient": {"id": "PAGE1"}, "timestamp": now, "message": {"mid": mid, "text": text}}
+
+
+def test_messenger_batched_webhook_answers_every_message_once_even_when_delivered_again(
+    channels_url: str, platforms: FakePlatforms
+) -> None:
+    """Meta batches messages of several people into one call and re-delivers calls it thinks failed."""
+    alice, bob, carol = "4242000101", "4242000102", "4242000103"
+    now = int(time.time() * 1000)
+    body = json.dumps({"object": "page", "entry": [
+        {"id": "PAGE1", "time": now, "messaging": [
+            fb_messaging(alice, f"m_{alice}_1", "where is my order 10001"),
+            {"sender": {"id": alice}, "recipient": {"id": "PAGE1"}, "delivery": {"mids": ["m_earlier"], "watermark": now}},
+            # The page's own reply, echoed back: never answered.
+            {"sender": {"id": "PAGE1"}, "recipient": {"id": alice}, "timestamp": now,
+             "message": {"is_echo": True, "mid": f"m_echo_{alice}", "text": "Which email address?"}},
+            # A malformed attachment event must not stop the events after it.
+            {"sender": {"id": carol}, "recipient": {"id": "PAGE1"}, "timestamp": now,
+             "message": {"mid": f"m_{carol}_1", "attachments": []}},
+        ]},
+        {"id": "PAGE1", "time": now, "messaging": [fb_messaging(bob, f"m_{bob}_1", "hello")]},
+    ]}).encode()
+    assert post_fb(channels_url, body).status_code == 200
+
+    platforms.wait_for(lambda: "email address or ZIP code" in json.dumps(platforms.graph_messages(alice)), timeout=90)
+    platforms.wait_for(lambda: platforms.graph_messages(bob), timeout=90, settle=3)
+    answered = {psid: len(platforms.graph_messages(psid)) for psid in (alice, bob)}
+    assert answered[bob] >= 1, "the second message of the batch was dropped"
+    assert platforms.graph_messages("PAGE1") == [] and platforms.graph_messages(carol) == []
+
+    # Delivered again (same mids): acknowledged, not answered a second time.
+    assert post_fb(channels_url, body).status_code == 200
+    time.sleep(6)
+    assert {psid: len(platforms.graph_messages(psid)) for psid in (alice, bob)} == answered
+
+    # A new message of the same conversation is answered as usual.
+    follow_up = json.dumps({"object": "page", "entry": [{"id": "PAGE1", "time": now, "messaging": [
+        fb_messaging(alice, f"m_{alice}_2", "alice@example.com")]}]}).encode()
+    assert post_fb(channels_url, follow_up).status_code == 200
+    platforms.wait_for(lambda: "UPS" in json.dumps(platforms.graph_messages(alice)[answered[alice]:]), timeout=90)
