@@ -62,12 +62,38 @@ http {{
         keepalive 64;
     }}
 
+    # The widget's socket.io: a long-polling session lives in one instance's memory, so a client
+    # stays on one instance (by address; behind another proxy, hash its X-Forwarded-For instead).
+    upstream rasa_sockets {{
+        hash $remote_addr consistent;
+{servers}
+        keepalive 64;
+    }}
+
+    map $http_upgrade $connection_upgrade {{
+        default upgrade;
+        ''      '';
+    }}
+
     server {{
         listen 127.0.0.1:{listen_port};
 
         location = /nginx-health {{
             access_log off;
             return 200 "ok\\n";
+        }}
+
+        location /socket.io/ {{
+            proxy_pass http://rasa_sockets;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_connect_timeout 2s;
+            # An open websocket; engine.io pings every 25 s, so only a dead one reaches this.
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
         }}
 
         location / {{

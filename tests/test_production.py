@@ -25,6 +25,7 @@ from tests.fake_grounded import _payload, passage_answering_model
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.fake_platforms import FakePlatforms
 from tests.servers import AGENT_TOKEN, PG_BIN, Stack
+from tests.widget_socket import WidgetSocket
 
 pytestmark = pytest.mark.skipif(PG_BIN is None, reason="PostgreSQL server binaries are not installed")
 
@@ -246,6 +247,39 @@ def test_a_handoff_pause_carries_over_between_instances(stack: Stack) -> None:
     resolved = requests.post(f"{a}/webhooks/live_agent/api/handoffs/{handoff['id']}/resolve", headers=agent, timeout=30)
     assert resolved.ok and resolved.json()["status"] == "resolved"
     assert "business days" in " ".join(say(b, sender, "how long does standard shipping take?"))
+
+
+@pytest.mark.parametrize("transports", [["websocket"], ["polling"], ["polling", "websocket"]])
+def test_the_widget_socket_works_through_nginx(stack: Stack, transports: List[str]) -> None:
+    """The widget connects to the load balancer: websocket upgrade, or long-polling pinned to one instance."""
+    socket = WidgetSocket(stack.lb_url, transports)
+    try:
+        socket.say("where is my order 10001")
+        socket.wait_for_text("email address or ZIP code")
+        socket.say("alice@example.com")
+        socket.wait_for_text("UPS")
+    finally:
+        socket.close()
+
+
+def test_an_agent_on_one_instance_reaches_a_widget_customer_on_the_other(stack: Stack) -> None:
+    a, b = stack.rasa_urls
+    agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+    customer = WidgetSocket(a, ["websocket"])
+    try:
+        customer.say("I want to talk to a human agent")
+        customer.wait_for_text("connecting you with a member of our support team")
+        queued = requests.get(f"{b}/webhooks/live_agent/api/queue", headers=agent, timeout=30).json()["queued"]
+        handoff = next(h for h in queued if h["conversation_id"] == customer.session_id)
+        assert requests.post(f"{b}/webhooks/live_agent/api/handoffs/{handoff['id']}/claim", headers=agent, timeout=30).ok
+        sent = requests.post(f"{b}/webhooks/live_agent/api/handoffs/{handoff['id']}/messages", headers=agent, timeout=30,
+                             json={"text": "Hi, Alice from Brightbay here. How can I help?"})
+        assert sent.ok, sent.text
+        customer.wait_for_text("Alice from Brightbay here", timeout=30)
+        assert requests.post(f"{b}/webhooks/live_agent/api/handoffs/{handoff['id']}/resolve", headers=agent, timeout=30).ok
+        customer.wait_for_text("anything else I can help with", timeout=30)
+    finally:
+        customer.close()
 
 
 def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stack) -> None:

@@ -7,6 +7,10 @@
  * - Session: the session id Rasa confirms is kept in localStorage ("brightbay.session_id") and
  *   sent with `session_request` on every page load, so the conversation continues after a reload;
  *   the messages so far are fetched from GET /webhooks/socketio/history/<session_id>.
+ * - Dropped connections: each message carries a `message_id` and stays pending until the server
+ *   acknowledges it (after its turn); pending messages are (re)sent once the socket is back, and
+ *   the server runs an id only once. After a reconnect the log is rebuilt from the history, so
+ *   replies sent while the socket was down (a live agent's, say) are not lost.
  * - Typing indicator from sending until the first reply (or 30 s).
  * - Quick replies (`quick_replies` / `buttons`): the payload is sent as the message, the title shown.
  * - Links (http/https URLs and [text](url)) are clickable and open in a new tab.
@@ -102,6 +106,9 @@
   var handoff = { active: false, agent: null };
   var historyLoaded = false;
   var typingTimer = null;
+  var sessionReady = false; // session_confirm received on the current connection
+  var pending = []; // {data} of messages sent but not yet acknowledged, oldest first
+  var liveMessages = null; // bot messages received while a reconnect's history is being fetched
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
   function append(node) { log.insertBefore(node, typing); scrollDown(); }
@@ -124,8 +131,9 @@
     }
   }
 
-  function renderUser(text) {
+  function renderUser(text, messageId) {
     var bubble = el("div", "bb-msg bb-user");
+    if (messageId) bubble.setAttribute("data-message-id", messageId);
     appendRichText(bubble, text);
     append(bubble);
   }
@@ -174,46 +182,110 @@
     status.textContent = "online";
     socket.emit("session_request", { session_id: localStorage.getItem(STORAGE_KEY) });
   });
-  socket.on("disconnect", function () { status.textContent = "reconnecting…"; });
+  socket.on("disconnect", function () {
+    sessionReady = false;
+    status.textContent = "reconnecting…";
+  });
+
+  function messageId() {
+    var bytes = new Uint8Array(16);
+    (window.crypto || window.msCrypto).getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+
+  // Sends a pending message; it stays pending until the server's acknowledgement (the turn is done).
+  function transmit(entry) {
+    socket.emit("user_uttered", entry.data, function () {
+      var index = pending.indexOf(entry);
+      if (index >= 0) pending.splice(index, 1);
+    });
+  }
+
+  function clearLog() {
+    Array.prototype.slice.call(log.children).forEach(function (node) { if (node !== typing) log.removeChild(node); });
+  }
+
+  // Renders the history; `rebuild` replaces the log (after a reconnect) and keeps what the
+  // history does not hold yet: pending messages and bot messages that arrived during the fetch.
+  function showHistory(history, rebuild) {
+    var messages = history.messages || [];
+    if (rebuild) {
+      clearLog();
+      handoff = { active: false, agent: null };
+    }
+    var stored = {};
+    messages.forEach(function (m) {
+      if (m.sender === "user") { renderUser(m.text, m.id); if (m.id) stored[m.id] = true; } else renderBot(m, true);
+    });
+    // The state at the end of the history wins (announcements above were replays).
+    setHandoff(history.handoff === "started" ? "started" : "ended", history.agent, false);
+    if (rebuild) {
+      pending.forEach(function (entry) {
+        if (!stored[entry.data.message_id]) renderUser(entry.shown, entry.data.message_id);
+      });
+      var tail = messages.slice(-20).map(function (m) { return JSON.stringify([m.text || "", m.custom || null]); });
+      (liveMessages || []).forEach(function (m) {
+        if (tail.indexOf(JSON.stringify([m.text || "", m.custom || null])) < 0) renderBot(m, false);
+      });
+    }
+    liveMessages = null;
+    // Only the last message's quick replies stay clickable.
+    var groups = log.querySelectorAll(".bb-replies");
+    for (var i = 0; i < groups.length - 1; i++) {
+      Array.prototype.forEach.call(groups[i].querySelectorAll("button"), function (x) { x.disabled = true; });
+    }
+  }
+
+  function loadHistory(id, rebuild) {
+    if (rebuild) liveMessages = [];
+    return fetch(server + "/webhooks/socketio/history/" + encodeURIComponent(id), { cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
+      .then(function (history) {
+        showHistory(history, rebuild);
+        panel.setAttribute("data-history", "loaded");
+      })
+      .catch(function () {
+        if (rebuild && liveMessages) liveMessages.forEach(function (m) { renderBot(m, false); });
+        liveMessages = null;
+        panel.setAttribute("data-history", "failed");
+      });
+  }
 
   socket.on("session_confirm", function (confirmed) {
     var id = typeof confirmed === "string" ? confirmed : confirmed && confirmed.session_id;
     var stored = localStorage.getItem(STORAGE_KEY);
+    var reconnect = historyLoaded && id === sessionId;
     sessionId = id;
+    sessionReady = true;
     localStorage.setItem(STORAGE_KEY, id);
     panel.setAttribute("data-session-id", id);
-    if (historyLoaded) return; // a reconnect: the log is already on screen
+    // Messages typed while offline, or sent but never acknowledged: (re)send them, in order.
+    pending.forEach(function (entry) { entry.data.session_id = id; transmit(entry); });
+    if (reconnect) {
+      // Replies sent while the socket was down are only in the history: rebuild the log from it.
+      panel.setAttribute("data-history", "reloading");
+      loadHistory(id, true);
+      return;
+    }
+    if (historyLoaded) return;
     historyLoaded = true;
     if (stored !== id) { panel.setAttribute("data-history", "new"); return; }
-    fetch(server + "/webhooks/socketio/history/" + encodeURIComponent(id), { cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : { messages: [] }; })
-      .then(function (history) {
-        (history.messages || []).forEach(function (m) {
-          if (m.sender === "user") renderUser(m.text); else renderBot(m, true);
-        });
-        // The state at the end of the history wins (announcements above were replays).
-        setHandoff(history.handoff === "started" ? "started" : "ended", history.agent, false);
-        // Only the last message's quick replies stay clickable.
-        var groups = log.querySelectorAll(".bb-replies");
-        for (var i = 0; i < groups.length - 1; i++) {
-          Array.prototype.forEach.call(groups[i].querySelectorAll("button"), function (x) { x.disabled = true; });
-        }
-        panel.setAttribute("data-history", "loaded");
-      })
-      .catch(function () { panel.setAttribute("data-history", "failed"); });
+    loadHistory(id, false);
   });
 
   socket.on("bot_uttered", function (message) {
     showTyping(false);
+    if (liveMessages) liveMessages.push(message || {});
     renderBot(message || {}, false);
   });
 
   function sendMessage(text, shown) {
     if (!sessionId || !text) return;
-    renderUser(shown || text);
-    var data = { message: text, session_id: sessionId };
-    if (shown && shown !== text) data.metadata = { display_text: shown };
-    socket.emit("user_uttered", data);
+    var entry = { data: { message: text, session_id: sessionId, message_id: messageId() }, shown: shown || text };
+    renderUser(entry.shown, entry.data.message_id);
+    if (shown && shown !== text) entry.data.metadata = { display_text: shown };
+    pending.push(entry);
+    if (socket.connected && sessionReady) transmit(entry);
     showTyping(true);
   }
 
@@ -228,6 +300,7 @@
   window.BrightbayChat = {
     send: sendMessage,
     sessionId: function () { return sessionId; },
+    pending: function () { return pending.length; },
     reset: function () { localStorage.removeItem(STORAGE_KEY); }
   };
 })();

@@ -16,6 +16,19 @@ Fixes over Rasa 3.6's ``SocketIOInput``:
   a widget cannot join or write into a conversation with a short guessable id (a REST or
   Slack conversation, say).
 
+Several instances: with ``REDIS_URL`` set (or ``redis_url`` in the channel's credentials), the
+socket.io server shares emits over Redis pub/sub (python-socketio's ``AsyncRedisManager``, channel
+``brightbay-socketio``), so a bot or agent message for a widget whose socket is held by another
+Rasa instance still reaches it (a live agent's reply sent through one instance, say). Each emit is
+delivered to this instance's sockets first and then published, so with Redis down local sockets
+still get their messages. The load balancer must keep a socket's long-polling requests on one
+instance (``bot/deploy.py``'s nginx config: ``hash $remote_addr`` for ``/socket.io/``).
+
+Messages sent twice: the widget gives each message a ``message_id`` and resends it after a
+reconnect until the server acknowledges it (the handler's return value is the socket.io ack, sent
+when the turn is done). The id is checked under the conversation lock (``bot.channels.message_ids``),
+so a resend of a message that was handled is acknowledged, not run again.
+
 Routes:
 
 * ``GET /chat/`` the demo store page with the widget, served from ``build/web`` (``make web-build``
@@ -49,13 +62,17 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
+
+from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_WEB_DIR = PROJECT_ROOT / "build" / "web"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # the widget's id of one message, kept over resends
+PUBSUB_CHANNEL = "brightbay-socketio"  # the Redis channel every instance's socket.io server shares
 HISTORY_LIMIT = 200
 WEB_FILES = {
     "index.html": "text/html; charset=utf-8",
@@ -131,7 +148,7 @@ def conversation_history(events: List[Any]) -> Dict[str, Any]:
             shown = metadata.get("display_text")
             text = shown if isinstance(shown, str) and shown.strip() else (event.text or "")
             if text:
-                messages.append({"sender": "user", "text": text})
+                messages.append({"sender": "user", "text": text, "id": event.message_id})
         elif isinstance(event, BotUttered):
             data = event.data or {}
             custom = data.get("custom")
@@ -165,9 +182,18 @@ class WidgetSocketIOInput(SocketIOInput):
         channel = super().from_credentials(credentials)
         credentials = credentials or {}
         channel.web_dir = Path(credentials.get("web_dir") or os.environ.get("WEB_DIR") or DEFAULT_WEB_DIR)
+        channel.redis_url = credentials.get("redis_url") or os.environ.get("REDIS_URL") or None
         return channel
 
     web_dir: Path = DEFAULT_WEB_DIR
+    redis_url: Optional[Text] = None
+
+    def client_manager(self) -> Optional[AsyncRedisManager]:
+        """Redis pub/sub between the instances' socket.io servers, or None (one process)."""
+        if not self.redis_url:
+            return None
+        # Only the connect timeout: a read timeout would also cut the idle subscription every few seconds.
+        return AsyncRedisManager(self.redis_url, channel=PUBSUB_CHANNEL, redis_options={"socket_connect_timeout": 3})
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         if self.sio is None:
@@ -175,8 +201,8 @@ class WidgetSocketIOInput(SocketIOInput):
         return WidgetSocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        # Same server options as Rasa's channel (see rasa.core.channels.socketio).
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        # Same server options as Rasa's channel (see rasa.core.channels.socketio), plus the Redis manager.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], client_manager=self.client_manager())
         self.sio = sio
         blueprint = WidgetSocketBlueprint(sio, self.socketio_path, Path(self.web_dir), "socketio_webhook", __name__)
 
@@ -202,21 +228,21 @@ class WidgetSocketIOInput(SocketIOInput):
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Dict) -> None:
+        async def handle_message(sid: Text, data: Dict) -> Optional[Dict[Text, Any]]:
             if not isinstance(data, dict):
-                return
+                return None
             if self.session_persistence:
                 sender_id = data.get("session_id")
                 if not valid_session_id(sender_id):
                     logger.warning("socket.io message without a valid session_id ignored")
-                    return
+                    return None
                 if sender_id not in sio.rooms(sid, namespace=self.namespace):
                     await sio.enter_room(sid, sender_id, namespace=self.namespace)
             else:
                 sender_id = sid
             message = data.get("message", "")
             if not isinstance(message, str):
-                return
+                return None
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
                 try:
@@ -225,15 +251,23 @@ class WidgetSocketIOInput(SocketIOInput):
                     metadata = {}
             if not isinstance(metadata, dict):
                 metadata = {}
-            await on_new_message(
-                UserMessage(
-                    message,
-                    WidgetSocketIOOutput(sio, self.bot_message_evt),
-                    sender_id,
-                    input_channel=self.name(),
-                    metadata=metadata,
-                )
+            message_id = data.get("message_id")
+            message_id = message_id if isinstance(message_id, str) and CLIENT_MESSAGE_ID.match(message_id) else None
+            user_message = UserMessage(
+                message,
+                WidgetSocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=metadata,
+                message_id=message_id,
             )
+            try:
+                with turn_once_per_message_id(message_id):
+                    await on_new_message(user_message)
+            except TurnAlreadyHandled:
+                # A resend after a reconnect: its replies are in the history the widget reloads.
+                logger.info("widget message %s was already handled: not run again", message_id)
+            return {"message_id": message_id}  # the acknowledgement the widget waits for
 
         @blueprint.route("/history/<session_id:str>", methods=["GET"])
         async def history(request: Request, session_id: str) -> HTTPResponse:

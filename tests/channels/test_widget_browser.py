@@ -16,6 +16,7 @@ from tests.channels.conftest import API_TOKEN
 from tests.channels.test_agent_replies_on_platforms import answer_as_agent
 from tests.browser import headless_chromium, requires_browser
 from tests.fake_platforms import FakePlatforms
+from tests.widget_socket import CuttableProxy
 
 REPLY_TIMEOUT = 90
 
@@ -129,6 +130,36 @@ def test_handoff_state_and_agent_reply_in_the_widget(browser: WebDriver, channel
 
     agent_events(channels_url, session_id, [{"event": "bot", "data": {"custom": {"handoff": "ended"}}}])
     wait(browser, lambda d: not d.find_element(By.CSS_SELECTOR, ".bb-handoff-banner").is_displayed(), 30)
+
+
+def test_the_widget_catches_up_after_its_connection_drops(browser: WebDriver, channels_url: str) -> None:
+    """A customer's network drops: what the agent sent meanwhile shows up, and what they typed is sent once."""
+    with CuttableProxy(int(channels_url.rsplit(":", 1)[1])) as proxy:
+        session_id = open_widget(browser, proxy.url)
+        type_message(browser, "hi")
+        wait_for_bot_text(browser, "Brightbay")
+
+        proxy.cut()
+        status = lambda d: d.find_element(By.CSS_SELECTOR, ".bb-status").text  # noqa: E731
+        wait(browser, lambda d: "reconnecting" in status(d), 30)
+        agent_events(channels_url, session_id, [
+            {"event": "bot", "text": "Sam here: your replacement ships today.", "metadata": {"live_agent": True}},
+        ])
+        type_message(browser, "how long does standard shipping take")
+        assert browser.execute_script("return window.BrightbayChat.pending()") == 1
+
+        proxy.restore()
+        wait(browser, lambda d: "online" in status(d), 60)
+        wait_for_bot_text(browser, "replacement ships today")
+        wait_for_bot_text(browser, "business days")
+        wait(browser, lambda d: d.execute_script("return window.BrightbayChat.pending()") == 0, REPLY_TIMEOUT)
+
+        users = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".bb-user")]
+        assert users == ["hi", "how long does standard shipping take"]
+        assert sum("replacement ships today" in t for t in bot_texts(browser)) == 1
+        tracker = requests.get(f"{channels_url}/conversations/{session_id}/tracker", params={"token": API_TOKEN}, timeout=30)
+        assert [e["text"] for e in tracker.json()["events"] if e["event"] == "user"] == users
+    browser.execute_script("window.localStorage.clear()")
 
 
 def test_history_is_only_for_the_session_that_asks(channels_url: str) -> None:
