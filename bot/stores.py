@@ -14,12 +14,15 @@ endpoints.yml (``type: bot.stores.EnvTrackerStore`` ...); together they read:
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
 import os
+import time
 import weakref
-from typing import Any, Callable, Dict, Iterable, Optional, Text, Tuple, TypeVar
+from contextlib import asynccontextmanager
+from typing import Any, AsyncGenerator, Callable, Dict, Iterable, Optional, Text, Tuple, TypeVar
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock import TicketLock
@@ -182,10 +185,61 @@ class EnvTrackerStore(SQLTrackerStore):
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
 
-class ResilientRedisLockStore(RedisLockStore):
+class TicketKeepAlive(LockStore):
+    """While a process holds or waits for a conversation's ticket, it keeps the ticket from expiring.
+
+    Rasa's tickets expire ``lock_lifetime`` seconds (``TICKET_LOCK_LIFETIME``) after they were
+    issued, whatever their process is doing: a turn that took longer (slow actions, a slow LLM)
+    let the next message of the conversation run beside it, and a message that waited longer in
+    line lost its place. Here the process renews its ticket every third of the lifetime while the
+    turn waits or runs, so the lifetime only matters when the process died: then its ticket expires
+    and the conversation's next message goes ahead.
+    """
+
+    def renew_ticket(self, conversation_id: Text, ticket_number: int, lock_lifetime: float) -> None:
+        lock = self.get_lock(conversation_id)
+        if lock is not None and _renew(lock, ticket_number, lock_lifetime):
+            self.save_lock(lock)
+
+    async def _keep_alive(self, conversation_id: Text, ticket_number: int, lock_lifetime: float) -> None:
+        while True:
+            await asyncio.sleep(max(lock_lifetime / 3.0, 0.05))
+            try:
+                self.renew_ticket(conversation_id, ticket_number, lock_lifetime)
+            except Exception as error:  # the next renewal, or the turn's own store calls, will tell
+                logger.warning("Could not renew the lock ticket of conversation %s: %s", conversation_id, error)
+
+    @asynccontextmanager
+    async def lock(
+        self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncGenerator[TicketLock, None]:
+        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        keep_alive = asyncio.ensure_future(self._keep_alive(conversation_id, ticket, lock_lifetime))
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            keep_alive.cancel()
+            self.cleanup(conversation_id, ticket)
+
+
+def _renew(lock: TicketLock, ticket_number: int, lock_lifetime: float) -> bool:
+    """Moves the expiry of the ticket `ticket_number` to `lock_lifetime` from now; False if it is gone."""
+    for ticket in lock.tickets:
+        if ticket.number == ticket_number:
+            ticket.expires = time.time() + lock_lifetime
+            return True
+    return False
+
+
+class KeepAliveInMemoryLockStore(TicketKeepAlive, InMemoryLockStore):
+    """Rasa's in-memory lock store (one process) whose tickets do not expire under a long turn."""
+
+
+class ResilientRedisLockStore(TicketKeepAlive, RedisLockStore):
     """Rasa's Redis lock store with reconnects and atomic ticket updates.
 
     - Reconnects: a Redis restart costs no failed request.
+    - Tickets renewed while their turn waits or runs (``TicketKeepAlive``).
     - Atomic updates: Rasa's store changes a conversation's lock by GET, change, SET. Two Rasa
       processes doing that at once overwrite each other's change: two messages of one
       conversation got the same ticket and ran side by side, or a waiting message's ticket was
@@ -261,6 +315,14 @@ class ResilientRedisLockStore(RedisLockStore):
         # One transaction: removing the ticket deletes the lock when no other ticket is left.
         self.finish_serving(conversation_id, ticket_number)
 
+    def renew_ticket(self, conversation_id: Text, ticket_number: int, lock_lifetime: float) -> None:
+        def renew(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            if lock is not None:
+                _renew(lock, ticket_number, lock_lifetime)
+            return lock, None
+
+        self._change_lock(conversation_id, renew)
+
 
 class EnvLockStore:
     """``type: bot.stores.EnvLockStore``: the Redis lock store when ``REDIS_URL`` is set, else in memory."""
@@ -270,7 +332,7 @@ class EnvLockStore:
         url = (endpoint_config.url if endpoint_config else None) or os.environ.get("REDIS_URL")
         if not url:
             logger.info("Lock store: in memory (set REDIS_URL when running several Rasa processes)")
-            return InMemoryLockStore()
+            return KeepAliveInMemoryLockStore()
         logger.info("Lock store: Redis at %s", url.split("@")[-1])
         return ResilientRedisLockStore(url, key_prefix=kwargs.get("key_prefix") or os.environ.get("REDIS_KEY_PREFIX"))
 

@@ -19,7 +19,7 @@ from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 
 from bot.deploy import nginx_binary, nginx_conf
-from bot.stores import EnvTrackerStore, ResilientRedisLockStore, sql_tracker_store_kwargs
+from bot.stores import EnvTrackerStore, KeepAliveInMemoryLockStore, ResilientRedisLockStore, sql_tracker_store_kwargs
 from tests.servers import PROJECT_ROOT
 
 
@@ -239,3 +239,64 @@ def test_a_lock_whose_tickets_all_expired_is_deleted_so_waiters_stop_waiting(red
     time.sleep(0.05)
     store.update_lock("stale")  # what a waiting message does between attempts
     assert store.get_lock("stale") is None
+
+
+def _long_turn_then_next_message(first: LockStore, second: LockStore, lifetime: float, turn_s: float) -> dict:
+    """`first` runs a turn of `turn_s` seconds; `second` sends the conversation's next message meanwhile.
+    Each store has its own thread and event loop (two processes when the store is shared, like Redis)."""
+    times: dict = {}
+    conversation = f"long-turn-{uuid.uuid4().hex[:8]}"
+
+    async def turn(store: LockStore, name: str, delay: float, duration: float) -> None:
+        await asyncio.sleep(delay)
+        try:
+            async with store.lock(conversation, lock_lifetime=lifetime, wait_time_in_seconds=0.02):
+                times[f"{name}_in"] = time.monotonic()
+                await asyncio.sleep(duration)
+                times[f"{name}_out"] = time.monotonic()
+        except LockError as error:
+            times[f"{name}_error"] = str(error)
+
+    if first is second:  # one process: both turns on one event loop
+        async def both() -> None:
+            await asyncio.gather(turn(first, "first", 0, turn_s), turn(second, "second", 0.1, 0.01))
+
+        asyncio.run(both())
+    else:
+        threads = [threading.Thread(target=asyncio.run, args=(turn(first, "first", 0, turn_s),)),
+                   threading.Thread(target=asyncio.run, args=(turn(second, "second", 0.1, 0.01),))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    return times
+
+
+@pytest.mark.parametrize("kind", ["redis, two processes", "in memory, one process"])
+def test_a_turn_longer_than_the_lock_lifetime_keeps_the_next_message_waiting(kind: str, request: pytest.FixtureRequest) -> None:
+    # Rasa's stores let the next message in once the first ticket's lifetime ran out (0.6 s here),
+    # while the first turn was still running: two turns of one conversation side by side.
+    if kind.startswith("redis"):
+        redis_url = request.getfixturevalue("redis_url")
+        prefix = f"t{uuid.uuid4().hex[:12]}"
+        first, second = (ResilientRedisLockStore(redis_url, key_prefix=prefix) for _ in range(2))
+    else:
+        first = second = KeepAliveInMemoryLockStore()
+    times = _long_turn_then_next_message(first, second, lifetime=0.6, turn_s=2.0)
+    assert "second_error" not in times, times  # it waited in line for longer than its lifetime, and kept its place
+    assert times["second_in"] >= times["first_out"], "the next message ran beside the long turn"
+
+
+def test_the_ticket_of_a_process_that_died_still_expires(redis_url: str) -> None:
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    dead, alive = (ResilientRedisLockStore(redis_url, key_prefix=prefix) for _ in range(2))
+    dead.issue_ticket("orphaned", lock_lifetime=0.5)  # taken, never renewed nor returned: its process was killed
+
+    async def next_message() -> float:
+        started = time.monotonic()
+        async with alive.lock("orphaned", lock_lifetime=0.5, wait_time_in_seconds=0.05):
+            return time.monotonic() - started
+
+    waited = asyncio.run(next_message())
+    assert 0.3 < waited < 3.0
+    assert alive.get_lock("orphaned") is None
