@@ -17,6 +17,9 @@ class FakePlatforms:
     def __init__(self) -> None:
         self.calls: List[Dict[str, Any]] = []
         self._lock = threading.Lock()
+        # Cleared, Graph API calls are recorded and then hang until it is set again (a stuck Meta API).
+        self.graph_gate = threading.Event()
+        self.graph_gate.set()
         platforms = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,6 +40,7 @@ class FakePlatforms:
                 if url.path.startswith("/slack/api/"):
                     reply = {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}"}
                 else:
+                    platforms.graph_gate.wait(timeout=120)
                     reply = {"recipient_id": (body.get("recipient") or {}).get("id"), "message_id": f"m-{len(platforms.calls)}"}
                 data = json.dumps(reply).encode()
                 self.send_response(200)

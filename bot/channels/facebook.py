@@ -6,6 +6,9 @@ so the callback URL is ``/webhooks/facebook/webhook``), configured from ``FB_VER
 
 * ``FB_GRAPH_URL`` (default ``https://graph.facebook.com/v<fbmessenger's version>``): where the
   Send API calls go, so tests can stand in for the Graph API. Calls carry ``appsecret_proof``.
+* Send API calls are queued and posted off the event loop, in order per customer, with a timeout
+  (``FB_SEND_TIMEOUT_S``, default 10; ``bot.channels.graph_send_queue``): Rasa's client posted
+  them with blocking ``requests`` and no timeout, holding every conversation of the server.
 * ``POST /webhook`` checks ``X-Hub-Signature-256`` (``sha256=HMAC(app secret, body)``), or
   ``X-Hub-Signature`` (``sha1=...``) when only that is sent, and answers ``403`` to a missing or
   wrong signature (Rasa answers ``200 "not validated"``). A valid event is acknowledged at once
@@ -37,19 +40,43 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.graph_send_queue import GraphSendQueue
 from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
 
 logger = logging.getLogger(__name__)
 
 
-class GraphClient(MessengerClient):
-    """fbmessenger's client with the Graph API URL from ``FB_GRAPH_URL``."""
+# One per process, shared by every client: Send API calls leave the event loop (graph_send_queue).
+SEND_QUEUE = GraphSendQueue(timeout_s=float(os.environ.get("FB_SEND_TIMEOUT_S", "10")))
 
-    def __init__(self, page_access_token: Text, app_secret: Optional[Text] = None) -> None:
+
+class GraphClient(MessengerClient):
+    """fbmessenger's client with the Graph API URL from ``FB_GRAPH_URL``, sending through ``SEND_QUEUE``."""
+
+    def __init__(self, page_access_token: Text, app_secret: Optional[Text] = None,
+                 send_queue: GraphSendQueue = SEND_QUEUE) -> None:
         super().__init__(page_access_token, app_secret=app_secret or None)
         override = os.environ.get("FB_GRAPH_URL")
         if override:
             self.graph_url = override.rstrip("/")
+        self.send_queue = send_queue
+
+    def send(self, payload: Dict[Text, Any], recipient_id: Text, messaging_type: Text = "RESPONSE",
+             notification_type: Text = "REGULAR", timeout: Any = None, tag: Optional[Text] = None) -> Dict[Text, Any]:
+        """Queues the message (fbmessenger's body); returns at once, with no Send API answer."""
+        if messaging_type not in self.MESSAGING_TYPES or notification_type not in self.NOTIFICATION_TYPES:
+            raise ValueError(f"not a Send API messaging/notification type: {messaging_type!r}, {notification_type!r}")
+        body: Dict[Text, Any] = {"messaging_type": messaging_type, "notification_type": notification_type,
+                                 "recipient": {"id": recipient_id}, "message": payload}
+        if tag:
+            body["tag"] = tag
+        self.send_queue.submit(recipient_id, f"{self.graph_url}/me/messages", self.auth_args, body)
+        return {}
+
+    def send_action(self, sender_action: Text, recipient_id: Text, timeout: Any = None) -> Dict[Text, Any]:
+        body = {"recipient": {"id": recipient_id}, "sender_action": sender_action}
+        self.send_queue.submit(recipient_id, f"{self.graph_url}/me/messages", self.auth_args, body)
+        return {}
 
 
 def signature_valid(app_secret: Text, body: bytes, headers: Any) -> bool:

@@ -166,3 +166,25 @@ def test_messenger_batched_webhook_answers_every_message_once_even_when_delivere
         fb_messaging(alice, f"m_{alice}_2", "alice@example.com")]}]}).encode()
     assert post_fb(channels_url, follow_up).status_code == 200
     platforms.wait_for(lambda: "UPS" in json.dumps(platforms.graph_messages(alice)[answered[alice]:]), timeout=90)
+
+
+def test_a_hanging_graph_api_stalls_no_other_conversation(channels_url: str, platforms: FakePlatforms) -> None:
+    """Rasa's Messenger output posted with blocking requests and no timeout, inside the event loop."""
+    psid = "4242000201"
+    platforms.graph_gate.clear()
+    try:
+        assert post_fb(channels_url, fb_event(psid, "hello")).status_code == 200
+        to_customer = lambda: [c for c in platforms.calls if c["path"].endswith("/me/messages")  # noqa: E731
+                               and c["body"].get("recipient", {}).get("id") == psid]
+        platforms.wait_for(to_customer, timeout=90)  # the first Send API call is now hanging
+        # Meanwhile a website customer is answered (the bound is the failure mode, not a target).
+        reply = requests.post(f"{channels_url}/webhooks/rest/webhook", timeout=45,
+                              json={"sender": "rest-while-graph-hangs", "message": "how long does standard shipping take"})
+        assert reply.status_code == 200 and "business days" in json.dumps(reply.json())
+        assert not platforms.graph_gate.is_set() and not platforms.graph_messages(psid)
+    finally:
+        platforms.graph_gate.set()
+    # Once Meta answers again, the Messenger customer gets the reply, after the sender actions.
+    platforms.wait_for(lambda: platforms.graph_messages(psid), timeout=90)
+    actions = [c["body"].get("sender_action") or "message" for c in to_customer()]
+    assert actions.index("mark_seen") < actions.index("message")
