@@ -19,8 +19,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.channels.conftest import SLACK_SIGNING_SECRET
-from tests.channels.test_slack_messenger import post_slack, slack_event, texts
+from tests.channels.conftest import FB_SECRET, SLACK_SIGNING_SECRET
+from tests.channels.test_slack_messenger import fb_event, post_fb, post_slack, slack_event, texts
 from tests.fake_grounded import _payload, passage_answering_model
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.fake_platforms import FakePlatforms
@@ -63,6 +63,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI, platfo
     with Stack(
         tmp_path_factory.mktemp("production"), instances=2,
         SLACK_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET, SLACK_API_URL=platforms.slack_api_url,
+        FB_VERIFY="verify", FB_SECRET=FB_SECRET, FB_PAGE_ACCESS_TOKEN="page-token", FB_GRAPH_URL=platforms.graph_url,
         OPENAI_API_KEY="test", OPENAI_BASE_URL=fake_llm.base_url, LLM_TIMEOUT_S=str(LLM_TIMEOUT_S),
         ACTION_TIMEOUT_S=str(ACTION_TIMEOUT_S), TICKET_LOCK_LIFETIME="15",
         AGENT_TOKENS=f"alice:{AGENT_TOKEN}", SUPPORT_HOURS="24/7",
@@ -280,6 +281,22 @@ def test_an_agent_on_one_instance_reaches_a_widget_customer_on_the_other(stack: 
         customer.wait_for_text("anything else I can help with", timeout=30)
     finally:
         customer.close()
+
+
+def test_a_messenger_message_acknowledged_just_before_its_instance_stops_is_answered(
+    stack: Stack, platforms: FakePlatforms
+) -> None:
+    """Messenger events are acknowledged at once and answered in the background; Meta never resends them."""
+    psid = "4242000301"
+    assert post_fb(stack.rasa_urls[0], fb_event(psid, "where is my order 10001")).status_code == 200
+    stack.rasa[0].stop()  # SIGTERM, as a deploy or a scale-down does
+    try:
+        platforms.wait_for(lambda: "email address or ZIP code" in json.dumps(platforms.graph_messages(psid)), timeout=30)
+    finally:
+        stack.start_rasa([0])
+    # The conversation goes on, on either instance.
+    assert post_fb(stack.rasa_urls[1], fb_event(psid, "alice@example.com")).status_code == 200
+    platforms.wait_for(lambda: "UPS" in json.dumps(platforms.graph_messages(psid)), timeout=90)
 
 
 def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stack) -> None:

@@ -13,6 +13,8 @@ so the callback URL is ``/webhooks/facebook/webhook``), configured from ``FB_VER
   ``X-Hub-Signature`` (``sha1=...``) when only that is sent, and answers ``403`` to a missing or
   wrong signature (Rasa answers ``200 "not validated"``). A valid event is acknowledged at once
   and handled in the background, as Meta expects an answer within seconds.
+* A process that is stopped (SIGTERM, a deploy) first answers the events it already acknowledged
+  and sends their queued replies (at most 10 s + 5 s): Meta would not deliver them again.
 * ``GET /webhook`` (the verification handshake) needs ``hub.mode=subscribe`` and the right
   ``hub.verify_token``, answers ``hub.challenge``, and ``403`` otherwise.
 * Every message of a webhook is answered: Meta batches several messages (of one or several
@@ -48,6 +50,9 @@ logger = logging.getLogger(__name__)
 
 # One per process, shared by every client: Send API calls leave the event loop (graph_send_queue).
 SEND_QUEUE = GraphSendQueue(timeout_s=float(os.environ.get("FB_SEND_TIMEOUT_S", "10")))
+# On shutdown: how long acknowledged events' turns, then their queued replies, may still take.
+SHUTDOWN_TURNS_S = 10.0
+SHUTDOWN_SEND_S = 5.0
 
 
 class GraphClient(MessengerClient):
@@ -202,6 +207,17 @@ class BrightbayFacebookInput(FacebookInput):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return response.text("success")
+
+        @fb_webhook.listener("before_server_stop")
+        async def finish_acknowledged_events(_: Any, loop: asyncio.AbstractEventLoop) -> None:
+            # Meta does not send an acknowledged event again: answer what is in hand before exiting.
+            if self._tasks:
+                logger.info("Answering %d Messenger event(s) before stopping", len(self._tasks))
+                _, unfinished = await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_TURNS_S)
+                if unfinished:
+                    logger.error("%d Messenger event(s) unanswered at shutdown", len(unfinished))
+            if not await loop.run_in_executor(None, SEND_QUEUE.drain, SHUTDOWN_SEND_S):
+                logger.error("Messenger replies still queued at shutdown were not sent")
 
         return fb_webhook
 
