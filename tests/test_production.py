@@ -17,6 +17,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import requests
+from selenium.webdriver.common.by import By
 from sqlalchemy import create_engine, text
 
 from tests.channels.conftest import FB_SECRET, SLACK_SIGNING_SECRET
@@ -24,6 +25,7 @@ from tests.channels.test_slack_messenger import fb_event, post_fb, post_slack, s
 from tests.fake_grounded import _payload, passage_answering_model
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.fake_platforms import FakePlatforms
+from tests.browser import requires_browser
 from tests.servers import AGENT_TOKEN, PG_BIN, Stack
 from tests.widget_socket import WidgetSocket
 
@@ -398,6 +400,46 @@ def test_llm_slow_or_down_the_offline_path_answers(stack: Stack, fake_llm: FakeO
     fake_llm.stop()  # its port is closed from now on: the LLM endpoint is down
     down = " ".join(say(stack.lb_url, "llm-down", "do you take paypal"))
     assert "PayPal" in down
+
+
+# Records every text the widget's connection status shows (observes the DOM only).
+WATCH_STATUS = """
+window.statusSeen = [];
+new MutationObserver(function () { window.statusSeen.push(document.querySelector('.bb-status').textContent); })
+  .observe(document.querySelector('.bb-status'), {childList: true, characterData: true, subtree: true});
+"""
+
+
+@requires_browser
+def test_a_widget_customer_loses_nothing_when_their_instance_dies(stack: Stack) -> None:
+    """The widget behind nginx; the instance holding its socket is killed (SIGKILL) as the customer types."""
+    from tests.browser import headless_chromium
+    from tests.channels.test_widget_browser import open_widget, type_message, wait_for_bot_text
+
+    typed = ["where is my order 10001"]
+    rounds = [(0, "alice@example.com", "UPS"), (1, "how long does standard shipping take", "business days")]
+    with headless_chromium() as browser:
+        session_id = open_widget(browser, stack.lb_url)
+        type_message(browser, typed[0])
+        wait_for_bot_text(browser, "email address or ZIP code")
+        socket_instance = None
+        for index, message, answer in rounds:
+            browser.execute_script(WATCH_STATUS)
+            stack.rasa[index].kill()
+            type_message(browser, message)
+            typed.append(message)
+            try:
+                wait_for_bot_text(browser, answer)  # from the other instance, after the dead ticket expired
+                if any("reconnecting" in s for s in browser.execute_script("return window.statusSeen")):
+                    socket_instance = index
+            finally:
+                stack.start_rasa([index])
+            if socket_instance is not None:
+                break
+        assert socket_instance is not None, "neither kill dropped the widget's socket"
+        users = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".bb-user")]
+    assert users == typed
+    assert [t for t, _ in turns_in_tracker(stored_events(stack, session_id))] == typed  # each message once
 
 
 def test_killing_an_instance_during_load_clients_retrying_finish(stack: Stack) -> None:
