@@ -84,3 +84,35 @@ def test_console_login_claim_reply_resolve(handoff_rasa_url: str, browser) -> No
     wait.until(EC.text_to_be_present_in_element((By.ID, "status"), "resolved"))
     wait_until(lambda: "Is there anything else I can help with?" in customer_inbox(rasa_url, sender))
     assert "business days" in " ".join(say(rasa_url, sender, "how long does shipping take?"))
+
+
+def test_console_catches_up_after_its_live_stream_drops(handoff_rasa_url: str, browser) -> None:
+    """An instance restart or a network drop ends the event stream: the console reconnects and shows
+    what the customer wrote in the gap."""
+    from tests.widget_socket import CuttableProxy
+
+    rasa_url, sender = handoff_rasa_url, "console-customer-reconnect"
+    assert "connecting you" in " ".join(say(rasa_url, sender, "I want to talk to a human agent"))
+    wait = WebDriverWait(browser, 30)
+    with CuttableProxy(int(rasa_url.rsplit(":", 1)[1])) as proxy:
+        browser.get(f"{proxy.url}/webhooks/live_agent/console")
+        browser.find_element(By.ID, "token").send_keys(AGENT_TOKEN)
+        browser.find_element(By.ID, "login").click()
+        wait.until(EC.element_to_be_clickable((By.XPATH, f"//div[@id='queue']/div[contains(., '{sender}')]"))).click()
+        wait.until(EC.element_to_be_clickable((By.ID, "claim"))).click()
+        stream_live = lambda d: d.find_element(By.ID, "stream-status").text == "live"  # noqa: E731
+        wait.until(stream_live)
+        assert say(rasa_url, sender, "my order is 10002") == []
+        wait.until(EC.text_to_be_present_in_element((By.ID, "transcript"), "my order is 10002"))
+
+        proxy.cut()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "stream-status"), "interrupted"))
+        assert say(rasa_url, sender, "it was a gift, can it ship to my sister?") == []  # while the console is cut off
+        proxy.restore()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "transcript"), "it was a gift, can it ship to my sister?"))
+        wait.until(stream_live)
+        # Live again: the next message arrives through the stream, and nothing is shown twice.
+        assert say(rasa_url, sender, "thanks") == []
+        wait.until(EC.text_to_be_present_in_element((By.ID, "transcript"), "thanks"))
+        lines = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#transcript .msg")]
+        assert len(lines) == len(set(lines)), lines
