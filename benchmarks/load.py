@@ -11,6 +11,7 @@ from turn 10 to turn --long-turns as the tracker grows.
 
     .venv/bin/python benchmarks/load.py                        # everything (takes long)
     .venv/bin/python benchmarks/load.py --instances 1 --concurrency 1,20 --llm off --no-reference --long-turns 0
+    .venv/bin/python benchmarks/load.py --instances 2 --concurrency 20,50 --llm off --no-reference --long-turns 0 --channel rest,socketio
 
 Prints a table (with the Rasa processes' CPU milliseconds per turn, from /proc) and writes
 results/benchmarks/load.png and load.json.
@@ -43,30 +44,51 @@ sys.path.insert(0, str(ROOT))
 from tests.fake_openai import FakeOpenAI  # noqa: E402
 from tests.servers import BIN, Managed, Stack, free_port, server_env  # noqa: E402
 from tests.test_production import conversation_scripts, model  # noqa: E402
+from tests.widget_socket import WidgetSocket  # noqa: E402
 
 OUT = ROOT / "results" / "benchmarks"
 REFERENCE_CACHE = ROOT / "var" / "bench-reference"
 
 
-def run_load(urls: List[str], scripts: List[List[str]], label: str) -> Dict[str, float]:
+def run_load(urls: List[str], scripts: List[List[str]], label: str, channel: str = "rest") -> Dict[str, float]:
+    """`channel` rest: one POST per turn (to a random URL); socketio: the widget's protocol, one
+    websocket per conversation, a turn timed from the message to the server's acknowledgement
+    (sent when the turn is done, after its replies)."""
     latencies: List[float] = []
     per_turn: Dict[int, List[float]] = {}
     lock = threading.Lock()
     failures = [0]
 
-    def converse(n: int, script: List[str]) -> None:
+    def record(turn: int, took: float, ok: bool) -> None:
+        with lock:
+            failures[0] += not ok
+            latencies.append(took)
+            per_turn.setdefault(turn, []).append(took)
+
+    def converse_rest(n: int, script: List[str]) -> None:
         rng = random.Random(n)
         sender = f"{label}-{n}-{time.time_ns()}"
         with requests.Session() as http:
             for turn, message in enumerate(script):
                 start = time.perf_counter()
                 reply = http.post(f"{rng.choice(urls)}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=600)
-                took = time.perf_counter() - start
-                with lock:
-                    if reply.status_code != 200:
-                        failures[0] += 1
-                    latencies.append(took)
-                    per_turn.setdefault(turn, []).append(took)
+                record(turn, time.perf_counter() - start, reply.status_code == 200)
+
+    def converse_socketio(n: int, script: List[str]) -> None:
+        rng = random.Random(n)
+        widget = WidgetSocket(rng.choice(urls), ["websocket"])
+        try:
+            for turn, message in enumerate(script):
+                start = time.perf_counter()
+                try:
+                    ok = widget.ask(message, message_id=f"{n}-{turn}-{time.time_ns()}", timeout=600) is not None
+                except Exception:
+                    ok = False
+                record(turn, time.perf_counter() - start, ok)
+        finally:
+            widget.close()
+
+    converse = converse_socketio if channel == "socketio" else converse_rest
 
     start = time.perf_counter()
     with ThreadPoolExecutor(len(scripts)) as pool:
@@ -170,15 +192,17 @@ def cpu_seconds(pids: List[int]) -> Optional[float]:
         return None
 
 
-def measure(label: str, urls: List[str], levels: List[int], turns: int, long_turns: int, pids: List[int]) -> List[Dict]:
+def measure(label: str, urls: List[str], levels: List[int], turns: int, long_turns: int, pids: List[int],
+            channel: str = "rest") -> List[Dict]:
     """Rows per concurrency level; `pids` are the Rasa processes whose CPU per turn is reported."""
     rows = []
     # Unmeasured warm-up over every path the scripts take (forms, help-center index, CSAT, TF tracing).
-    run_load(urls, conversation_scripts(10, turns, seed=999), f"{label}-warm")
+    run_load(urls, conversation_scripts(10, turns, seed=999), f"{label}-warm", channel)
     for level in levels:
         print(f"{label}: {level} concurrent conversations x {turns} turns ...", flush=True)
         cpu_before = cpu_seconds(pids)
-        row = {"config": label, "concurrency": level, **run_load(urls, conversation_scripts(level, turns, seed=level), f"{label}-{level}")}
+        row = {"config": label, "concurrency": level,
+               **run_load(urls, conversation_scripts(level, turns, seed=level), f"{label}-{level}", channel)}
         cpu_after = cpu_seconds(pids)
         row["rasa_cpu_ms_per_turn"] = (
             (cpu_after - cpu_before) * 1000 / row["turns"] if cpu_before is not None and cpu_after is not None else None
@@ -215,11 +239,11 @@ def chart(rows: List[Dict], path: Path) -> None:
         left.plot(xs, [r["turns_per_s"] for r in data], marker="o", label=config)
         right.plot(xs, [r["p95_ms"] for r in data], marker="o", label=config)
     right.axhline(1000, color="red", linestyle="--", linewidth=1, label="p95 target at 20")
-    left.set_xlabel("concurrent conversations"); left.set_ylabel("turns per second")
+    left.set_xlabel("concurrent conversations"); left.set_ylabel("turns per second"); left.set_ylim(bottom=0)
     right.set_xlabel("concurrent conversations"); right.set_ylabel("p95 turn latency (ms)")
     right.set_yscale("log")
     left.legend(fontsize=8); right.legend(fontsize=8)
-    fig.suptitle(f"Brightbay load (REST, nginx in front of several instances), {os.cpu_count()} cores")
+    fig.suptitle(f"Brightbay load (REST or the widget's socket.io, nginx in front of several instances), {os.cpu_count()} cores")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -232,6 +256,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
     parser.add_argument("--long-turns", type=int, default=200, help="turns of the long conversation (0: skip)")
     parser.add_argument("--no-reference", action="store_true", help="skip the plain Rasa reference bot")
+    parser.add_argument("--channel", default="rest", help="rest, socketio or both (the widget's websocket; Brightbay only)")
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
     load_before = os.getloadavg()[0]
@@ -247,7 +272,10 @@ def main() -> None:
                     with Stack(run_dir, instances=instances, nginx=instances > 1, **extra) as stack:
                         urls = [stack.lb_url] if instances > 1 else stack.rasa_urls
                         pids = [server.process.pid for server in stack.rasa]
-                        rows += measure(label, urls, levels, args.turns, args.long_turns, pids)
+                        for channel in args.channel.split(","):
+                            config = label + (" socket.io" if channel == "socketio" else "")
+                            rows += measure(config, urls, levels, args.turns, args.long_turns if channel == "rest" else 0,
+                                            pids, channel)
                 save(rows)  # after each configuration: a later failure loses nothing measured
         if not args.no_reference:
             with reference_server(Path(tmp)) as (url, pid):

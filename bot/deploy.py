@@ -62,8 +62,9 @@ http {{
         keepalive 64;
     }}
 
-    # The widget's socket.io: a long-polling session lives in one instance's memory, so a client
-    # stays on one instance (by address; behind another proxy, hash its X-Forwarded-For instead).
+    # The widget's socket.io. A new websocket (the widget's first choice) may go to any instance.
+    # A long-polling session and its upgrade live in one instance's memory: those requests stay on
+    # one instance by client address (behind another proxy, hash its X-Forwarded-For instead).
     upstream rasa_sockets {{
         hash $remote_addr consistent;
 {servers}
@@ -75,6 +76,11 @@ http {{
         ''      '';
     }}
 
+    map "$http_upgrade:$arg_sid" $socket_upstream {{
+        "~*^websocket:$" rasa;
+        default          rasa_sockets;
+    }}
+
     server {{
         listen 127.0.0.1:{listen_port};
 
@@ -84,7 +90,7 @@ http {{
         }}
 
         location /socket.io/ {{
-            proxy_pass http://rasa_sockets;
+            proxy_pass http://$socket_upstream;
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;

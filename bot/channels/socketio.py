@@ -21,8 +21,9 @@ socket.io server shares emits over Redis pub/sub (python-socketio's ``AsyncRedis
 ``brightbay-socketio``), so a bot or agent message for a widget whose socket is held by another
 Rasa instance still reaches it (a live agent's reply sent through one instance, say). Each emit is
 delivered to this instance's sockets first and then published, so with Redis down local sockets
-still get their messages. The load balancer must keep a socket's long-polling requests on one
-instance (``bot/deploy.py``'s nginx config: ``hash $remote_addr`` for ``/socket.io/``).
+still get their messages. The load balancer must keep a long-polling session (the requests that
+carry its engine.io ``sid``, its upgrade included) on one instance; a new websocket may go anywhere
+(``bot/deploy.py``'s nginx config).
 
 Messages sent twice: the widget gives each message a ``message_id`` and resends it after a
 reconnect until the server acknowledges it (the handler's return value is the socket.io ack, sent
