@@ -185,6 +185,7 @@
   socket.on("disconnect", function () {
     sessionReady = false;
     status.textContent = "reconnecting…";
+    pending.forEach(function (entry) { markPending(entry.data.message_id, true); });
   });
 
   function messageId() {
@@ -198,7 +199,14 @@
     socket.emit("user_uttered", entry.data, function () {
       var index = pending.indexOf(entry);
       if (index >= 0) pending.splice(index, 1);
+      markPending(entry.data.message_id, false);
     });
+  }
+
+  // The bubble of a message the server has not confirmed yet is marked "sending…".
+  function markPending(id, on) {
+    var bubble = log.querySelector('.bb-user[data-message-id="' + id + '"]');
+    if (bubble) bubble.classList.toggle("bb-pending", on);
   }
 
   function clearLog() {
@@ -222,6 +230,7 @@
     if (rebuild) {
       pending.forEach(function (entry) {
         if (!stored[entry.data.message_id]) renderUser(entry.shown, entry.data.message_id);
+        markPending(entry.data.message_id, true);
       });
       var tail = messages.slice(-20).map(function (m) { return JSON.stringify([m.text || "", m.custom || null]); });
       (liveMessages || []).forEach(function (m) {
@@ -286,6 +295,7 @@
     if (shown && shown !== text) entry.data.metadata = { display_text: shown };
     pending.push(entry);
     if (socket.connected && sessionReady) transmit(entry);
+    else markPending(entry.data.message_id, true);
     showTyping(true);
   }
 

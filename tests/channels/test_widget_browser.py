@@ -147,12 +147,15 @@ def test_the_widget_catches_up_after_its_connection_drops(browser: WebDriver, ch
         ])
         type_message(browser, "how long does standard shipping take")
         assert browser.execute_script("return window.BrightbayChat.pending()") == 1
+        marked = browser.find_elements(By.CSS_SELECTOR, ".bb-user.bb-pending")  # shown as "sending…"
+        assert [e.text for e in marked] == ["how long does standard shipping take"]
 
         proxy.restore()
         wait(browser, lambda d: "online" in status(d), 60)
         wait_for_bot_text(browser, "replacement ships today")
         wait_for_bot_text(browser, "business days")
         wait(browser, lambda d: d.execute_script("return window.BrightbayChat.pending()") == 0, REPLY_TIMEOUT)
+        assert browser.find_elements(By.CSS_SELECTOR, ".bb-user.bb-pending") == []
 
         users = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".bb-user")]
         assert users == ["hi", "how long does standard shipping take"]
