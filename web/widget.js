@@ -107,7 +107,7 @@
   var historyLoaded = false;
   var typingTimer = null;
   var sessionReady = false; // session_confirm received on the current connection
-  var pending = []; // {data} of messages sent but not yet acknowledged, oldest first
+  var pending = []; // {data, shown} of messages not yet acknowledged by the server, oldest first
   var liveMessages = null; // bot messages received while a reconnect's history is being fetched
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }

@@ -75,13 +75,14 @@ class GraphClient(MessengerClient):
                                  "recipient": {"id": recipient_id}, "message": payload}
         if tag:
             body["tag"] = tag
-        self.send_queue.submit(recipient_id, f"{self.graph_url}/me/messages", self.auth_args, body)
-        return {}
+        return self._queue(recipient_id, body)
 
     def send_action(self, sender_action: Text, recipient_id: Text, timeout: Any = None) -> Dict[Text, Any]:
-        body = {"recipient": {"id": recipient_id}, "sender_action": sender_action}
+        return self._queue(recipient_id, {"recipient": {"id": recipient_id}, "sender_action": sender_action})
+
+    def _queue(self, recipient_id: Text, body: Dict[Text, Any]) -> Dict[Text, Any]:
         self.send_queue.submit(recipient_id, f"{self.graph_url}/me/messages", self.auth_args, body)
-        return {}
+        return {}  # fbmessenger returned the Send API's answer; nobody in Rasa reads it
 
 
 def signature_valid(app_secret: Text, body: bytes, headers: Any) -> bool:

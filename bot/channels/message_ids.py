@@ -6,8 +6,9 @@ import) runs under the conversation lock with the tracker the turn has just read
 tracker already stores a user message with the id, it raises ``TurnAlreadyHandled`` with the
 replies that message got, instead of running the turn a second time. Used by the REST channel
 (a client's ``message_id``, retried by nginx on another instance), the Slack channel (Slack's
-``event_id``, re-sent when Slack thought we were slow) and the Messenger channel (a message's
-``mid``, in a webhook call Meta delivers again).
+``event_id``, re-sent when Slack thought we were slow), the Messenger channel (a message's
+``mid``, in a webhook call Meta delivers again) and the widget's socket.io channel (the widget's
+``message_id``, resent after a reconnect until acknowledged).
 """
 from __future__ import annotations
 

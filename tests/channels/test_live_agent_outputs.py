@@ -104,7 +104,9 @@ def test_output_channel_for_slack_and_messenger_in_process(platforms: FakePlatfo
     messenger = output_channel_for("facebook")
     assert isinstance(messenger.messenger_client, GraphClient)
     asyncio.run(messenger.send_text_message("4242000888", "Sam here, on Messenger."))
-    assert platforms.graph_messages("4242000888")[0]["body"]["message"]["text"] == "Sam here, on Messenger."
+    # Send API calls are queued off the event loop (bot/channels/graph_send_queue.py).
+    sent = platforms.wait_for(lambda: platforms.graph_messages("4242000888"), timeout=10)
+    assert sent[0]["body"]["message"]["text"] == "Sam here, on Messenger."
 
 
 def test_output_channel_for_rest_collects_for_the_outbox_and_unknown_channels_fail() -> None:
