@@ -108,9 +108,17 @@ def test_console_catches_up_after_its_live_stream_drops(handoff_rasa_url: str, b
         proxy.cut()
         wait.until(EC.text_to_be_present_in_element((By.ID, "stream-status"), "interrupted"))
         assert say(rasa_url, sender, "it was a gift, can it ship to my sister?") == []  # while the console is cut off
+        # A reply the agent sends meanwhile is not lost silently: an error, and the text stays to send again.
+        browser.find_element(By.ID, "reply").send_keys("Yes, we can ship it to another address.")
+        browser.find_element(By.ID, "send").click()
+        wait.until(EC.text_to_be_present_in_element((By.ID, "send-error"), "Not sent"))
+        assert browser.find_element(By.ID, "reply").get_attribute("value") == "Yes, we can ship it to another address."
         proxy.restore()
         wait.until(EC.text_to_be_present_in_element((By.ID, "transcript"), "it was a gift, can it ship to my sister?"))
         wait.until(stream_live)
+        browser.find_element(By.ID, "send").click()
+        wait_until(lambda: "Yes, we can ship it to another address." in customer_inbox(rasa_url, sender))
+        assert browser.find_element(By.ID, "send-error").text == ""
         # Live again: the next message arrives through the stream, and nothing is shown twice.
         assert say(rasa_url, sender, "thanks") == []
         wait.until(EC.text_to_be_present_in_element((By.ID, "transcript"), "thanks"))
