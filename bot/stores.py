@@ -295,33 +295,27 @@ class ResilientRedisLockStore(TicketKeepAlive, RedisLockStore):
         except Exception as error:  # as Rasa's: every failure to get a ticket is a LockError
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
-    def update_lock(self, conversation_id: Text) -> None:
-        def drop_expired(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+    def _change_existing_lock(self, conversation_id: Text, change: Callable[[TicketLock], Any]) -> None:
+        """Applies `change` to the conversation's lock in one transaction; nothing when there is no lock."""
+        def apply(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
             if lock is not None:
-                lock.remove_expired_tickets()
+                change(lock)
             return lock, None
 
-        self._change_lock(conversation_id, drop_expired)
+        self._change_lock(conversation_id, apply)
+
+    def update_lock(self, conversation_id: Text) -> None:
+        self._change_existing_lock(conversation_id, TicketLock.remove_expired_tickets)
 
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
-        def remove(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
-            if lock is not None:
-                lock.remove_ticket_for(ticket_number)
-            return lock, None
-
-        self._change_lock(conversation_id, remove)
+        self._change_existing_lock(conversation_id, lambda lock: lock.remove_ticket_for(ticket_number))
 
     def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
         # One transaction: removing the ticket deletes the lock when no other ticket is left.
         self.finish_serving(conversation_id, ticket_number)
 
     def renew_ticket(self, conversation_id: Text, ticket_number: int, lock_lifetime: float) -> None:
-        def renew(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
-            if lock is not None:
-                _renew(lock, ticket_number, lock_lifetime)
-            return lock, None
-
-        self._change_lock(conversation_id, renew)
+        self._change_existing_lock(conversation_id, lambda lock: _renew(lock, ticket_number, lock_lifetime))
 
 
 class EnvLockStore:

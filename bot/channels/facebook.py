@@ -43,7 +43,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.graph_send_queue import GraphSendQueue
-from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
+from bot.channels.message_ids import run_turn_once
 
 logger = logging.getLogger(__name__)
 
@@ -148,10 +148,8 @@ class BrightbayMessenger(Messenger):
         message = UserMessage(text, out_channel, sender_id, input_channel=self.name(), metadata=metadata,
                               message_id=message_id)
         try:
-            with turn_once_per_message_id(message_id):
-                await self.on_new_message(message)
-        except TurnAlreadyHandled:
-            logger.info("Messenger message %s was already answered (a redelivery): not answering again", message_id)
+            if await run_turn_once(self.on_new_message, message, message_id) is not None:
+                logger.info("Messenger message %s was already answered (a redelivery): not answering again", message_id)
         except Exception:
             logger.exception("Messenger message %s could not be handled", message_id)
         finally:

@@ -1,6 +1,6 @@
 """A message id that a channel's client or platform repeats on a retry is run once, on any instance.
 
-A channel runs its turn inside ``turn_once_per_message_id(message_id)``. Rasa's processor step
+A channel runs its turn with ``run_turn_once(on_new_message, message, message_id)``. Rasa's processor step
 that logs the user message (``MessageProcessor._handle_message_with_tracker``, replaced here on
 import) runs under the conversation lock with the tracker the turn has just read; when that
 tracker already stores a user message with the id, it raises ``TurnAlreadyHandled`` with the
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
@@ -77,11 +77,25 @@ MessageProcessor._handle_message_with_tracker = _handle_message_once  # type: ig
 def turn_once_per_message_id(message_id: Optional[Text]) -> Iterator[None]:
     """Inside it, a message with this id that its conversation already stores raises TurnAlreadyHandled.
 
-    For channels whose clients or platforms retry a message with the same id (REST clients
-    behind nginx, Slack's event retries): the retry may reach any instance.
+    For channels whose clients or platforms retry a message with the same id: the retry may
+    reach any instance.
     """
     token = _client_message_id.set(message_id)
     try:
         yield
     finally:
         _client_message_id.reset(token)
+
+
+async def run_turn_once(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage, client_message_id: Optional[Text]
+) -> Optional[List[Dict[str, Any]]]:
+    """Runs the turn of `message`, unless its conversation already stores `client_message_id`:
+    then returns the replies that message got (None when the turn ran). Without a client id
+    (None) the turn always runs, and no tracker is searched."""
+    try:
+        with turn_once_per_message_id(client_message_id):
+            await on_new_message(message)
+    except TurnAlreadyHandled as handled:
+        return handled.replies
+    return None

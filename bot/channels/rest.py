@@ -22,7 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import rasa_tuning
-from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
+from bot.channels.message_ids import run_turn_once
 
 rasa_tuning.install()
 logger = logging.getLogger(__name__)
@@ -175,13 +175,14 @@ class CheckedRestInput(RestInput):
             failed: List[str] = []
             token = _failed_actions.set(failed)
             try:
-                with turn_once_per_message_id(message_id):
-                    await on_new_message(
-                        UserMessage(text, collector, sender_id, input_channel=input_channel, message_id=message_id, metadata=metadata)
-                    )
-            except TurnAlreadyHandled as handled:
-                logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
-                return response.json(handled.replies)
+                earlier = await run_turn_once(
+                    on_new_message,
+                    UserMessage(text, collector, sender_id, input_channel=input_channel, message_id=message_id, metadata=metadata),
+                    message_id,
+                )
+                if earlier is not None:
+                    logger.info("Message %s of %s was already handled: sending its replies again", message_id, sender_id)
+                    return response.json(earlier)
             except CancelledError:
                 logger.error("The turn of %s was cancelled (timeout)", sender_id)
                 return unavailable("timeout")

@@ -38,7 +38,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
+from bot.channels.message_ids import run_turn_once
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +117,7 @@ class BrightbaySlackInput(SlackInput):
 
         async def once(message: UserMessage) -> None:
             message.message_id = event_id
-            try:
-                with turn_once_per_message_id(event_id):
-                    await on_new_message(message)
-            except TurnAlreadyHandled:
+            if await run_turn_once(on_new_message, message, event_id) is not None:
                 logger.info("Slack event %s was already answered (by another instance): not answering again", event_id)
 
         return await super().process_message(request, once, text, sender_id, metadata)

@@ -65,7 +65,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 
-from bot.channels.message_ids import TurnAlreadyHandled, turn_once_per_message_id
+from bot.channels.message_ids import run_turn_once
 
 logger = logging.getLogger(__name__)
 
@@ -262,10 +262,7 @@ class WidgetSocketIOInput(SocketIOInput):
                 metadata=metadata,
                 message_id=message_id,
             )
-            try:
-                with turn_once_per_message_id(message_id):
-                    await on_new_message(user_message)
-            except TurnAlreadyHandled:
+            if await run_turn_once(on_new_message, user_message, message_id) is not None:
                 # A resend after a reconnect: its replies are in the history the widget reloads.
                 logger.info("widget message %s was already handled: not run again", message_id)
             return {"message_id": message_id}  # the acknowledgement the widget waits for
