@@ -37,6 +37,11 @@ NOT_UNDERSTOOD_TEXT = (
     f"Sorry, I didn't quite understand that, and I found nothing about it in our help center. {CAPABILITIES} "
     "If you'd like, I can connect you with one of our support agents."
 )
+# Intents whose wording the help center rarely shares ("i want to buy a tent" is far from any passage):
+# when it finds nothing, their own response answers instead of "I don't know". The help center still
+# comes first, so a follow-up the NLU mistakes for one of them ("what does it cost?" after a shipping
+# answer, read as place_order) gets the passage it leans on.
+FALLBACK_RESPONSES = {"place_order": "utter_place_order"}
 UNAVAILABLE_TEXT = (
     "Sorry, I can't look that up right now. Please try again in a few minutes, "
     "or I can connect you with one of our support agents."
@@ -117,10 +122,9 @@ class ActionAnswerQuestion(Action):
         question = (message.get("text") or "").strip()
         try:
             source = self._source or await asyncio.to_thread(default_source)
-            history = earlier_user_messages(tracker)
-            hits = await asyncio.to_thread(source.search, question, history)
+            found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker))
             answer: Answer = await self._answerer_for_process().answer(
-                question, history, hits, recent_conversation(tracker)
+                question, found.context, found.hits, recent_conversation(tracker)
             )
         except Exception:  # a customer never sees a traceback
             logger.exception("answering failed in conversation %s", tracker.sender_id)
@@ -134,6 +138,9 @@ class ActionAnswerQuestion(Action):
         }
         if answer.grounded:
             dispatcher.utter_message(text=answer.text, kb_answer=record)
+            return []
+        if intent in FALLBACK_RESPONSES:
+            dispatcher.utter_message(response=FALLBACK_RESPONSES[intent], kb_answer=record)
             return []
         if intent == "out_of_scope":
             text = OUT_OF_SCOPE_TEXT

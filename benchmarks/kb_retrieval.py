@@ -27,7 +27,7 @@ from bot.kb.documents import Chunk  # noqa: E402
 from bot.kb.grounded import LLMAnswerer  # noqa: E402
 from bot.kb.index import HybridIndex  # noqa: E402
 from bot.llm import LLMSettings  # noqa: E402
-from bot.kb.source import LocalKnowledgeSource, contextual_query  # noqa: E402
+from bot.kb.source import LocalKnowledgeSource  # noqa: E402
 from bot.nlu.embeddings import embed, embed_one  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "kb_eval" / "questions.yml"
@@ -44,9 +44,9 @@ def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_releva
     unanswerable = [q for q in questions if not q["article"]]
     at1 = at3 = facts = false_refusals = refusals = 0
     for item in questions:
-        history = item.get("history", [])
-        hits = source.search(item["q"], history)
-        answer = extract_answer(contextual_query(item["q"], history), hits, min_relevance)
+        found = source.retrieve(item["q"], item.get("history", []))
+        hits = found.hits
+        answer = extract_answer(item["q"], hits, min_relevance, found.context)
         ids = [h.chunk.article_id for h in hits]
         if item["article"]:
             at1 += ids[:1] == [item["article"]]
@@ -65,7 +65,7 @@ def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_releva
         "recall@3": at3 / len(answerable),
         "fact_in_answer": facts / len(answerable),
         "false_refusal": false_refusals / len(answerable),
-        "refusal_unanswerable": refusals / len(unanswerable),
+        "refusal_unanswerable": refusals / len(unanswerable) if unanswerable else float("nan"),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
     }
@@ -83,9 +83,9 @@ def evaluate_llm(source: LocalKnowledgeSource, questions: Sequence[dict], min_re
     async def run_all(answerer: LLMAnswerer) -> None:
         for item in questions:
             history = item.get("history", [])
-            hits = source.search(item["q"], history)
+            found = source.retrieve(item["q"], history)
             conversation = [("customer", turn) for turn in history]
-            answer = await answerer.answer(item["q"], history, hits, conversation)
+            answer = await answerer.answer(item["q"], found.context, found.hits, conversation)
             if answer.usage:
                 counts["calls"] += 1
                 counts["tokens"] += answer.usage["prompt_tokens"] + answer.usage["completion_tokens"]
@@ -233,6 +233,10 @@ def main() -> None:
     print(f"  retrieval: recall@1 {m['recall@1']:.1%}  recall@3 {m['recall@3']:.1%}")
     print(f"  extractive: expected fact in answer {m['fact_in_answer']:.1%}  false refusals {m['false_refusal']:.1%}  "
           f"refusal on unanswerable {m['refusal_unanswerable']:.1%}")
+    in_conversation = [q for q in questions if q.get("history")]
+    c = evaluate(source, in_conversation, args.min_relevance)
+    print(f"  of which {c['answerable']} asked after earlier turns (follow-ups and changes of topic): "
+          f"recall@1 {c['recall@1']:.1%}  expected fact in answer {c['fact_in_answer']:.1%}")
     llm = evaluate_llm(source, questions, args.min_relevance, args.verbose)
     print(f"  LLM (fake server answering from its passages): expected fact in answer {llm['fact_in_answer']:.1%}  "
           f"false refusals {llm['false_refusal']:.1%}  refusal on unanswerable {llm['refusal_unanswerable']:.1%}  "

@@ -20,7 +20,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from bot.kb.answer import DEFAULT_MIN_RELEVANCE, NOT_FOUND, Answer, extract_answer, relevance
 from bot.kb.index import Hit
-from bot.kb.source import contextual_query
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings
 from bot.llm.redaction import EMAIL, PHONE
 
@@ -162,9 +161,7 @@ class ExtractiveAnswerer:
     min_relevance: float = DEFAULT_MIN_RELEVANCE
 
     async def answer(self, question: str, history: Sequence[str], hits: Sequence[Hit], conversation=()) -> Answer:
-        return await asyncio.to_thread(
-            extract_answer, contextual_query(question, history), list(hits), self.min_relevance
-        )
+        return await asyncio.to_thread(extract_answer, question, list(hits), self.min_relevance, list(history))
 
 
 @dataclass

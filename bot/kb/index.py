@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from scipy import sparse
@@ -41,6 +41,26 @@ def encode_text(text: str) -> np.ndarray:
 def encode_query(query: str) -> np.ndarray:
     """The unit vector of one query (store name removed), cached."""
     return embed_one(dense_text(query))
+
+
+# How much the earlier user turns weigh beside a follow-up message (which weighs 1): the previous turn,
+# the one before. They set the topic ("do you ship to canada" -> "what does it cost?"); the message leads.
+CONTEXT_WEIGHTS = (0.5, 0.25)
+
+
+def weighted_turns(message: str, earlier: Sequence[str] = ()) -> List[Tuple[str, float]]:
+    """(text, weight) of the message and the earlier turns that count beside it, newest first."""
+    turns = list(earlier)[-len(CONTEXT_WEIGHTS):][::-1]
+    return [(message, 1.0)] + list(zip(turns, CONTEXT_WEIGHTS))
+
+
+def encode_in_context(message: str, earlier: Sequence[str] = ()) -> np.ndarray:
+    """The unit vector of a message read with the earlier turns it leans on (weighted sum of turn vectors)."""
+    weighted = weighted_turns(message, earlier)
+    if len(weighted) == 1:
+        return encode_query(message)
+    mixed = np.asarray([w for _, w in weighted], dtype=np.float32) @ np.stack([encode_query(t) for t, _ in weighted])
+    return mixed / np.linalg.norm(mixed)
 
 
 @dataclass(frozen=True)

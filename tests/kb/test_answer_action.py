@@ -89,6 +89,31 @@ def test_follow_up_uses_the_earlier_turn_from_the_tracker(kb_source) -> None:
     assert "$14.99" in only_message(messages)["text"]
 
 
+def test_a_new_topic_after_an_answer_is_not_answered_from_the_old_topic(kb_source) -> None:
+    # Seen in a chat: after an address question, "ok and what about returning it once it arrives" got the
+    # address answer again, because the earlier turn was mixed into the search and the answer.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    earlier = ["order 10001", "can I change the delivery address?"]
+    _, messages = run_action(action, tracker("ok and what about returning it once it arrives", "check_refund_policy", earlier=earlier))
+    text = only_message(messages)["text"]
+    assert "Change address" not in text and "help/addresses" not in text
+    assert "Return it instead when it arrives" in text
+
+
+def test_a_follow_up_taken_for_place_order_is_answered_from_the_help_center(kb_source) -> None:
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    _, messages = run_action(action, tracker("what does it cost?", "place_order", earlier=["do you ship to canada"]))
+    assert "$24.99" in only_message(messages)["text"]
+
+
+def test_place_order_without_a_passage_gets_its_own_response(kb_source) -> None:
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    _, messages = run_action(action, tracker("i want to buy a tent", "place_order"))
+    message = only_message(messages)
+    assert message["response"] == "utter_place_order" and not message["buttons"]
+    assert not message["kb_answer"]["grounded"]
+
+
 def test_history_is_the_earlier_readable_user_turns_of_this_session() -> None:
     source = FixedSource([])
     events_before = ["what about returns", "do you ship to the EU", "how much is standard shipping"]

@@ -2,11 +2,12 @@
 import pytest
 
 from bot.kb.answer import extract_answer
-from bot.kb.source import LocalKnowledgeSource, contextual_query, is_elliptic
+from bot.kb.source import LocalKnowledgeSource, is_elliptic
 
 
 def ask(source: LocalKnowledgeSource, question: str, history=()):
-    return extract_answer(contextual_query(question, history), source.search(question, history))
+    found = source.retrieve(question, history)
+    return extract_answer(question, found.hits, context=found.context)
 
 
 def test_elliptic_messages_are_detected():
@@ -24,6 +25,28 @@ def test_follow_up_uses_the_previous_turn(kb_source: LocalKnowledgeSource):
 def test_a_full_question_ignores_unrelated_history(kb_source: LocalKnowledgeSource):
     hits = kb_source.search("can I pay with bitcoin", ["how much is standard shipping"])
     assert hits[0].chunk.article_id == "help/payment"
+
+
+def test_a_follow_up_reads_its_own_words_first(kb_source: LocalKnowledgeSource):
+    # The earlier turn names the topic (Canada), the message asks what (cost): the price, not the country list.
+    found = kb_source.retrieve("what does it cost?", ["do you ship to canada"])
+    assert found.context == ["do you ship to canada"]
+    assert "$24.99" in ask(kb_source, "what does it cost?", ["do you ship to canada"]).text
+
+
+@pytest.mark.parametrize("question, earlier, fact, article", [
+    # Worded like follow-ups ("and", "what about", "it"), but about a new topic.
+    ("and how do I pay for it?", ["how much is express shipping"], "pay for your", "help/payment"),
+    ("ok and what about returning it once it arrives", ["order 10001", "can I change the delivery address?"],
+     "Return it instead", "help/cancel-order"),
+    ("what about the warranty on it?", ["I want to return my headphones"], "1-year", "help/warranty"),
+])
+def test_a_new_topic_worded_like_a_follow_up_is_not_answered_from_the_old_one(kb_source, question, earlier, fact, article):
+    found = kb_source.retrieve(question, earlier)
+    assert found.hits[0].chunk.article_id == article
+    answer = ask(kb_source, question, earlier)
+    assert answer.grounded and fact.lower() in answer.text.lower()
+    assert answer.sources[0][1] == f"https://help.brightbay.example/{article}"
 
 
 @pytest.mark.parametrize("question, fact, article", [
