@@ -43,10 +43,17 @@ DEFAULTS: Dict[str, Any] = {
     "trend_min_drop": 0.2,
     # repeated: this many consecutive not-understood messages (nlu_fallback or low confidence).
     "max_consecutive_fallbacks": 3,
+    # repeated: intents that count as not understood whatever their confidence (out_of_scope: the
+    # assistant could not help with it; three in a row is a customer the bot is failing).
+    "not_understood_intents": ["nlu_fallback", "out_of_scope"],
     # repeated: an intent confidence below this counts as not understood.
     "low_confidence_threshold": 0.4,
     # repeated: the same request (intent + order number) this many times since the last handoff.
     "max_same_request": 3,
+    # repeated: without an order number, same-intent messages count as the same request only when their
+    # meaning is this close to the latest (cosine of MiniLM embeddings): rephrasings score 0.8-0.98,
+    # different questions under one intent ("do you ship to canada", "how long does shipping take") 0.2-0.4.
+    "same_request_min_similarity": 0.5,
     # repeated: intents that are answers or small talk, never "the same request again".
     "repeat_ignored_intents": ["inform", "affirm", "deny", "greet", "goodbye", "thank_you", "nlu_fallback"],
     # repeated: the customer says the answer did not help (regular expressions, case-insensitive).
@@ -118,6 +125,14 @@ class OrderFacts:
 
 
 OrderLookup = Callable[[int, str], Optional[OrderFacts]]
+TextSimilarity = Callable[[str, str], float]
+
+
+def embedding_similarity(first: str, second: str) -> float:
+    """Cosine of the two texts' MiniLM embeddings (cached per text; the NLU has the model loaded)."""
+    from bot.nlu.embeddings import embed_one
+
+    return float(embed_one(first) @ embed_one(second))
 
 
 @dataclass(frozen=True)
@@ -182,12 +197,13 @@ def validate_config(config: Mapping[str, Any]) -> Dict[str, Any]:
         number(key, -1.0, 1.0)
     number("trend_min_drop", 0.0, 2.0)
     number("low_confidence_threshold", 0.0, 1.0)
+    number("same_request_min_similarity", -1.0, 1.0)
     number("human_intent_min_confidence", 0.0, 1.0)
     number("high_value_amount", 0, 1e9)
     integer("trend_window", 2)
     integer("max_consecutive_fallbacks", 1)
     integer("max_same_request", 2)
-    for key in ("repeat_ignored_intents", "vip_tiers", "high_value_after_actions", "high_value_intents",
+    for key in ("repeat_ignored_intents", "not_understood_intents", "vip_tiers", "high_value_after_actions", "high_value_intents",
                 "agent_offer_actions", "not_helped_patterns", "human_request_patterns"):
         value = merged[key]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
@@ -303,11 +319,12 @@ def _anger(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
     return evidence
 
 
-def _repeated(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
+def _repeated(turns: List[Turn], cfg: Mapping[str, Any], similarity: TextSimilarity) -> List[str]:
     evidence = []
     not_understood = 0
+    not_understood_intents = set(cfg["not_understood_intents"])
     for turn in reversed(turns):
-        if turn.intent == "nlu_fallback" or turn.confidence < cfg["low_confidence_threshold"]:
+        if turn.intent in not_understood_intents or turn.confidence < cfg["low_confidence_threshold"]:
             not_understood += 1
         else:
             break
@@ -318,6 +335,11 @@ def _repeated(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
     if latest.intent and latest.intent not in ignored:
         key = (latest.intent, latest.order_ids[:1])
         same = [t for t in turns if (t.intent, t.order_ids[:1]) == key]
+        if not latest.order_ids and len(same) >= cfg["max_same_request"]:
+            # One intent covers many questions (delivery_options: countries, prices, speeds); asking
+            # three of them is exploring, asking one three times is going in circles.
+            threshold = cfg["same_request_min_similarity"]
+            same = [t for t in same if t is latest or similarity(t.text, latest.text) >= threshold]
         if len(same) >= cfg["max_same_request"]:
             evidence.append(f"asked for {latest.intent} {len(same)} times")
     for pattern in _patterns(cfg["not_helped_patterns"]):
@@ -377,8 +399,12 @@ def evaluate(
     slots: Mapping[str, Any],
     config: Optional[Mapping[str, Any]] = None,
     order_lookup: Optional[OrderLookup] = None,
+    similarity: Optional[TextSimilarity] = None,
 ) -> Decision:
-    """Whether to hand off now, with reason codes and the evidence for each."""
+    """Whether to hand off now, with reason codes and the evidence for each.
+
+    ``similarity`` compares two messages' meaning (default: cosine of their MiniLM embeddings).
+    """
     cfg = validate_config(config or {})
     events = segment(events)
     trigger, action = latest_trigger(events)
@@ -395,7 +421,7 @@ def evaluate(
         checks = {
             SENSITIVE: _sensitive(turns, cfg),
             ANGER: _anger(turns, cfg),
-            REPEATED: _repeated(turns, cfg),
+            REPEATED: _repeated(turns, cfg, similarity or embedding_similarity),
             EXPLICIT_REQUEST: _explicit(turns, cfg),
         }
         evidence.update({reason: found for reason, found in checks.items() if found})

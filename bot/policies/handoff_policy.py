@@ -92,10 +92,14 @@ class HandoffPolicy(Policy):
             "trend_min_drop": DEFAULTS["trend_min_drop"],
             # repeated: consecutive not-understood messages that hand off.
             "max_consecutive_fallbacks": DEFAULTS["max_consecutive_fallbacks"],
+            # repeated: intents counted as not understood whatever their confidence.
+            "not_understood_intents": list(DEFAULTS["not_understood_intents"]),
             # repeated: intent confidence below this = not understood.
             "low_confidence_threshold": DEFAULTS["low_confidence_threshold"],
             # repeated: times the same request (intent + order) may be asked before handing off.
             "max_same_request": DEFAULTS["max_same_request"],
+            # repeated: without an order number, how alike (embedding cosine) same-intent messages must be to count.
+            "same_request_min_similarity": DEFAULTS["same_request_min_similarity"],
             # repeated: answer and small-talk intents never counted as the same request.
             "repeat_ignored_intents": list(DEFAULTS["repeat_ignored_intents"]),
             # repeated: "that didn't help" phrasings (regular expressions).

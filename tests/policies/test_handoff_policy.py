@@ -174,11 +174,44 @@ def test_repeated_fallbacks(policy, domain) -> None:
     assert predict(policy, domain, tracker(domain, *steps[:-3])) is None  # two are not yet "several"
 
 
+def test_out_of_scope_again_and_again(policy, domain) -> None:
+    # Confidently out of scope is still a customer the bot cannot help; three in a row hand off.
+    steps = []
+    for text in ("asdfgh", "blorp blorp", "qwertyuiop zxcv"):
+        steps += [user(text, "out_of_scope", 0.85), bot("action_answer_question")]
+    assert reasons(predict(policy, domain, tracker(domain, *steps[:-1]))) == ["repeated"]
+    steps = steps[:2] + [user("where is order 10001", "track_order", order_id="10001"), bot("order_form")] + steps[2:]
+    assert predict(policy, domain, tracker(domain, *steps[:-1])) is None  # not in a row
+
+
 def test_the_same_request_again_and_again(policy, domain) -> None:
     steps = []
     for _ in range(3):
         steps += [user("how do I change my shipping address", "change_shipping_address"),
                   bot("utter_change_shipping_address")]
+    assert reasons(predict(policy, domain, tracker(domain, *steps[:-1]))) == ["repeated"]
+
+
+def test_the_same_request_reworded(policy, domain) -> None:
+    steps = []
+    for text in ("how do I change my shipping address", "how can I change the shipping address",
+                 "I need to change my delivery address"):
+        steps += [user(text, "change_shipping_address"), bot("action_answer_question")]
+    assert reasons(predict(policy, domain, tracker(domain, *steps[:-1]))) == ["repeated"]
+
+
+def test_different_questions_under_one_intent_are_not_the_same_request(policy, domain) -> None:
+    # Seen in a chat: three shipping questions (all delivery_options) handed a calm customer to an agent.
+    steps = []
+    for text in ("do you ship to canada", "how much is express shipping", "do you deliver on saturdays"):
+        steps += [user(text, "delivery_options"), bot("action_answer_question")]
+    assert predict(policy, domain, tracker(domain, *steps[:-1])) is None
+
+
+def test_the_same_order_asked_about_again_and_again_needs_no_similar_wording(policy, domain) -> None:
+    steps = []
+    for text in ("where is order 10001", "any news on 10001?", "10001 still not here"):
+        steps += [user(text, "track_order", order_id="10001"), bot("order_form")]
     assert reasons(predict(policy, domain, tracker(domain, *steps[:-1]))) == ["repeated"]
 
 
@@ -267,6 +300,7 @@ def test_it_wins_over_rule_policy_when_it_fires(policy, domain) -> None:
 @pytest.mark.parametrize("key,value,shown", [
     ("anger_score_threshold", -3, "-3"),
     ("max_consecutive_fallbacks", 0, "0"),
+    ("same_request_min_similarity", 2, "2"),
     ("high_value_amount", "lots", "'lots'"),
     ("not_helped_patterns", ["(unclosed"], "'(unclosed'"),
     ("reason_priority", {"anger": 9}, "{'anger': 9}"),
