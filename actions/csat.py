@@ -1,4 +1,5 @@
-"""action_csat_save: stores the customer's 1-5 rating as soon as it is given, then their comment.
+"""action_ask_csat asks for the customer's 1-5 rating once per session; action_csat_save stores it as
+soon as it is given, then their comment.
 
 The rating arrives as a button payload (``/inform{"csat_score": 4}``) after ``utter_ask_csat``;
 the rule runs this action, which writes a ``csat_ratings`` row right away (a customer who
@@ -20,9 +21,24 @@ from bot.csat import CsatStore, clean_comment, parse_score
 
 logger = logging.getLogger(__name__)
 
-SCORE_SLOT, COMMENT_SLOT, RATING_ID_SLOT = "csat_score", "csat_comment", "csat_rating_id"
+SCORE_SLOT, COMMENT_SLOT, RATING_ID_SLOT, ASKED_SLOT = "csat_score", "csat_comment", "csat_rating_id", "csat_asked"
 THANKS_TEXT = "Thank you for your feedback!"
 INVALID_TEXT = "Ratings go from 1 to 5, so I haven't saved that one."
+
+
+class ActionAskCsat(Action):
+    """Asks for the 1-5 rating, once per session: a customer who says "thanks" and later "bye" is asked once.
+
+    The rules skip it once ``csat_asked`` is set; the check here covers paths no rule foresaw.
+    """
+
+    def name(self) -> Text:
+        return "action_ask_csat"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if not tracker.get_slot(ASKED_SLOT):
+            dispatcher.utter_message(response="utter_ask_csat")
+        return [SlotSet(ASKED_SLOT, True)]
 
 
 def _agent_handled(tracker: Tracker) -> bool:

@@ -48,6 +48,17 @@ def database_url(handoff_database_url: str):
     dispose_engines()
 
 
+def test_the_rating_is_asked_once_per_session(handoff_rasa_url: str, database_url: str) -> None:
+    # Seen in a chat: "thanks" asked for a rating, the customer went on, and "bye" asked again.
+    sender = "csat-e2e-once"
+    ask_for_rating(say(handoff_rasa_url, sender, "thanks"))
+    assert "business days" in texts(say(handoff_rasa_url, sender, "how long does shipping take?"))
+    goodbye = say(handoff_rasa_url, sender, "bye")
+    assert "Have a great day" in texts(goodbye) and "how would you rate" not in texts(goodbye)
+    assert not any(m.get("buttons") for m in goodbye)
+    assert ratings(database_url, sender) == []
+
+
 def test_rating_with_a_comment_after_goodbye(handoff_rasa_url: str, database_url: str) -> None:
     sender = "csat-e2e-bye"
     assert "business days" in texts(say(handoff_rasa_url, sender, "how long does shipping take?"))

@@ -14,7 +14,7 @@ Definitions (also in the README's "Support metrics" section):
 - **first-contact resolution** (proxy): among conversations about an order (slot ``order_id``
   set), the share after which no other conversation about the same order starts within 7 days.
 - **CSAT**: the last valid ``csat_score`` slot of a conversation (1-5); skipped = asked
-  (``utter_ask_csat``) but no score. Bot-only vs agent-handled = not escalated vs escalated.
+  (``action_ask_csat``, earlier ``utter_ask_csat``) but no score. Bot-only vs agent-handled = not escalated vs escalated.
 - **handoff wait** = claimed_at - created_at, **handling** = resolved_at - claimed_at, over the
   handoff records created in the window (after-hours records are left out of the wait:
   they wait for the next shift by design). Percentiles interpolate linearly.
@@ -40,7 +40,7 @@ TASK_LOOPS = {"order_form"}
 DONE_INTENTS = {"goodbye", "thank_you"}
 FALLBACK_INTENT = "nlu_fallback"
 HANDOFF_ACTION = "action_handoff"
-CSAT_ASK = "utter_ask_csat"
+CSAT_ASKS = {"utter_ask_csat", "action_ask_csat"}  # the rating question (a plain response before 2026-11-27)
 MATCH_SLACK_S = 3600.0  # a handoff record belongs to the conversation it was created within an hour of
 
 
@@ -130,7 +130,7 @@ def build_conversation(sender_id: str, rows: Sequence[Tuple]) -> Optional[Conver
             if action == HANDOFF_ACTION and conv.escalated_at is None:
                 conv.escalated_at = ts
                 conv.trigger_intent = last_intent
-            elif action == CSAT_ASK:
+            elif action in CSAT_ASKS:
                 conv.csat_asked = True
         elif type_name == "slot" and data:
             name, value = action, json.loads(data).get("value")

@@ -110,7 +110,8 @@ def conversations() -> Dict[str, Script]:
     c2.user("inform", "10001").slot("order_id", "10001").action("order_form")
     c2.user("inform", "alice@example.com").slot("order_identity", "alice@example.com")
     c2.action("order_form", listen=False).loop(None).action("action_order_status")
-    c2.user("thank_you").action("utter_you_are_welcome", listen=False).action("utter_ask_csat")
+    # Asked by action_ask_csat (since 2026-11-27; the others by the response alone, as stored before).
+    c2.user("thank_you").action("utter_you_are_welcome", listen=False).action("action_ask_csat")
     c2.user("deny").action("utter_csat_skipped")
     # c3: back about order 10001 the next day, a message not understood, then silence in the form: abandoned.
     c3 = s["c3"] = Script().start(at(11, 8))
