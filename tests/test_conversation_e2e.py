@@ -40,6 +40,23 @@ def database_state(url: str) -> tuple:
     return statuses, refunds
 
 
+def test_a_card_number_is_masked_before_anything_stores_or_logs_it(
+    rasa_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Seen in a chat: a customer's full card number was stored in the tracker store as typed.
+    replies = say(rasa_url, "card-1", "my card number is 4111 1111 1111 1111, why did the payment fail?")
+    assert "removed the card number" in replies[0]
+    assert any("billing ZIP code" in text for text in replies[1:])  # still answered as a payment problem
+    follow_up = say(rasa_url, "card-1", "where is my order 10001")
+    assert "removed the card number" not in " ".join(follow_up)
+    server_files = [p for d in tmp_path_factory.getbasetemp().glob("e2e-servers*") for p in d.rglob("*") if p.is_file()]
+    assert any(p.name == "trackers.db" for p in server_files)
+    for path in server_files:  # the tracker store, and Rasa's and the action server's logs
+        data = path.read_bytes()
+        assert b"4111 1111 1111 1111" not in data and b"4111111111111111" not in data, path
+    assert any(b"[card number removed]" in p.read_bytes() for p in server_files if p.name == "trackers.db")
+
+
 def test_order_status_after_email_check(rasa_url: str) -> None:
     assert "email address or ZIP code" in " ".join(say(rasa_url, "status-1", "where is my order 10001"))
     reply = " ".join(say(rasa_url, "status-1", "alice@example.com"))

@@ -81,6 +81,22 @@ def _replace_card(match: Match[str]) -> str:
     return text
 
 
+def mask_card_numbers(text: str, placeholder: str = CARD) -> Tuple[str, int]:
+    """``text`` with its card numbers (13-19 digits passing the Luhn check) replaced by ``placeholder``,
+    and how many there were. Order numbers, prices, dates and phone numbers stay."""
+    found = 0
+
+    def replace(match: Match[str]) -> str:
+        nonlocal found
+        masked = _replace_card(match)
+        if masked == match.group(0):
+            return masked
+        found += 1
+        return placeholder + masked[len(CARD):]
+
+    return _CARD_RE.sub(replace, text or ""), found
+
+
 def _replace_intl_phone(match: Match[str]) -> str:
     digits = sum(char.isdigit() for char in match.group(0))
     return PHONE if 8 <= digits <= 15 else match.group(0)

@@ -122,3 +122,13 @@ def test_logging_filter_redacts_tracebacks() -> None:
     [record] = records
     assert "4111" not in record and "jo@example.com" not in record
     assert "<CARD>" in record and "<EMAIL>" in record and "Traceback" in record
+
+
+def test_card_numbers_alone_are_masked_and_counted() -> None:
+    from bot.llm.redaction import mask_card_numbers
+
+    text = "card 4111 1111 1111 1111 and 5555-5555-5555-4444, order 10001, zip 94110, bob@example.com"
+    masked, found = mask_card_numbers(text, "[card]")
+    assert found == 2
+    assert masked == "card [card] and [card], order 10001, zip 94110, bob@example.com"
+    assert mask_card_numbers("4111 1111 1111 1112 fails Luhn", "[card]") == ("4111 1111 1111 1112 fails Luhn", 0)
