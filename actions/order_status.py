@@ -10,12 +10,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
-from bot.formatting import day, money
+from bot.formatting import day, items_list, money
 from bot.orders import OrderSummary
 
 
 def describe_status(order: OrderSummary, today: date) -> Text:
-    """One paragraph a customer can act on: status, carrier, tracking, dates."""
+    """One paragraph a customer can act on: status, carrier, tracking, dates, and what is in it."""
+    text = _status(order, today)
+    # The items tell a customer with several orders that this is the one they mean.
+    return f"{text} Items: {items_list(order.items)}." if order.items else text
+
+
+def _status(order: OrderSummary, today: date) -> Text:
     head = f"Order {order.order_id} ({money(order.total)})"
     if order.status is OrderStatus.PROCESSING:
         return f"{head} was placed {day(order.placed_on, today)} and is being prepared; it hasn't shipped yet."
