@@ -1,4 +1,6 @@
 """Brightbay's Rasa input channels."""
 # Every incoming message passes through Rasa's MessageProcessor.handle_message; importing any of
-# these channels masks card numbers there first (see card_numbers.py).
+# these channels wraps it: card numbers are masked (card_numbers.py)...
 from bot.channels import card_numbers  # noqa: E402,F401
+# Then the rate limit, which wraps the result, so an over-rate message is refused before anything else.
+from bot.channels import rate_limit  # noqa: E402,F401
