@@ -26,6 +26,7 @@ from bot.handoff.decision import EXPLICIT_REQUEST, Decision, OrderFacts, evaluat
 from bot.handoff.hours import SupportHours
 from bot.handoff.store import HandoffStore
 from bot.handoff.summary import build_card, written_summary
+from bot.handoff.waiting import queue_position_text
 from bot.orders import OrderService, OrderSummary
 
 logger = logging.getLogger(__name__)
@@ -162,9 +163,7 @@ class ActionHandoff(Action):
                 _env_number("HANDOFF_MINUTES_PER_CONVERSATION", 4),
                 _env_number("HANDOFF_AGENTS_ON_DUTY", 2),
             )
-            ahead = position - 1
-            queue_text = "You're next in line" if ahead == 0 else f"There {'is' if ahead == 1 else 'are'} {ahead} " \
-                f"customer{'s' if ahead != 1 else ''} ahead of you"
+            queue_text = queue_position_text(position - 1)
             dispatcher.utter_message(
                 text=(
                     f"I'm connecting you with a member of our support team. {queue_text}, so it should take "

@@ -74,8 +74,11 @@ def test_handoff_agent_conversation_and_handback(rasa_url: str) -> None:
     reply = " ".join(say(rasa_url, sender, "I want to talk to a human agent"))
     assert "connecting you with a member of our support team" in reply and "minute" in reply
 
-    # Paused: the assistant stays silent.
-    assert say(rasa_url, sender, "hello? is anyone there?") == []
+    # Paused, waiting in the queue: the customer is told their place once, not answered by the bot.
+    waiting = say(rasa_url, sender, "hello? is anyone there?")
+    assert len(waiting) == 1 and "added that to your conversation" in waiting[0]
+    assert "next in line" in waiting[0] or "ahead of you" in waiting[0]
+    assert say(rasa_url, sender, "still waiting") == []  # told already (once per QUEUE_NOTICE_INTERVAL_S)
 
     handoff = handoff_for(rasa_url, sender)
     assert handoff["reasons"] == ["explicit_request"] and handoff["status"] == "queued"
@@ -88,7 +91,8 @@ def test_handoff_agent_conversation_and_handback(rasa_url: str) -> None:
     assert api(rasa_url, "POST", f"/api/handoffs/{handoff['id']}/claim", token="other-token").status_code == 409
 
     transcript = api(rasa_url, "GET", f"/api/handoffs/{handoff['id']}/transcript").json()["messages"]
-    assert [m["text"] for m in transcript if m["type"] == "customer"][-1] == "hello? is anyone there?"
+    assert [m["text"] for m in transcript if m["type"] == "customer"][-2:] == ["hello? is anyone there?", "still waiting"]
+    assert not any("added that to your conversation" in (m.get("text") or "") for m in transcript)
 
     # The agent's message reaches the REST customer through the poll endpoint.
     sent = api(rasa_url, "POST", f"/api/handoffs/{handoff['id']}/messages", json={"text": "Hi, I'm Alice. How can I help?"})
@@ -104,7 +108,7 @@ def test_handoff_agent_conversation_and_handback(rasa_url: str) -> None:
     listener.start()
     assert ready.wait(20)
     started = time.monotonic()
-    assert say(rasa_url, sender, "my parcel never arrived, order 10001") == []  # still silent
+    assert say(rasa_url, sender, "my parcel never arrived, order 10001") == []  # an agent has it: silent
     message = sink.get(timeout=20)
     assert message == {"type": "customer", "text": "my parcel never arrived, order 10001", "timestamp": message["timestamp"]}
     assert time.monotonic() - started < 5

@@ -4,3 +4,5 @@
 from bot.channels import card_numbers  # noqa: E402,F401
 # Then the rate limit, which wraps the result, so an over-rate message is refused before anything else.
 from bot.channels import rate_limit  # noqa: E402,F401
+# A customer writing while queued for an agent is told their place (queue_notice.py).
+from bot.channels import queue_notice  # noqa: E402,F401

@@ -1,0 +1,62 @@
+"""A customer who writes while waiting in the agent queue is told so (see bot/handoff/waiting.py).
+
+Rasa skips the prediction loop of a paused conversation, so nothing answers. The loop
+(``MessageProcessor._run_prediction_loop``) is wrapped on import: when the conversation is paused
+and its newest event is the customer's message, ``QueueNotices`` may send one line through the
+message's own channel. It is not stored (the agent's transcript keeps the customer's messages only),
+and a failure to look up the queue never costs the customer their message.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from typing import Optional
+
+from rasa.core.channels.channel import OutputChannel
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.handoff.store import HandoffStore
+from bot.handoff.waiting import DEFAULT_INTERVAL_S, QueueNotices
+
+logger = logging.getLogger(__name__)
+
+_notices: Optional[QueueNotices] = None
+_notices_lock = threading.Lock()
+
+
+def _process_notices() -> QueueNotices:
+    global _notices
+    with _notices_lock:
+        if _notices is None:
+            interval = float(os.environ.get("QUEUE_NOTICE_INTERVAL_S", DEFAULT_INTERVAL_S))
+            _notices = QueueNotices(HandoffStore(), interval, redis_url=os.environ.get("REDIS_URL") or None)
+        return _notices
+
+
+def _customer_just_wrote(tracker: DialogueStateTracker) -> bool:
+    latest = tracker.events[-1] if tracker.events else None
+    return isinstance(latest, UserUttered) and not (latest.text or "").startswith(EXTERNAL_MESSAGE_PREFIX)
+
+
+_rasa_run_prediction_loop = MessageProcessor._run_prediction_loop
+
+
+async def _run_prediction_loop_or_queue_notice(
+    self: MessageProcessor, output_channel: OutputChannel, tracker: DialogueStateTracker
+) -> None:
+    if tracker.is_paused() and _customer_just_wrote(tracker):
+        try:
+            notice = await asyncio.to_thread(_process_notices().notice_for, tracker.sender_id)
+            if notice:
+                await output_channel.send_text_message(tracker.sender_id, notice)
+        except Exception:  # the message itself is stored either way
+            logger.exception("could not tell waiting conversation %s its place in the queue", tracker.sender_id)
+    await _rasa_run_prediction_loop(self, output_channel, tracker)
+
+
+MessageProcessor._run_prediction_loop = _run_prediction_loop_or_queue_notice  # type: ignore[method-assign]

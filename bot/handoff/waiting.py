@@ -1,0 +1,87 @@
+"""What a customer waiting for an agent is told when they write again before anyone has picked them up.
+
+A handed-off conversation is paused: the assistant does not answer, the agent does. Until an agent
+claims it, a REST, Slack or Messenger customer who writes "hello? anyone there?" heard nothing and
+could not tell a queue from a broken chat. ``QueueNotices`` answers such a message with their place
+in the queue (or that the team is offline), at most once per ``interval_s`` per conversation, so a
+customer who sends several lines gets one notice. Once an agent has claimed the conversation the
+assistant stays silent: the agent is the one talking.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Dict, Optional
+
+from bot.db.models import HandoffStatus
+from bot.handoff.store import HandoffStore
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 120.0
+REDIS_KEY_PREFIX = "brightbay:queue-notice:"
+
+
+def queue_position_text(ahead: int) -> str:
+    """'You're next in line' or 'There are 2 customers ahead of you'."""
+    if ahead <= 0:
+        return "You're next in line"
+    return f"There {'is' if ahead == 1 else 'are'} {ahead} customer{'s' if ahead != 1 else ''} ahead of you"
+
+
+class QueueNotices:
+    """Decides the notice for a message written while the conversation waits for an agent.
+
+    With ``redis_url`` the "told recently" mark is shared by every instance (messages of one REST
+    conversation are spread over the instances); without it, or when Redis fails, it is per process.
+    """
+
+    def __init__(
+        self,
+        store: HandoffStore,
+        interval_s: float = DEFAULT_INTERVAL_S,
+        max_tracked: int = 10_000,
+        redis_url: Optional[str] = None,
+    ) -> None:
+        self._store = store
+        self._interval_s = interval_s
+        self._max_tracked = max_tracked
+        self._last: Dict[str, float] = {}  # conversation -> when it was last told (this process)
+        self._lock = threading.Lock()
+        self._redis = None
+        if redis_url:
+            import redis
+
+            self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+    def _due(self, conversation_id: str, now: float) -> bool:
+        if self._redis is not None:
+            try:
+                key = REDIS_KEY_PREFIX + conversation_id
+                return bool(self._redis.set(key, 1, nx=True, px=max(1, int(self._interval_s * 1000))))
+            except Exception as exc:  # noqa: BLE001 - the process's own memory will do
+                logger.warning("queue notice mark not shared (Redis: %s)", exc)
+        with self._lock:
+            last = self._last.get(conversation_id)
+            if last is not None and now - last < self._interval_s:
+                return False
+            if len(self._last) >= self._max_tracked:
+                self._last = {k: v for k, v in self._last.items() if now - v < self._interval_s}
+            self._last[conversation_id] = now
+            return True
+
+    def notice_for(self, conversation_id: str, now: Optional[float] = None) -> Optional[str]:
+        """The notice to send now, or None (not waiting in the queue, or told recently). Blocking: database."""
+        record = self._store.open_for_conversation(conversation_id)
+        if record is None or record.status != HandoffStatus.QUEUED.value:
+            return None
+        if not self._due(conversation_id, time.monotonic() if now is None else now):
+            return None
+        if record.after_hours:
+            return ("Thanks, I've added that to your conversation. Our support team is offline right now; "
+                    "an agent will pick it up when they're back.")
+        queued = self._store.queued()
+        ahead = next((i for i, h in enumerate(queued) if h.id == record.id), len(queued))
+        return (f"Thanks, I've added that to your conversation. {queue_position_text(ahead)}; "
+                "an agent will reply here as soon as they're free.")
