@@ -18,6 +18,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import pytest
 import requests
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine, text
 
 from tests.channels.conftest import FB_SECRET, SLACK_SIGNING_SECRET
@@ -442,6 +443,55 @@ def test_a_widget_customer_loses_nothing_when_their_instance_dies(stack: Stack) 
         users = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".bb-user")]
     assert users == typed
     assert [t for t, _ in turns_in_tracker(stored_events(stack, session_id))] == typed  # each message once
+
+
+def test_a_widget_message_sent_while_postgres_is_down_is_acknowledged_with_an_error_and_retried(stack: Stack) -> None:
+    """Before, a widget message whose turn failed got no acknowledgement at all and sat at "sending..."
+    until the socket happened to reconnect."""
+    customer = WidgetSocket(stack.rasa_urls[0], ["websocket"])
+    try:
+        assert customer.ask("where is my order 10003", "pg-widget-0001") == {"message_id": "pg-widget-0001"}
+        customer.wait_for_text("email address or ZIP code")
+        stack.pg.stop()
+        try:
+            started = time.monotonic()
+            ack = customer.ask("94110", "pg-widget-0002", timeout=60)
+            assert ack["error"] == "unavailable" and ack["message_id"] == "pg-widget-0002" and ack["retry_after_s"] > 0
+            assert time.monotonic() - started < 45
+        finally:
+            time.sleep(2)
+            stack.pg.start()
+        deadline = time.monotonic() + 30
+        while (ack := customer.ask("94110", "pg-widget-0002", timeout=60)).get("error") and time.monotonic() < deadline:
+            time.sleep(1)  # what the widget does: the same id again, after the server's delay
+        assert ack == {"message_id": "pg-widget-0002"}
+        customer.wait_for_text("delivered")
+    finally:
+        customer.close()
+    assert [t for t, _ in turns_in_tracker(stored_events(stack, customer.session_id))] == ["where is my order 10003", "94110"]
+
+
+@requires_browser
+def test_the_widget_retries_a_message_the_server_could_not_handle(stack: Stack) -> None:
+    """PostgreSQL down as the customer types: the bubble says it is retrying, and once the database is
+    back the message goes through on its own, answered and stored once."""
+    from tests.browser import headless_chromium
+    from tests.channels.test_widget_browser import open_widget, type_message, wait_for_bot_text
+
+    with headless_chromium() as browser:
+        session_id = open_widget(browser, stack.lb_url)
+        type_message(browser, "where is my order 10003")
+        wait_for_bot_text(browser, "email address or ZIP code")
+        stack.pg.stop()
+        try:
+            type_message(browser, "94110")
+            WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".bb-user.bb-retrying"))
+        finally:
+            time.sleep(2)
+            stack.pg.start()
+        wait_for_bot_text(browser, "delivered")
+        assert not browser.find_elements(By.CSS_SELECTOR, ".bb-user.bb-pending")
+    assert [t for t, _ in turns_in_tracker(stored_events(stack, session_id))] == ["where is my order 10003", "94110"]
 
 
 def test_killing_an_instance_during_load_clients_retrying_finish(stack: Stack) -> None:

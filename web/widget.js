@@ -10,7 +10,8 @@
  * - Dropped connections: each message carries a `message_id` and stays pending until the server
  *   acknowledges it (after its turn); pending messages are (re)sent once the socket is back, and
  *   the server runs an id only once. After a reconnect the log is rebuilt from the history, so
- *   replies sent while the socket was down (a live agent's, say) are not lost.
+ *   replies sent while the socket was down (a live agent's, say) are not lost. A message the server
+ *   could not handle (its ack carries an error) is marked "retrying" and sent again with backoff.
  * - Typing indicator from sending until the first reply (or 30 s).
  * - Quick replies (`quick_replies` / `buttons`): the payload is sent as the message, the title shown.
  * - Links (http/https URLs and [text](url)) are clickable and open in a new tab.
@@ -26,6 +27,7 @@
   var startOpen = script && script.getAttribute("data-open") === "true";
   var STORAGE_KEY = "brightbay.session_id";
   var TYPING_TIMEOUT_MS = 30000;
+  var RETRY_MAX_MS = 30000;
   var HANDOFF_TEXT = "You are now chatting with a support agent";
 
   function el(tag, className, text) {
@@ -195,12 +197,32 @@
   }
 
   // Sends a pending message; it stays pending until the server's acknowledgement (the turn is done).
+  // An acknowledgement with an error (the server could not handle it: a database restarting, say)
+  // keeps it pending, marks it "retrying" and sends it again after the server's delay, doubling
+  // each time up to RETRY_MAX_MS; the server runs each message id once, so a retry never doubles it.
   function transmit(entry) {
-    socket.emit("user_uttered", entry.data, function () {
-      var index = pending.indexOf(entry);
-      if (index >= 0) pending.splice(index, 1);
+    clearTimeout(entry.retryTimer);
+    socket.emit("user_uttered", entry.data, function (ack) {
+      if (pending.indexOf(entry) < 0) return;
+      if (ack && ack.error) {
+        entry.failures = (entry.failures || 0) + 1;
+        var delay = Math.min(RETRY_MAX_MS, (ack.retry_after_s || 3) * 1000 * Math.pow(2, entry.failures - 1));
+        markPending(entry.data.message_id, true);
+        markRetrying(entry.data.message_id, true);
+        entry.retryTimer = setTimeout(function () {
+          if (pending.indexOf(entry) >= 0 && socket.connected && sessionReady) transmit(entry);
+        }, delay);
+        return;
+      }
+      pending.splice(pending.indexOf(entry), 1);
       markPending(entry.data.message_id, false);
+      markRetrying(entry.data.message_id, false);
     });
+  }
+
+  function markRetrying(id, on) {
+    var bubble = log.querySelector('.bb-user[data-message-id="' + id + '"]');
+    if (bubble) bubble.classList.toggle("bb-retrying", on);
   }
 
   // The bubble of a message the server has not confirmed yet is marked "sending…".

@@ -28,7 +28,9 @@ carry its engine.io ``sid``, its upgrade included) on one instance; a new websoc
 Messages sent twice: the widget gives each message a ``message_id`` and resends it after a
 reconnect until the server acknowledges it (the handler's return value is the socket.io ack, sent
 when the turn is done). The id is checked under the conversation lock (``bot.channels.message_ids``),
-so a resend of a message that was handled is acknowledged, not run again.
+so a resend of a message that was handled is acknowledged, not run again. A turn that fails (the
+tracker store down, say) is acknowledged with ``{"error": "unavailable", "retry_after_s": 3}``
+instead of no answer at all; the widget keeps the message and sends it again, backing off.
 
 Routes:
 
@@ -73,6 +75,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_WEB_DIR = PROJECT_ROOT / "build" / "web"
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 CLIENT_MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # the widget's id of one message, kept over resends
+RETRY_AFTER_S = 3  # told to the widget when a turn failed (a database restarting, say): send it again then
 PUBSUB_CHANNEL = "brightbay-socketio"  # the Redis channel every instance's socket.io server shares
 HISTORY_LIMIT = 200
 WEB_FILES = {
@@ -262,9 +265,13 @@ class WidgetSocketIOInput(SocketIOInput):
                 metadata=metadata,
                 message_id=message_id,
             )
-            if await run_turn_once(on_new_message, user_message, message_id) is not None:
-                # A resend after a reconnect: its replies are in the history the widget reloads.
-                logger.info("widget message %s was already handled: not run again", message_id)
+            try:
+                if await run_turn_once(on_new_message, user_message, message_id) is not None:
+                    # A resend after a reconnect: its replies are in the history the widget reloads.
+                    logger.info("widget message %s was already handled: not run again", message_id)
+            except Exception:  # noqa: BLE001 - a store or server failure: the widget sends it again
+                logger.exception("widget message %s of %s could not be handled", message_id, sender_id)
+                return {"message_id": message_id, "error": "unavailable", "retry_after_s": RETRY_AFTER_S}
             return {"message_id": message_id}  # the acknowledgement the widget waits for
 
         @blueprint.route("/history/<session_id:str>", methods=["GET"])
