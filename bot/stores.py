@@ -11,6 +11,9 @@ endpoints.yml (``type: bot.stores.EnvTrackerStore`` ...); together they read:
 - ``EVENT_BROKER_URL``: optional event broker, fed by the live-agent broker of endpoints.yml: ``amqp://user:pw@host:port/vhost`` (Pika,
   queue ``EVENT_BROKER_QUEUE``, default ``rasa_events``), an SQLAlchemy URL (Rasa's SQL
   broker) or ``file:PATH`` (JSON lines); unset, no broker.
+
+Importing this module also makes tracker-store errors fail the turn instead of restarting the
+conversation on an empty in-memory tracker (see "Tracker store errors fail the turn" below).
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from typing import Any, AsyncGenerator, Callable, Dict, Iterable, Optional, Text
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, LockError, LockStore, RedisLockStore
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.agent import Agent
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, TrackerStore, create_engine_kwargs
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -36,6 +40,36 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import make_url
 
 from bot.paths import VAR_DIR
+
+
+# -- Tracker store errors fail the turn -----------------------------------------------------------------
+# Rasa wraps every tracker store in a FailSafeTrackerStore: when the database is down it hands out a
+# *new, empty* tracker and keeps the turn in process memory, so the customer's conversation silently
+# restarts and is lost. Its error callback re-raising the error makes the turn fail instead; each channel
+# then says so (REST: 503 with Retry-After; the widget: an error acknowledgement it retries on). Set when
+# the agent is created, so it holds for every channel from the first message on.
+
+
+def raise_store_error(error: Exception) -> None:
+    raise error
+
+
+def raise_tracker_store_errors(store: Optional[TrackerStore]) -> None:
+    """Make a FailSafeTrackerStore raise instead of falling back to an empty in-memory tracker."""
+    if isinstance(store, FailSafeTrackerStore) and getattr(store, "_on_tracker_store_error", None) is not raise_store_error:
+        store._on_tracker_store_error = raise_store_error
+
+
+_rasa_create_tracker_store = Agent._create_tracker_store
+
+
+def _create_strict_tracker_store(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
+    wrapped = _rasa_create_tracker_store(store, domain)
+    raise_tracker_store_errors(wrapped)
+    return wrapped
+
+
+Agent._create_tracker_store = staticmethod(_create_strict_tracker_store)  # type: ignore[method-assign]
 
 logger = logging.getLogger(__name__)
 

@@ -447,7 +447,10 @@ def test_a_widget_customer_loses_nothing_when_their_instance_dies(stack: Stack) 
 
 def test_a_widget_message_sent_while_postgres_is_down_is_acknowledged_with_an_error_and_retried(stack: Stack) -> None:
     """Before, a widget message whose turn failed got no acknowledgement at all and sat at "sending..."
-    until the socket happened to reconnect."""
+    until the socket happened to reconnect; and on an instance that had served no REST request yet,
+    the database outage restarted the conversation on an empty in-memory tracker instead of failing."""
+    stack.rasa[0].stop()
+    stack.start_rasa([0])  # a fresh instance: it has served no REST request
     customer = WidgetSocket(stack.rasa_urls[0], ["websocket"])
     try:
         assert customer.ask("where is my order 10003", "pg-widget-0001") == {"message_id": "pg-widget-0001"}

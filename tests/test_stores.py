@@ -73,11 +73,14 @@ def test_generated_nginx_config_is_valid(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stderr
 
 
-def test_the_rest_channel_makes_rasas_fail_safe_tracker_store_raise(tmp_path: Path) -> None:
-    """Rasa's FailSafeTrackerStore would answer a database outage with a new, empty tracker."""
+def test_every_agent_s_tracker_store_raises_on_a_database_outage() -> None:
+    """Rasa's FailSafeTrackerStore would answer a database outage with a new, empty tracker (the widget's
+    conversation silently restarted on an instance that had not served a REST request yet)."""
+    from rasa.core.agent import Agent
     from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
 
-    from bot.channels.rest import is_store_error, strict_tracker_store
+    import bot.stores  # noqa: F401 - wraps Agent._create_tracker_store
+    from bot.channels.rest import is_store_error
 
     class Broken(InMemoryTrackerStore):
         async def retrieve(self, sender_id: str):  # type: ignore[override]
@@ -85,13 +88,11 @@ def test_the_rest_channel_makes_rasas_fail_safe_tracker_store_raise(tmp_path: Pa
 
             raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("connection refused"))
 
-    class Agent:
-        tracker_store = FailSafeTrackerStore(Broken(Domain.empty()))
-
-    assert asyncio.run(Agent.tracker_store.retrieve("x")) is None  # Rasa's default: silently empty
-    strict_tracker_store(Agent)
+    assert asyncio.run(FailSafeTrackerStore(Broken(Domain.empty())).retrieve("x")) is None  # Rasa's default
+    store = Agent._create_tracker_store(Broken(Domain.empty()), Domain.empty())  # what every Agent gets
+    assert isinstance(store, FailSafeTrackerStore)
     with pytest.raises(Exception) as raised:
-        asyncio.run(Agent.tracker_store.retrieve("x"))
+        asyncio.run(store.retrieve("x"))
     assert is_store_error(raised.value)
 
 

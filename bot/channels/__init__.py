@@ -1,4 +1,6 @@
 """Brightbay's Rasa input channels."""
+# Tracker-store errors fail the turn on every channel, not only REST (bot/stores.py).
+import bot.stores  # noqa: E402,F401
 # Every incoming message passes through Rasa's MessageProcessor.handle_message; importing any of
 # these channels wraps it: card numbers are masked (card_numbers.py)...
 from bot.channels import card_numbers  # noqa: E402,F401

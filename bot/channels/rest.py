@@ -17,12 +17,12 @@ import rasa.core.actions.action
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.lock_store import LockError
-from rasa.core.tracker_store import FailSafeTrackerStore
 from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot import rasa_tuning
 from bot.channels.message_ids import run_turn_once
+from bot.stores import raise_tracker_store_errors
 
 rasa_tuning.install()
 logger = logging.getLogger(__name__)
@@ -63,21 +63,10 @@ if not any(isinstance(f, _ActionFailureRecorder) for f in _processor_logger.filt
     _processor_logger.addFilter(_ActionFailureRecorder())
 
 
-def _reraise(error: Exception) -> None:
-    raise error
-
-
 def strict_tracker_store(agent: Any) -> None:
-    """Make the agent's tracker store raise instead of silently falling back to memory.
-
-    Rasa wraps every tracker store in a FailSafeTrackerStore: when the database is down it
-    hands out a *new, empty* tracker and keeps the turn in process memory, so the customer's
-    conversation silently restarts and is lost. Its error callback re-raising the error makes
-    the turn fail instead, and the channel answers 503.
-    """
-    store = getattr(agent, "tracker_store", None)
-    if isinstance(store, FailSafeTrackerStore) and getattr(store, "_on_tracker_store_error", None) is not _reraise:
-        store._on_tracker_store_error = _reraise
+    """The agent's tracker store raises instead of silently falling back to memory (``bot.stores``
+    sets this when the agent is created; kept here for an agent created some other way)."""
+    raise_tracker_store_errors(getattr(agent, "tracker_store", None))
 
 
 def is_store_error(error: BaseException) -> bool:
