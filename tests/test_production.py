@@ -304,6 +304,20 @@ def test_a_messenger_message_acknowledged_just_before_its_instance_stops_is_answ
     platforms.wait_for(lambda: "UPS" in json.dumps(platforms.graph_messages(psid)), timeout=90)
 
 
+def test_a_messenger_message_that_cannot_be_handled_gets_an_apology(stack: Stack, platforms: FakePlatforms) -> None:
+    """The event is acknowledged before its turn runs, and Meta never resends it: with PostgreSQL down the
+    turn fails, and the customer is asked to send it again instead of hearing nothing."""
+    psid = "4242000302"
+    stack.pg.stop()
+    try:
+        assert post_fb(stack.rasa_urls[0], fb_event(psid, "where is my order 10001")).status_code == 200
+        platforms.wait_for(lambda: "send it again" in json.dumps(platforms.graph_messages(psid)), timeout=60)
+    finally:
+        time.sleep(2)
+        stack.pg.start()
+    assert "email address or ZIP code" not in json.dumps(platforms.graph_messages(psid))
+
+
 def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stack) -> None:
     scripts = conversation_scripts(100, 10)
     replies: Dict[str, List[List[str]]] = {f"load-{n}": [] for n in range(len(scripts))}

@@ -53,6 +53,11 @@ SEND_QUEUE = GraphSendQueue(timeout_s=float(os.environ.get("FB_SEND_TIMEOUT_S", 
 # On shutdown: how long acknowledged events' turns, then their queued replies, may still take.
 SHUTDOWN_TURNS_S = 10.0
 SHUTDOWN_SEND_S = 5.0
+# Said when a message's turn fails (the tracker store down, say): Meta will not send the event again.
+NOT_HANDLED_TEXT = (
+    "Sorry, something went wrong on our side and I couldn't read your last message. "
+    "Please send it again in a minute."
+)
 
 
 class GraphClient(MessengerClient):
@@ -151,7 +156,9 @@ class BrightbayMessenger(Messenger):
             if await run_turn_once(self.on_new_message, message, message_id) is not None:
                 logger.info("Messenger message %s was already answered (a redelivery): not answering again", message_id)
         except Exception:
+            # Meta does not deliver an acknowledged event again: the customer must hear that it was not read.
             logger.exception("Messenger message %s could not be handled", message_id)
+            await out_channel.send_text_message(sender_id, NOT_HANDLED_TEXT)
         finally:
             await out_channel.send_action(sender_id, sender_action="typing_off")
 
