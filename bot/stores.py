@@ -54,18 +54,14 @@ def raise_store_error(error: Exception) -> None:
     raise error
 
 
-def raise_tracker_store_errors(store: Optional[TrackerStore]) -> None:
-    """Make a FailSafeTrackerStore raise instead of falling back to an empty in-memory tracker."""
-    if isinstance(store, FailSafeTrackerStore) and getattr(store, "_on_tracker_store_error", None) is not raise_store_error:
-        store._on_tracker_store_error = raise_store_error
-
-
 _rasa_create_tracker_store = Agent._create_tracker_store
 
 
 def _create_strict_tracker_store(store: Optional[TrackerStore], domain: Domain) -> TrackerStore:
+    """Rasa's FailSafeTrackerStore around ``store``, raising instead of falling back to an empty tracker."""
     wrapped = _rasa_create_tracker_store(store, domain)
-    raise_tracker_store_errors(wrapped)
+    if isinstance(wrapped, FailSafeTrackerStore):
+        wrapped._on_tracker_store_error = raise_store_error
     return wrapped
 
 

@@ -22,7 +22,6 @@ from sanic.request import Request
 
 from bot import rasa_tuning
 from bot.channels.message_ids import run_turn_once
-from bot.stores import raise_tracker_store_errors
 
 rasa_tuning.install()
 logger = logging.getLogger(__name__)
@@ -61,12 +60,6 @@ class _ActionFailureRecorder(logging.Filter):
 _processor_logger = logging.getLogger("rasa.core.processor")
 if not any(isinstance(f, _ActionFailureRecorder) for f in _processor_logger.filters):
     _processor_logger.addFilter(_ActionFailureRecorder())
-
-
-def strict_tracker_store(agent: Any) -> None:
-    """The agent's tracker store raises instead of silently falling back to memory (``bot.stores``
-    sets this when the agent is created; kept here for an agent created some other way)."""
-    raise_tracker_store_errors(getattr(agent, "tracker_store", None))
 
 
 def is_store_error(error: BaseException) -> bool:
@@ -157,8 +150,6 @@ class CheckedRestInput(RestInput):
                     self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
                     content_type="text/event-stream",
                 )
-            agent = getattr(request.app.ctx, "agent", None)
-            strict_tracker_store(agent)
             message_id = payload.get("message_id")
             collector = CollectingOutputChannel()
             failed: List[str] = []
