@@ -9,10 +9,9 @@ and a failure to look up the queue never costs the customer their message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
-import threading
-from typing import Optional
 
 from rasa.core.channels.channel import OutputChannel
 from rasa.core.processor import MessageProcessor
@@ -25,17 +24,11 @@ from bot.handoff.waiting import DEFAULT_INTERVAL_S, QueueNotices
 
 logger = logging.getLogger(__name__)
 
-_notices: Optional[QueueNotices] = None
-_notices_lock = threading.Lock()
-
-
+@functools.lru_cache(maxsize=None)
 def _process_notices() -> QueueNotices:
-    global _notices
-    with _notices_lock:
-        if _notices is None:
-            interval = float(os.environ.get("QUEUE_NOTICE_INTERVAL_S", DEFAULT_INTERVAL_S))
-            _notices = QueueNotices(HandoffStore(), interval, redis_url=os.environ.get("REDIS_URL") or None)
-        return _notices
+    """This process's notices, made when the first waiting customer writes."""
+    interval = float(os.environ.get("QUEUE_NOTICE_INTERVAL_S", DEFAULT_INTERVAL_S))
+    return QueueNotices(HandoffStore(), interval, redis_url=os.environ.get("REDIS_URL") or None)
 
 
 def _customer_just_wrote(tracker: DialogueStateTracker) -> bool:

@@ -1,8 +1,8 @@
 """A conversation that sends messages faster than a person types is told to slow down, not served.
 
 Each customer message costs NLU time, maybe an LLM call and an action-server round trip, and a
-script can send thousands. ``MessageProcessor.handle_message`` (the entry of every channel) is
-wrapped on import: when a conversation has already sent ``limit`` messages within the last
+script can send thousands. Every incoming message is checked first (``over_rate``, called from
+``bot/channels/inbound.py``): when a conversation has already sent ``limit`` messages within the last
 ``window_s`` seconds, the message gets ``SLOW_DOWN_TEXT`` and is not run or stored (the customer
 is asked to send it again). Counts live in Redis when ``REDIS_URL`` is set, so every instance sees
 the same conversation's messages; otherwise in this process. Redis unreachable: the message is let
@@ -13,6 +13,7 @@ every few seconds), or ``off``. Read once, when the first message arrives.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -21,10 +22,9 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Deque, Dict, List, Optional
+from typing import Any, Deque, Dict, Optional
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.core.processor import MessageProcessor
+from rasa.core.channels.channel import UserMessage
 
 logger = logging.getLogger(__name__)
 
@@ -146,34 +146,18 @@ def counter_from_environment() -> Optional[Any]:
 # A bad setting stops the server at start-up (channels are imported then), not at the first message.
 RateLimit.parse(os.environ.get("MESSAGE_RATE_LIMIT", DEFAULT_RATE_LIMIT))
 
-_counter_lock = threading.Lock()
-_counter: Any = None
-_counter_ready = False
-
-
+@functools.lru_cache(maxsize=None)
 def _process_counter() -> Optional[Any]:
-    global _counter, _counter_ready
-    with _counter_lock:
-        if not _counter_ready:
-            _counter = counter_from_environment()
-            _counter_ready = True
-            logger.info("Message rate limit: %s", os.environ.get("MESSAGE_RATE_LIMIT", DEFAULT_RATE_LIMIT))
-        return _counter
+    """This process's counter, made when the first message arrives."""
+    logger.info("Message rate limit: %s", os.environ.get("MESSAGE_RATE_LIMIT", DEFAULT_RATE_LIMIT))
+    return counter_from_environment()
 
 
-_rasa_handle_message = MessageProcessor.handle_message
-
-
-async def _handle_message_within_rate(self: MessageProcessor, message: UserMessage) -> Optional[List[Dict[str, Any]]]:
-    """Rasa's handle_message, unless the conversation is over its rate: then only SLOW_DOWN_TEXT."""
+async def over_rate(message: UserMessage) -> bool:
+    """True when the message's conversation is over its rate; the customer has then been told to slow down."""
     counter = _process_counter()
-    if counter is not None and not await counter.allow(str(message.sender_id)):
-        logger.info("conversation %s is over its message rate: message not run", message.sender_id)
-        await message.output_channel.send_text_message(message.sender_id, SLOW_DOWN_TEXT)
-        if isinstance(message.output_channel, CollectingOutputChannel):
-            return message.output_channel.messages
-        return None
-    return await _rasa_handle_message(self, message)
-
-
-MessageProcessor.handle_message = _handle_message_within_rate  # type: ignore[method-assign]
+    if counter is None or await counter.allow(str(message.sender_id)):
+        return False
+    logger.info("conversation %s is over its message rate: message not run", message.sender_id)
+    await message.output_channel.send_text_message(message.sender_id, SLOW_DOWN_TEXT)
+    return True
