@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -48,18 +48,13 @@ def encode_query(query: str) -> np.ndarray:
 CONTEXT_WEIGHTS = (0.5, 0.25)
 
 
-def weighted_turns(message: str, earlier: Sequence[str] = ()) -> List[Tuple[str, float]]:
-    """(text, weight) of the message and the earlier turns that count beside it, newest first."""
-    turns = list(earlier)[-len(CONTEXT_WEIGHTS):][::-1]
-    return [(message, 1.0)] + list(zip(turns, CONTEXT_WEIGHTS))
-
-
 def encode_in_context(message: str, earlier: Sequence[str] = ()) -> np.ndarray:
     """The unit vector of a message read with the earlier turns it leans on (weighted sum of turn vectors)."""
-    weighted = weighted_turns(message, earlier)
-    if len(weighted) == 1:
+    turns = list(earlier)[-len(CONTEXT_WEIGHTS):][::-1]  # newest first, as the weights are
+    if not turns:
         return encode_query(message)
-    mixed = np.asarray([w for _, w in weighted], dtype=np.float32) @ np.stack([encode_query(t) for t, _ in weighted])
+    weights = np.asarray((1.0,) + CONTEXT_WEIGHTS[: len(turns)], dtype=np.float32)
+    mixed = weights @ np.stack([encode_query(t) for t in [message] + turns])
     return mixed / np.linalg.norm(mixed)
 
 

@@ -86,8 +86,8 @@ class LocalKnowledgeSource(KnowledgeSource):
         with_context = self.index.search(contextual_query(query, history), self.k, query_vector=context)
         if not with_context or _top_dense(with_context) <= _top_dense(alone):
             return Retrieval(alone)
-        message = encode_query(query)
-        kept = self._relevance(with_context[0], message) / max(self._relevance(alone[0], message), 1e-6)
+        # The alone search scored its passages against the message's own vector: alone[0].dense_score.
+        kept = self._relevance(with_context[0], encode_query(query)) / max(alone[0].dense_score, 1e-6)
         if kept < TOPIC_KEPT_RATIO:
             return Retrieval(alone)
         return Retrieval(with_context, list(history)[-len(CONTEXT_WEIGHTS):])
