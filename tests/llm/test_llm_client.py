@@ -27,6 +27,7 @@ MESSAGES = [
     {"role": "system", "content": "Classify the customer's message. Answer in JSON."},
     {"role": "user", "content": "Where is my order 10001?"},
 ]
+SHORT_TIMEOUT_S = 0.3  # for the timeout tests only; the fixture's timeout is generous
 
 
 class FakeClock:
@@ -168,7 +169,7 @@ def test_pii_is_redacted_before_it_reaches_the_server(fake_llm: FakeOpenAI, llm_
 
 def test_timeout_raises_llm_timeout_quickly(fake_llm: FakeOpenAI, llm_settings: LLMSettings) -> None:
     fake_llm.script(Reply(delay_s=2.0))
-    client = AsyncLLMClient(replace(llm_settings, max_retries=0))
+    client = AsyncLLMClient(replace(llm_settings, max_retries=0, timeout_s=SHORT_TIMEOUT_S))
     started = time.monotonic()
     with pytest.raises(LLMTimeout):
         run(call(client, MESSAGES, model="gpt-4o-mini"))
@@ -179,7 +180,7 @@ def test_timeout_raises_llm_timeout_quickly(fake_llm: FakeOpenAI, llm_settings: 
 def test_timeout_is_retried_then_succeeds(fake_llm: FakeOpenAI, llm_settings: LLMSettings) -> None:
     fake_llm.script(Reply(delay_s=1.0), Reply({"intent": "greet"}))
     started = time.monotonic()
-    result = run(call(AsyncLLMClient(llm_settings), MESSAGES, model="gpt-4o-mini"))
+    result = run(call(AsyncLLMClient(replace(llm_settings, timeout_s=SHORT_TIMEOUT_S)), MESSAGES, model="gpt-4o-mini"))
     assert result.data == {"intent": "greet"}
     assert len(fake_llm.requests) == 2
     assert time.monotonic() - started < 1.0
