@@ -44,6 +44,11 @@ def replies_already_given(tracker: Optional[DialogueStateTracker], message_id: T
 _client_message_id: contextvars.ContextVar[Optional[Text]] = contextvars.ContextVar("brightbay_client_message_id", default=None)
 
 
+def current_client_message_id() -> Optional[Text]:
+    """The message id the client gave the message being handled (None when it gave none)."""
+    return _client_message_id.get()
+
+
 class TurnAlreadyHandled(Exception):
     """Raised inside the processor when the client's message id is already stored; carries its replies."""
 

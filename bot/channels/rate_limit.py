@@ -6,7 +6,9 @@ script can send thousands. Every incoming message is checked first (``over_rate`
 ``window_s`` seconds, the message gets ``SLOW_DOWN_TEXT`` and is not run or stored (the customer
 is asked to send it again). Counts live in Redis when ``REDIS_URL`` is set, so every instance sees
 the same conversation's messages; otherwise in this process. Redis unreachable: the message is let
-through (a limit is not worth a lost customer message).
+through (a limit is not worth a lost customer message). A client's retry of a message id it has
+already sent within the window (the widget resending after a failed turn, Slack or Meta
+redelivering) is not counted again.
 
 ``MESSAGE_RATE_LIMIT``: ``<messages>/<seconds>`` (default ``20/60``: a fast typist sends a message
 every few seconds), or ``off``. Read once, when the first message arrives.
@@ -22,9 +24,11 @@ import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Any, Deque, Dict, Optional
+from typing import Any, Deque, Dict, Optional, Tuple
 
 from rasa.core.channels.channel import UserMessage
+
+from bot.channels.message_ids import current_client_message_id
 
 logger = logging.getLogger(__name__)
 
@@ -69,22 +73,24 @@ class InProcessCounter:
     def __init__(self, rate: RateLimit, max_conversations: int = 100_000) -> None:
         self._rate = rate
         self._max = max_conversations
-        self._times: "OrderedDict[str, Deque[float]]" = OrderedDict()
+        # per conversation: (time, message id or None) of each counted message, oldest first
+        self._times: "OrderedDict[str, Deque[Tuple[float, Optional[str]]]]" = OrderedDict()
         self._lock = threading.Lock()
 
-    async def allow(self, conversation_id: str, now: Optional[float] = None) -> bool:
+    async def allow(self, conversation_id: str, message_id: Optional[str] = None, now: Optional[float] = None) -> bool:
         now = time.monotonic() if now is None else now
         with self._lock:
             times = self._times.pop(conversation_id, None) or deque()
-            while times and times[0] <= now - self._rate.window_s:
+            while times and times[0][0] <= now - self._rate.window_s:
                 times.popleft()
-            allowed = len(times) < self._rate.limit
-            if allowed:
-                times.append(now)
+            already_counted = message_id is not None and any(counted == message_id for _, counted in times)
+            allowed = already_counted or len(times) < self._rate.limit
+            if allowed and not already_counted:
+                times.append((now, message_id))
             self._times[conversation_id] = times  # most recently active last
             while len(self._times) > self._max:
                 oldest_id, oldest = next(iter(self._times.items()))
-                if oldest and oldest[-1] > now - self._rate.window_s:
+                if oldest and oldest[-1][0] > now - self._rate.window_s:
                     break
                 del self._times[oldest_id]
             return allowed
@@ -114,18 +120,19 @@ class RedisCounter:
             )
         return self._clients[loop]
 
-    async def allow(self, conversation_id: str, now: Optional[float] = None) -> bool:
+    async def allow(self, conversation_id: str, message_id: Optional[str] = None, now: Optional[float] = None) -> bool:
         now = time.time() if now is None else now
         key = REDIS_KEY_PREFIX + conversation_id
-        member = f"{now:.6f}-{os.getpid()}-{next(_sequence)}"
+        # A message id is its own member, so a retry re-adds it instead of counting twice.
+        member = f"id:{message_id}" if message_id is not None else f"{now:.6f}-{os.getpid()}-{next(_sequence)}"
         try:
             async with self._client().pipeline(transaction=True) as pipe:
                 pipe.zremrangebyscore(key, "-inf", now - self._rate.window_s)
-                pipe.zadd(key, {member: now})
+                pipe.zadd(key, {member: now}, nx=True)  # nx: a retry keeps its first time
                 pipe.zcard(key)
                 pipe.expire(key, int(self._rate.window_s) + 1)
-                _, _, count, _ = await pipe.execute()
-            if count <= self._rate.limit:
+                _, added, count, _ = await pipe.execute()
+            if count <= self._rate.limit or not added:
                 return True
             await self._client().zrem(key, member)  # a refused message does not count
             return False
@@ -156,7 +163,7 @@ def _process_counter() -> Optional[Any]:
 async def over_rate(message: UserMessage) -> bool:
     """True when the message's conversation is over its rate; the customer has then been told to slow down."""
     counter = _process_counter()
-    if counter is None or await counter.allow(str(message.sender_id)):
+    if counter is None or await counter.allow(str(message.sender_id), current_client_message_id()):
         return False
     logger.info("conversation %s is over its message rate: message not run", message.sender_id)
     await message.output_channel.send_text_message(message.sender_id, SLOW_DOWN_TEXT)

@@ -77,6 +77,34 @@ def test_redis_counts_are_shared_by_every_instance(redis_url: str) -> None:
     client.delete(REDIS_KEY_PREFIX + "shared-1", REDIS_KEY_PREFIX + "shared-2")
 
 
+def test_in_process_retry_of_a_counted_message_id_is_not_counted_again() -> None:
+    counter = InProcessCounter(RateLimit(2, 10.0))
+
+    async def scenario():
+        return [await counter.allow("a", "m1", now=0.0), await counter.allow("a", "m1", now=1.0),
+                await counter.allow("a", "m2", now=2.0), await counter.allow("a", "m1", now=3.0),
+                await counter.allow("a", "m3", now=4.0), await counter.allow("a", "m3", now=5.0)]
+
+    # m1's retries ride on its first count; m3 is over the limit, and so is its retry (never counted)
+    assert run(scenario()) == [True, True, True, True, False, False]
+
+
+def test_redis_retry_of_a_counted_message_id_is_not_counted_again(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    key = REDIS_KEY_PREFIX + "retry-1"
+    client.delete(key)
+    instance_a, instance_b = RedisCounter(RateLimit(2, 30.0), redis_url), RedisCounter(RateLimit(2, 30.0), redis_url)
+
+    async def scenario():
+        return [await instance_a.allow("retry-1", "m1"), await instance_b.allow("retry-1", "m1"),
+                await instance_b.allow("retry-1", "m2"), await instance_a.allow("retry-1", "m1"),
+                await instance_a.allow("retry-1", "m3"), await instance_b.allow("retry-1", "m3")]
+
+    assert run(scenario()) == [True, True, True, True, False, False]
+    assert sorted(client.zrange(key, 0, -1)) == [b"id:m1", b"id:m2"]
+    client.delete(key)
+
+
 def test_redis_down_lets_the_message_through(caplog: pytest.LogCaptureFixture) -> None:
     counter = RedisCounter(RateLimit(1, 30.0), "redis://127.0.0.1:1/0")  # nothing listens on port 1
     with caplog.at_level(logging.WARNING):
@@ -98,6 +126,19 @@ def test_a_conversation_over_its_rate_is_told_to_slow_down_and_nothing_is_stored
         assert all(SLOW_DOWN_TEXT not in r for r in replies[:3])
         assert replies[3] == [SLOW_DOWN_TEXT]
         assert SLOW_DOWN_TEXT not in say("calm-1", "hi")  # other conversations are not affected
+
+        # A client retrying a message id (after a timeout, say) is not counted twice.
+        def say_with_id(text: str, message_id: str) -> list:
+            reply = requests.post(f"{rasa_url}/webhooks/rest/webhook", timeout=60,
+                                  json={"sender": "retrying-1", "message": text, "message_id": message_id})
+            assert reply.status_code == 200, reply.text
+            return [m.get("text") for m in reply.json()]
+
+        first = say_with_id("hi", "r1")
+        assert say_with_id("hi", "r1") == first  # the stored replies, sent again
+        assert SLOW_DOWN_TEXT not in say_with_id("do you ship to canada", "r2")
+        assert SLOW_DOWN_TEXT not in say_with_id("what payment methods do you accept", "r3")
+        assert say_with_id("hello?", "r4") == [SLOW_DOWN_TEXT]
     with sqlite3.connect(tmp_path / "trackers.db") as db:
         texts = [row[0] for row in db.execute(
             "select json_extract(data, '$.text') from events where sender_id = 'fast-1' and type_name = 'user'")]
