@@ -318,6 +318,23 @@ def test_a_messenger_message_that_cannot_be_handled_gets_an_apology(stack: Stack
     assert "email address or ZIP code" not in json.dumps(platforms.graph_messages(psid))
 
 
+def test_a_slack_message_that_cannot_be_handled_gets_an_apology(stack: Stack, platforms: FakePlatforms) -> None:
+    """Rasa answers Slack 200 even when the turn fails, so Slack never re-sends the event: with PostgreSQL
+    down the customer is asked to send the message again instead of hearing nothing."""
+    channel, user = "D0DOWN", "U0DOWN"
+    stack.pg.stop()
+    try:
+        assert post_slack(stack.rasa_urls[0], slack_event("EvDown1", user, channel, "where is my order 10001")).status_code == 200
+        platforms.wait_for(lambda: "send it again" in texts(platforms.slack_posts(channel)), timeout=60)
+    finally:
+        time.sleep(2)
+        stack.pg.start()
+    assert "email address or ZIP code" not in texts(platforms.slack_posts(channel))
+    # Sent again once the store is back, the message is answered.
+    assert post_slack(stack.rasa_urls[0], slack_event("EvDown2", user, channel, "where is my order 10001")).status_code == 200
+    platforms.wait_for(lambda: "email address or ZIP code" in texts(platforms.slack_posts(channel)), timeout=90)
+
+
 def test_100_concurrent_conversations_each_turn_to_a_random_instance(stack: Stack) -> None:
     scripts = conversation_scripts(100, 10)
     replies: Dict[str, List[List[str]]] = {f"load-{n}": [] for n in range(len(scripts))}

@@ -44,6 +44,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.graph_send_queue import GraphSendQueue
 from bot.channels.message_ids import run_turn_once
+from bot.channels.outputs import NOT_HANDLED_TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +54,6 @@ SEND_QUEUE = GraphSendQueue(timeout_s=float(os.environ.get("FB_SEND_TIMEOUT_S", 
 # On shutdown: how long acknowledged events' turns, then their queued replies, may still take.
 SHUTDOWN_TURNS_S = 10.0
 SHUTDOWN_SEND_S = 5.0
-# Said when a message's turn fails (the tracker store down, say): Meta will not send the event again.
-NOT_HANDLED_TEXT = (
-    "Sorry, something went wrong on our side and I couldn't read your last message. "
-    "Please send it again in a minute."
-)
 
 
 class GraphClient(MessengerClient):

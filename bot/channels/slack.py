@@ -13,6 +13,8 @@ request URL is ``/webhooks/slack/webhook``), configured from ``SLACK_TOKEN`` and
   event id as its message id, and Rasa's processor, under the conversation lock, finds that
   message already stored and does not answer it twice (``bot/channels/message_ids.py``, as for
   the REST channel's ``message_id``); an event nobody stored is handled normally, so nothing is lost.
+* A message whose turn fails (the tracker store down, say) gets ``NOT_HANDLED_TEXT``, asking the
+  customer to send it again: Rasa answers Slack ``200`` either way, so Slack never re-sends it.
 * URL verification answers ``{"challenge": ...}`` as Slack's documentation asks, after the
   signature check.
 * Emails and phone numbers, which Slack wraps as ``<mailto:a@b.c|a@b.c>``, reach the assistant
@@ -39,6 +41,7 @@ from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.message_ids import run_turn_once
+from bot.channels.outputs import NOT_HANDLED_TEXT
 
 logger = logging.getLogger(__name__)
 
@@ -112,15 +115,21 @@ class BrightbaySlackInput(SlackInput):
         sender_id: Optional[Text], metadata: Optional[Dict],
     ) -> Any:
         event_id = self._event_id(request.json if request.headers.get("content-type") == "application/json" else None)
-        if event_id is None:
-            return await super().process_message(request, on_new_message, text, sender_id, metadata)
 
-        async def once(message: UserMessage) -> None:
-            message.message_id = event_id
-            if await run_turn_once(on_new_message, message, event_id) is not None:
-                logger.info("Slack event %s was already answered (by another instance): not answering again", event_id)
+        async def once_or_apology(message: UserMessage) -> None:
+            message.message_id = event_id or message.message_id
+            try:
+                if await run_turn_once(on_new_message, message, event_id) is not None:
+                    logger.info("Slack event %s was already answered (by another instance): not answering again", event_id)
+            except Exception:
+                # Rasa would log this and answer Slack 200, and Slack never sends the event again.
+                logger.exception("Slack message %s of %s could not be handled", event_id, message.sender_id)
+                try:
+                    await message.output_channel.send_text_message(message.sender_id, NOT_HANDLED_TEXT)
+                except Exception:
+                    logger.exception("The apology for Slack message %s could not be sent either", event_id)
 
-        return await super().process_message(request, once, text, sender_id, metadata)
+        return await super().process_message(request, once_or_apology, text, sender_id, metadata)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
