@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.fallback import CAPABILITIES, PROBLEM_TEXT
+from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from bot.kb.answer import Answer
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import KnowledgeSource, LocalKnowledgeSource
@@ -28,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 HISTORY_TURNS = 2  # earlier user messages used for follow-ups ("and for express?")
 CONVERSATION_TURNS = 4  # user and bot messages shown to the LLM
-OFFER_HUMAN_BUTTONS = [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
 OUT_OF_SCOPE_TEXT = (
     f"Sorry, that's outside what I can help with, and I found nothing about it in our help center. {CAPABILITIES} "
     "If you'd like, I can connect you with one of our support agents."

@@ -13,6 +13,9 @@ CAPABILITIES = (
     "I can track an order, cancel it, start or check a refund, and answer questions about shipping, "
     "returns, payments and your account."
 )
+# contact_human_agent makes HandoffPolicy run action_handoff (a real live agent, not a phone number);
+# a typed "yes" right after a message with this button counts as clicking it.
+OFFER_HUMAN_BUTTONS = [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
 PROBLEM_TEXT = {
     EMPTY: "I didn't receive any text. Could you type your question?",
     NO_WORDS: "I can only read words, not emoji or symbols on their own. Could you tell me in words what you need?",

@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.fallback import PROBLEM_TEXT
+from actions.fallback import OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
 from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_digits, has_long_number
@@ -44,8 +44,6 @@ LOCKED_TEXT = (
     "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
     "A support agent can help you check who you are another way."
 )
-# contact_human_agent makes HandoffPolicy run action_handoff: a real live agent, not a phone number.
-OFFER_HUMAN_BUTTONS = [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
 SERVICE_DOWN_TEXT = (
     "Sorry, I can't reach our order system right now. Please try again in a few minutes, "
     "or contact support@brightbay.example."

@@ -129,6 +129,16 @@ def test_handoff_agent_conversation_and_handback(rasa_url: str) -> None:
     assert sender not in [h["conversation_id"] for h in api(rasa_url, "GET", "/api/queue").json()["queued"]]
 
 
+def test_yes_to_the_help_centers_offer_of_a_person_hands_off(rasa_url: str) -> None:
+    """The help center found nothing and offered a person ("If you'd like, I can connect you..."): a typed
+    yes must hand off, as the "Talk to a person" button does."""
+    sender = "handoff-e2e-offer"
+    offer = say(rasa_url, sender, "can you tell me the weather on mars")
+    assert "connect you with one of our support agents" in " ".join(offer)
+    assert "connecting you with a member of our support team" in " ".join(say(rasa_url, sender, "yes please"))
+    assert handoff_for(rasa_url, sender)["reasons"] == ["explicit_request"]
+
+
 def test_high_value_refund_is_linked_to_its_handoff(rasa_url: str, database_url: str) -> None:
     sender = "handoff-e2e-refund"
     say(rasa_url, sender, "I want a refund for order 10004")

@@ -89,7 +89,8 @@ DEFAULTS: Dict[str, Any] = {
         r"\bhuman (?:agent|being|please)\b",
         r"^\s*(?:agent|human|representative|operator)(?: please)?[.!]*\s*$",
     ],
-    # explicit_request: a yes right after one of these actions (they offer a person).
+    # explicit_request: a yes right after one of these actions (they offer a person). A yes right after
+    # a bot message with a button whose payload is /<human_intent> counts too, whatever the action.
     "agent_offer_actions": ["utter_complaint"],
     # sensitive: categories of regular expressions for legal threats, privacy and security.
     "sensitive_patterns": {
@@ -146,6 +147,8 @@ class Turn:
     order_ids: Tuple[str, ...]
     previous_action: Optional[str]
     timestamp: Optional[float] = None
+    # payloads of the buttons on the bot's messages just before this one ("/contact_human_agent": a person offered)
+    offered_payloads: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,12 +262,16 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
     """Customer messages of ``events`` with intent, confidence and sentiment."""
     turns: List[Turn] = []
     previous_action: Optional[str] = None
+    offered: List[str] = []
     for event in events:
         kind = event.get("event")
         if kind == "action":
             name = event.get("name")
             if name != ACTION_LISTEN:
                 previous_action = name
+        elif kind == "bot":
+            buttons = (event.get("data") or {}).get("buttons") or []
+            offered += [str(b.get("payload")) for b in buttons if isinstance(b, Mapping) and b.get("payload")]
         elif kind == "user":
             parse = dict(event.get("parse_data") or {})
             parse.setdefault("text", event.get("text") or "")
@@ -279,8 +286,10 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
                     order_ids=tuple(str(e.get("value")) for e in entities if e.get("entity") == "order_id"),
                     previous_action=previous_action,
                     timestamp=event.get("timestamp"),
+                    offered_payloads=tuple(offered),
                 )
             )
+            offered = []
     return turns
 
 
@@ -358,6 +367,11 @@ def _explicit(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
             return [f"asked for a person: {latest.text!r}"]
     if latest.intent == "affirm" and latest.previous_action in set(cfg["agent_offer_actions"]):
         return [f"accepted the offer of a person after {latest.previous_action}: {latest.text!r}"]
+    # A reply that offered a person with a button ("If you'd like, I can connect you...") is an offer too:
+    # typing "yes" must do what clicking the button does.
+    button = f"/{cfg['human_intent']}"
+    if latest.intent == "affirm" and any(p == button or p.startswith(button + "{") for p in latest.offered_payloads):
+        return [f"accepted the offer of a person (button after {latest.previous_action}): {latest.text!r}"]
     return []
 
 

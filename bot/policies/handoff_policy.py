@@ -118,7 +118,8 @@ class HandoffPolicy(Policy):
             "human_intent_min_confidence": DEFAULTS["human_intent_min_confidence"],
             # explicit_request: phrasings asking for a person when the intent was missed.
             "human_request_patterns": list(DEFAULTS["human_request_patterns"]),
-            # explicit_request: a yes right after one of these actions accepts their offer of a person.
+            # explicit_request: a yes right after one of these actions accepts their offer of a person
+            # (so does a yes right after a message with a /<human_intent> button).
             "agent_offer_actions": list(DEFAULTS["agent_offer_actions"]),
             # sensitive: legal / privacy / security phrasings by category.
             "sensitive_patterns": {k: list(v) for k, v in DEFAULTS["sensitive_patterns"].items()},

@@ -3,7 +3,8 @@ import pytest
 
 from action_helpers import make_tracker, run_action, texts, verified
 from actions.order_status import ActionOrderStatus
-from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT, OFFER_HUMAN_BUTTONS
+from actions.fallback import OFFER_HUMAN_BUTTONS
+from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
 
 
 @pytest.fixture

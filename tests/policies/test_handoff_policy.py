@@ -263,6 +263,23 @@ def test_yes_to_the_offer_of_an_agent(policy, domain) -> None:
     assert reasons(predict(policy, domain, t)) == ["explicit_request"]
 
 
+def test_yes_to_a_person_offered_with_a_button(policy, domain) -> None:
+    """The help center's "I don't know ... I can connect you with one of our support agents" comes from
+    action_answer_question with a "Talk to a person" button: typing yes must do what the button does."""
+    offer = [ActionExecuted("action_answer_question"),
+             BotUttered("Sorry, I don't know... I can connect you with one of our support agents if you like.",
+                        data={"buttons": [{"title": "Talk to a person", "payload": "/contact_human_agent"}]})]
+    answer = [ActionExecuted("action_answer_question"), BotUttered("Standard shipping takes 3-5 business days.")]
+    offered = tracker(domain, user("can i pay in bitcoin", "payment_methods"), offer, user("yes please", "affirm"))
+    assert reasons(predict(policy, domain, offered)) == ["explicit_request"]
+    # A yes after an ordinary answer, or one message later, is not taken as asking for a person.
+    answered = tracker(domain, user("how long is shipping", "shipping_info"), answer, user("yes", "affirm"))
+    assert reasons(predict(policy, domain, answered)) == []
+    later = tracker(domain, user("can i pay in bitcoin", "payment_methods"), offer, user("ok", "thank_you"), answer,
+                    user("yes", "affirm"))
+    assert reasons(predict(policy, domain, later)) == []
+
+
 @pytest.mark.parametrize("text,category", [
     ("I'm going to contact my lawyer about this", "legal"),
     ("under GDPR I want a copy of all my data", "privacy"),
