@@ -36,11 +36,18 @@ NOT_UNDERSTOOD_TEXT = (
     f"Sorry, I didn't quite understand that, and I found nothing about it in our help center. {CAPABILITIES} "
     "If you'd like, I can connect you with one of our support agents."
 )
-# Intents whose wording the help center rarely shares ("i want to buy a tent" is far from any passage):
-# when it finds nothing, their own response answers instead of "I don't know". The help center still
-# comes first, so a follow-up the NLU mistakes for one of them ("what does it cost?" after a shipping
-# answer, read as place_order) gets the passage it leans on.
-FALLBACK_RESPONSES = {"place_order": "utter_place_order"}
+# Intents with a reply of their own that may still reach the help center first: place_order always
+# ("i want to buy a tent" is far from any passage, but "what does it cost?" after a shipping answer is
+# read as place_order), the others when FollowUpPolicy sends a follow-up question here ("what about if
+# it drops on your own site?" after a price-match answer, read as a complaint). When the help center
+# finds nothing, the intent's own response answers instead of "I don't know".
+FALLBACK_RESPONSES = {
+    "place_order": "utter_place_order",
+    "complaint": "utter_complaint",
+    "review": "utter_review",
+    "change_order": "utter_change_order",
+    "payment_issue": "utter_payment_issue",
+}
 UNAVAILABLE_TEXT = (
     "Sorry, I can't look that up right now. Please try again in a few minutes, "
     "or I can connect you with one of our support agents."
@@ -96,6 +103,12 @@ def recent_conversation(tracker: Tracker, turns: int = CONVERSATION_TURNS) -> Li
     return pairs[-turns:]
 
 
+def previous_bot_text(tracker: Tracker) -> Optional[str]:
+    """The text of the bot's last message before the latest user message in this session."""
+    last = recent_conversation(tracker, turns=1)
+    return last[0][1] if last and last[0][0] == "assistant" else None
+
+
 class ActionAnswerQuestion(Action):
     """Finds help-center passages for the customer's question (and the turns before it) and answers from them."""
 
@@ -135,10 +148,13 @@ class ActionAnswerQuestion(Action):
             "llm_usage": answer.usage,
             "rejected": answer.rejected,
         }
-        if answer.grounded:
+        repeated = answer.grounded and answer.text == previous_bot_text(tracker)
+        if answer.grounded and not (repeated and intent in FALLBACK_RESPONSES):
             dispatcher.utter_message(text=answer.text, kb_answer=record)
             return []
         if intent in FALLBACK_RESPONSES:
+            # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
+            # after a shipping answer): the intent's own reply is the better one.
             dispatcher.utter_message(response=FALLBACK_RESPONSES[intent], kb_answer=record)
             return []
         if intent == "out_of_scope":

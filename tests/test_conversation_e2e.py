@@ -154,3 +154,20 @@ def test_an_unanswerable_question_offers_a_person(rasa_url: str) -> None:
     ).json()
     assert reply and "help.brightbay.example" not in " ".join(m.get("text", "") for m in reply)
     assert any(b["payload"] == "/contact_human_agent" for m in reply for b in m.get("buttons", []))
+
+
+def test_a_follow_up_read_as_a_complaint_is_answered_from_the_help_center(rasa_url: str) -> None:
+    # Seen in a chat: after a price-match answer, "what about if it drops on your own site?" (complaint, 0.81)
+    # got the complaint reply.
+    assert "help.brightbay.example/help/price-match" in " ".join(say(rasa_url, "follow-1", "do you price match?"))
+    follow_up = " ".join(say(rasa_url, "follow-1", "what about if it drops on your own site?"))
+    assert "14 days" in follow_up and "help.brightbay.example/help/price-match" in follow_up
+    assert "I'm sorry about your experience" not in follow_up
+    # A follow-up the help center has nothing on still gets the intent's own reply, and its offer of a person holds.
+    say(rasa_url, "follow-2", "how long does standard shipping take")
+    complaint = " ".join(say(rasa_url, "follow-2", "what about if your courier was rude to me?"))
+    assert "I'm sorry about your experience" in complaint and "help.brightbay.example" not in complaint
+    assert "connecting you with a member of our support team" in " ".join(say(rasa_url, "follow-2", "yes"))
+    # A complaint that is not worded as a follow-up gets the complaint reply as before.
+    say(rasa_url, "follow-3", "how long does standard shipping take")
+    assert "I'm sorry about your experience" in " ".join(say(rasa_url, "follow-3", "my package arrived broken"))

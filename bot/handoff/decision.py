@@ -89,8 +89,8 @@ DEFAULTS: Dict[str, Any] = {
         r"\bhuman (?:agent|being|please)\b",
         r"^\s*(?:agent|human|representative|operator)(?: please)?[.!]*\s*$",
     ],
-    # explicit_request: a yes right after one of these actions (they offer a person). A yes right after
-    # a bot message with a button whose payload is /<human_intent> counts too, whatever the action.
+    # explicit_request: a yes right after one of these actions or responses (they offer a person). A yes
+    # right after a bot message with a button whose payload is /<human_intent> counts too.
     "agent_offer_actions": ["utter_complaint"],
     # sensitive: categories of regular expressions for legal threats, privacy and security.
     "sensitive_patterns": {
@@ -147,8 +147,11 @@ class Turn:
     order_ids: Tuple[str, ...]
     previous_action: Optional[str]
     timestamp: Optional[float] = None
-    # payloads of the buttons on the bot's messages just before this one ("/contact_human_agent": a person offered)
+    # What the bot's messages just before this one offered: the payloads of their buttons
+    # ("/contact_human_agent": a person) and the responses they were made from ("utter_complaint",
+    # also when a custom action sent it).
     offered_payloads: Tuple[str, ...] = ()
+    offered_responses: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -263,6 +266,7 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
     turns: List[Turn] = []
     previous_action: Optional[str] = None
     offered: List[str] = []
+    responses: List[str] = []
     for event in events:
         kind = event.get("event")
         if kind == "action":
@@ -272,6 +276,9 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
         elif kind == "bot":
             buttons = (event.get("data") or {}).get("buttons") or []
             offered += [str(b.get("payload")) for b in buttons if isinstance(b, Mapping) and b.get("payload")]
+            response = (event.get("metadata") or {}).get("utter_action")
+            if isinstance(response, str):
+                responses.append(response)
         elif kind == "user":
             parse = dict(event.get("parse_data") or {})
             parse.setdefault("text", event.get("text") or "")
@@ -287,9 +294,10 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
                     previous_action=previous_action,
                     timestamp=event.get("timestamp"),
                     offered_payloads=tuple(offered),
+                    offered_responses=tuple(responses),
                 )
             )
-            offered = []
+            offered, responses = [], []
     return turns
 
 
@@ -365,7 +373,8 @@ def _explicit(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
     for pattern in _patterns(cfg["human_request_patterns"]):
         if pattern.search(latest.text):
             return [f"asked for a person: {latest.text!r}"]
-    if latest.intent == "affirm" and latest.previous_action in set(cfg["agent_offer_actions"]):
+    offers = set(cfg["agent_offer_actions"])
+    if latest.intent == "affirm" and (latest.previous_action in offers or offers & set(latest.offered_responses)):
         return [f"accepted the offer of a person after {latest.previous_action}: {latest.text!r}"]
     # A reply that offered a person with a button ("If you'd like, I can connect you...") is an offer too:
     # typing "yes" must do what clicking the button does.

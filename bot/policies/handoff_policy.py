@@ -10,16 +10,15 @@ which Rasa stores on the ``action_handoff`` ActionExecuted event.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, Optional, Text, Tuple
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
@@ -33,11 +32,12 @@ from bot.handoff.decision import (
     evaluate,
     validate_config,
 )
+from bot.policies.untrained import UntrainedPolicy
 
 logger = logging.getLogger(__name__)
 
-# RulePolicy has 4 (MemoizationPolicy 3, TEDPolicy 1): on equal confidence we win.
-HANDOFF_POLICY_PRIORITY = 5
+# RulePolicy has 4 (MemoizationPolicy 3, TEDPolicy 1), FollowUpPolicy 5: on equal confidence we win.
+HANDOFF_POLICY_PRIORITY = 6
 
 
 def database_order_lookup() -> OrderLookup:
@@ -68,7 +68,7 @@ def database_order_lookup() -> OrderLookup:
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
-class HandoffPolicy(Policy):
+class HandoffPolicy(UntrainedPolicy):
     """Hands angry, repeated, high-value, sensitive or explicit requests to a person."""
 
     @staticmethod
@@ -76,7 +76,7 @@ class HandoffPolicy(Policy):
         # Every threshold with its meaning is documented in bot/handoff/decision.py DEFAULTS;
         # the comments here name each key's role.
         return {
-            # wins over RulePolicy (4), MemoizationPolicy (3) and TEDPolicy (1) when it fires.
+            # wins over FollowUpPolicy (5), RulePolicy (4), MemoizationPolicy (3) and TEDPolicy (1) when it fires.
             "priority": HANDOFF_POLICY_PRIORITY,
             # anger: one message at or below this sentiment score hands off.
             "anger_score_threshold": DEFAULTS["anger_score_threshold"],
@@ -137,9 +137,6 @@ class HandoffPolicy(Policy):
         order_lookup: Optional[OrderLookup] = None,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
-        priority = config.get("priority", HANDOFF_POLICY_PRIORITY)
-        if isinstance(priority, bool) or not isinstance(priority, int) or priority < 1:
-            raise InvalidConfigException(f"HandoffPolicy: 'priority' must be a positive integer, got {priority!r}")
         try:
             self.decision_config = validate_config(config)
         except HandoffConfigError as exc:
@@ -150,9 +147,6 @@ class HandoffPolicy(Policy):
         if self._order_lookup is None:
             self._order_lookup = database_order_lookup()
         return self._order_lookup
-
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        return self._resource  # nothing to learn
 
     def decide(self, tracker: DialogueStateTracker) -> Decision:
         """The decision for the tracker as it is now (also used by tests and tools)."""
@@ -187,9 +181,6 @@ class HandoffPolicy(Policy):
             is_no_user_prediction=decision.trigger == "after_action",
             action_metadata=decision.as_metadata(),
         )
-
-    def _metadata(self) -> Dict[Text, Any]:
-        return {"priority": self.priority}
 
     @classmethod
     def _metadata_filename(cls) -> Optional[Text]:

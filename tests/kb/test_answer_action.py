@@ -114,6 +114,28 @@ def test_place_order_without_a_passage_gets_its_own_response(kb_source) -> None:
     assert not message["kb_answer"]["grounded"]
 
 
+def test_a_follow_up_sent_back_by_the_follow_up_policy_is_answered_or_gets_its_intents_reply(kb_source) -> None:
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    _, answered = run_action(action, tracker("what about if it drops on your own site?", "complaint",
+                                             earlier=["do you price match?"]))
+    assert "14 days" in only_message(answered)["text"]
+    # The only passage found is the one just given: the question was not about it, the complaint reply answers.
+    source = FixedSource([hit("Express shipping costs $14.99.")])
+    first = run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), tracker("how much is express?"))[1]
+    events = [{"event": "session_started"},
+              {"event": "user", "text": "how much is express?", "parse_data": {"intent": {"name": "delivery_options"}}},
+              {"event": "bot", "text": only_message(first)["text"]}]
+    latest = {"text": "what about if your courier was rude?", "intent": {"name": "complaint", "confidence": 0.8}}
+    repeat = Tracker("answers-test", {}, latest, events + [{"event": "user", "text": latest["text"], "parse_data": latest}],
+                     False, None, {}, "action_listen")
+    message = only_message(run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), repeat)[1])
+    assert message["response"] == "utter_complaint"
+    # An information intent asked again gets the same answer again (it is still the answer).
+    same = Tracker("answers-test", {}, {**latest, "intent": {"name": "delivery_options", "confidence": 0.8}},
+                   events + [{"event": "user", "text": "how much is express?"}], False, None, {}, "action_listen")
+    assert "$14.99" in only_message(run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), same)[1])["text"]
+
+
 def test_history_is_the_earlier_readable_user_turns_of_this_session() -> None:
     source = FixedSource([])
     events_before = ["what about returns", "do you ship to the EU", "how much is standard shipping"]

@@ -263,6 +263,15 @@ def test_yes_to_the_offer_of_an_agent(policy, domain) -> None:
     assert reasons(predict(policy, domain, t)) == ["explicit_request"]
 
 
+def test_yes_to_an_offer_response_sent_by_a_custom_action(policy, domain) -> None:
+    # action_answer_question falls back to utter_complaint when the help center has nothing for a follow-up.
+    offer = [ActionExecuted("action_answer_question"),
+             BotUttered("I'm sorry about your experience... Would you like me to connect you with a support agent?",
+                        metadata={"utter_action": "utter_complaint"})]
+    t = tracker(domain, user("what about if it arrives scratched?", "complaint"), offer, user("yes", "affirm"))
+    assert reasons(predict(policy, domain, t)) == ["explicit_request"]
+
+
 def test_yes_to_a_person_offered_with_a_button(policy, domain) -> None:
     """The help center's "I don't know ... I can connect you with one of our support agents" comes from
     action_answer_question with a "Talk to a person" button: typing yes must do what the button does."""

@@ -1,0 +1,124 @@
+"""FollowUpPolicy: a follow-up question to a help-center answer goes back to the help center.
+
+"do you price match?" is answered from the help center; "what about if it drops on your own
+site?" reads, on its own, like a complaint (0.81), and the complaint rule would answer it with the
+complaint reply. Right after a grounded help-center answer, a message worded as a follow-up
+question ("and ...?", "what about ...", "how about ...", "what if ...") whose intent has its own
+canned reply (complaint, review, change_order, payment_issue) is sent to
+``action_answer_question`` instead, which reads it with the earlier turns and answers from the
+passage they lead to; when the help center has nothing, that action sends the intent's own
+response (``FALLBACK_RESPONSES`` in ``actions/answers.py``), so nothing is lost by asking first.
+
+Like HandoffPolicy it has nothing to learn. It predicts with confidence 1.0 and a priority above
+RulePolicy's and below HandoffPolicy's, so an angry or explicit request still goes to a person.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import InvalidConfigException
+
+from bot.policies.untrained import UntrainedPolicy
+
+# RulePolicy has 4 and HandoffPolicy 6: a rule's canned reply loses, a handoff wins.
+FOLLOW_UP_POLICY_PRIORITY = 5
+ANSWER_ACTION = "action_answer_question"
+# Wordings that only make sense as a question about what was just answered.
+_OPEN_CUE = re.compile(r"^\s*(what about|how about|what if|and if|but what if|same (for|with))\b", re.IGNORECASE)
+_JOINING_CUE = re.compile(r"^\s*(and|but|or|also|then|so)\b", re.IGNORECASE)
+
+
+def is_follow_up_question(text: Text) -> bool:
+    """"what about ...", "what if ...", or "and/but/also ...?" asked as a question."""
+    return bool(_OPEN_CUE.search(text) or (_JOINING_CUE.search(text) and text.rstrip().endswith("?")))
+
+
+def _answered_from_help_center(tracker: DialogueStateTracker, answer_action: Text) -> bool:
+    """Whether the bot's turn just before the latest user message was a grounded help-center answer."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and isinstance(event, BotUttered):
+            return bool(((event.metadata or {}).get("kb_answer") or {}).get("grounded"))
+        elif seen_user and isinstance(event, ActionExecuted) and event.action_name not in (ACTION_LISTEN_NAME, answer_action):
+            return False
+    return False
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
+)
+class FollowUpPolicy(UntrainedPolicy):
+    """Sends follow-up questions to a help-center answer back to the help center."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # beats RulePolicy (4) and loses to HandoffPolicy (6) on equal confidence.
+            "priority": FOLLOW_UP_POLICY_PRIORITY,
+            # intents with a canned reply of their own, which a follow-up question is often mistaken for.
+            "intents": ["complaint", "review", "change_order", "payment_issue"],
+            # the action that answers from the help center (and falls back to the intent's response).
+            "answer_action": ANSWER_ACTION,
+        }
+
+    @classmethod
+    def check_config(cls, config: Dict[Text, Any]) -> None:
+        super().check_config(config)
+        intents = config.get("intents")
+        if not isinstance(intents, list) or not all(isinstance(i, str) and i for i in intents):
+            raise InvalidConfigException(f"FollowUpPolicy: 'intents' must be a list of intent names, got {intents!r}")
+        action = config.get("answer_action")
+        if not isinstance(action, str) or not action:
+            raise InvalidConfigException(f"FollowUpPolicy: 'answer_action' must be an action name, got {action!r}")
+
+    @property
+    def answer_action(self) -> Text:
+        return self.config["answer_action"]
+
+    def applies(self, tracker: DialogueStateTracker) -> bool:
+        """True right after a customer's follow-up question to a help-center answer, read as one of ``intents``."""
+        if tracker.is_paused() or tracker.active_loop_name or tracker.latest_action_name != ACTION_LISTEN_NAME:
+            return False
+        message = tracker.latest_message
+        if message is None or message.intent.get("name") not in self.config["intents"]:
+            return False
+        return is_follow_up_question(message.text or "") and _answered_from_help_center(tracker, self.answer_action)
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        probabilities = self._default_predictions(domain)
+        if self.answer_action not in domain.action_names_or_texts:
+            return self._prediction(probabilities)
+        if tracker.latest_action_name == self.answer_action and self._predicted_last_action(tracker):
+            # Our answer is the whole reply: wait for the customer (no rule knows this path).
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._prediction(probabilities, is_no_user_prediction=True)
+        if self.applies(tracker):
+            probabilities[domain.index_for_action(self.answer_action)] = 1.0
+        return self._prediction(probabilities)
+
+    def _predicted_last_action(self, tracker: DialogueStateTracker) -> bool:
+        for event in reversed(tracker.events):
+            if isinstance(event, ActionExecuted):
+                return (event.policy or "").endswith(type(self).__name__)
+        return False
+
+    @classmethod
+    def _metadata_filename(cls) -> Optional[Text]:
+        return "follow_up_policy"

@@ -1,0 +1,135 @@
+"""FollowUpPolicy on hand-built trackers: follow-up questions to a help-center answer go back to it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, List, Optional
+
+import pytest
+from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import InvalidConfigException
+
+from bot.policies.follow_up_policy import FollowUpPolicy, is_follow_up_question
+from bot.policies.handoff_policy import HandoffPolicy
+from tests.policies.test_handoff_policy import make_policy as make_handoff_policy
+from tests.policies.test_handoff_policy import tracker
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUNDED = {"kb_answer": {"grounded": True, "sources": ["https://help.brightbay.example/help/price-match"]}}
+NOT_FOUND = {"kb_answer": {"grounded": False, "sources": []}}
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+def make_policy(tmp_path: Path, **config: Any) -> FollowUpPolicy:
+    return FollowUpPolicy(
+        {**FollowUpPolicy.get_default_config(), **config},
+        LocalModelStorage(tmp_path),
+        Resource("follow_up"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> FollowUpPolicy:
+    return make_policy(tmp_path)
+
+
+def user(text: str, intent: str) -> List[Event]:
+    return [ActionExecuted("action_listen"), UserUttered(text, {"name": intent, "confidence": 0.8})]
+
+
+def help_center(metadata: dict = GROUNDED) -> List[Event]:
+    return [ActionExecuted("action_answer_question"), BotUttered("We'll refund you the difference.", metadata=metadata)]
+
+
+def predicted(policy: FollowUpPolicy, domain: Domain, t: DialogueStateTracker) -> Optional[str]:
+    prediction = policy.predict_action_probabilities(t, domain)
+    if max(prediction.probabilities) == 0:
+        return None
+    return domain.action_names_or_texts[prediction.probabilities.index(max(prediction.probabilities))]
+
+
+@pytest.mark.parametrize("text", [
+    "what about if it drops on your own site?", "How about a price drop on a sale item", "what if it was a gift?",
+    "and if I paid with a gift card?", "but what if the box is opened?",
+])
+def test_a_follow_up_question_to_a_help_center_answer_goes_back_to_it(policy, domain, text) -> None:
+    t = tracker(domain, user("do you price match?", "check_refund_policy"), help_center(), user(text, "complaint"))
+    assert predicted(policy, domain, t) == "action_answer_question"
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("my package arrived broken", "complaint"),  # a complaint, not a follow-up
+    ("and it arrived broken", "complaint"),  # a statement, not a question
+    ("what about my refund?", "track_refund"),  # its rule answers it already
+    ("what about the shipping", "delivery_options"),
+])
+def test_other_messages_are_left_to_the_rules(policy, domain, text, intent) -> None:
+    t = tracker(domain, user("do you price match?", "check_refund_policy"), help_center(), user(text, intent))
+    assert predicted(policy, domain, t) is None
+
+
+def test_only_right_after_a_grounded_help_center_answer(policy, domain) -> None:
+    follow_up = user("what about if it drops on your own site?", "complaint")
+    not_found = tracker(domain, user("do you sell drones", "out_of_scope"), help_center(NOT_FOUND), follow_up)
+    canned = tracker(domain, user("hi", "greet"), [ActionExecuted("utter_greet"), BotUttered("Hi!")], follow_up)
+    earlier = tracker(domain, user("do you price match?", "check_refund_policy"), help_center(),
+                      user("thanks", "thank_you"), [ActionExecuted("utter_you_are_welcome"), BotUttered("Anytime")],
+                      follow_up)
+    assert [predicted(policy, domain, t) for t in (not_found, canned, earlier)] == [None, None, None]
+
+
+def test_not_while_a_form_runs_or_the_conversation_is_paused(policy, domain) -> None:
+    t = tracker(domain, user("do you price match?", "check_refund_policy"), help_center(),
+                [ActiveLoop("order_form")], user("what about if it drops on your own site?", "complaint"))
+    assert predicted(policy, domain, t) is None
+
+
+def test_after_its_answer_it_waits_for_the_customer(policy, domain) -> None:
+    t = tracker(domain, user("do you price match?", "check_refund_policy"), help_center(),
+                user("what about if it drops on your own site?", "complaint"),
+                [ActionExecuted("action_answer_question", policy="FollowUpPolicy"), BotUttered("Within 14 days...")])
+    assert predicted(policy, domain, t) == "action_listen"
+    # After a rule's help-center answer it predicts nothing (the rules wait for the customer themselves).
+    ruled = tracker(domain, user("do you price match?", "check_refund_policy"),
+                    [ActionExecuted("action_answer_question", policy="RulePolicy"), BotUttered("...")])
+    assert predicted(policy, domain, ruled) is None
+
+
+def test_it_beats_the_complaint_rule_and_loses_to_a_handoff(policy, domain, tmp_path) -> None:
+    t = tracker(domain, user("do you price match?", "check_refund_policy"), help_center(),
+                user("what about if it drops on your own site? let me talk to a real person", "complaint"))
+    ours = policy.predict_action_probabilities(t, domain)
+    rule = PolicyPrediction([0.0] * len(domain.action_names_or_texts), "RulePolicy", 4)
+    rule.probabilities[domain.index_for_action("utter_complaint")] = 1.0
+    assert DefaultPolicyPredictionEnsemble._pick_best_policy([rule, ours]).policy_name == "FollowUpPolicy"
+    handoff: HandoffPolicy = make_handoff_policy(tmp_path / "handoff")
+    best = DefaultPolicyPredictionEnsemble._pick_best_policy([rule, ours, handoff.predict_action_probabilities(t, domain)])
+    assert best.policy_name == "HandoffPolicy"
+
+
+def test_follow_up_wording() -> None:
+    assert is_follow_up_question("And do I need the original box?")
+    assert not is_follow_up_question("And I need the original box.")
+    assert not is_follow_up_question("the box: what about it?")
+
+
+@pytest.mark.parametrize("key,value,shown", [
+    ("priority", 0, "0"),
+    ("intents", "complaint", "'complaint'"),
+    ("answer_action", "", "''"),
+])
+def test_bad_config_is_refused_with_the_value(tmp_path, key, value, shown) -> None:
+    with pytest.raises(InvalidConfigException) as error:
+        make_policy(tmp_path, **{key: value})
+    assert key in str(error.value) and shown in str(error.value)
