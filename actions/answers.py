@@ -27,6 +27,10 @@ from bot.nlu.message_guard import MESSAGE_PROBLEM
 logger = logging.getLogger(__name__)
 
 HISTORY_TURNS = 2  # earlier user messages used for follow-ups ("and for express?")
+# Messages that name no topic: an order number or email given to a form, "yes", "hi", "thanks". A follow-up
+# after them ("how much is the fee?" after "cancel my order", "10002", "bob@example.com") leans on the
+# message before them.
+NO_TOPIC_INTENTS = frozenset({"inform", "affirm", "deny", "greet", "goodbye", "thank_you"})
 CONVERSATION_TURNS = 4  # user and bot messages shown to the LLM
 OUT_OF_SCOPE_TEXT = (
     f"Sorry, that's outside what I can help with, and I found nothing about it in our help center. {CAPABILITIES} "
@@ -81,13 +85,18 @@ def session_events(tracker: Tracker) -> List[Dict[Text, Any]]:
 
 
 def earlier_user_messages(tracker: Tracker, turns: int = HISTORY_TURNS) -> List[str]:
-    """The user's messages before the latest one in this session, oldest first (readable ones only)."""
+    """The user's messages before the latest one in this session that name a topic, oldest first.
+
+    Unreadable messages, button payloads and messages of ``NO_TOPIC_INTENTS`` are left out.
+    """
+    earlier = [e for e in session_events(tracker) if e.get("event") == "user"][:-1]
     texts = [
         e.get("text") or ""
-        for e in session_events(tracker)
-        if e.get("event") == "user" and not (e.get("parse_data") or {}).get(MESSAGE_PROBLEM)
+        for e in earlier
+        if not (e.get("parse_data") or {}).get(MESSAGE_PROBLEM)
+        and ((e.get("parse_data") or {}).get("intent") or {}).get("name") not in NO_TOPIC_INTENTS
     ]
-    texts = [t for t in texts[:-1] if t.strip() and not t.startswith("/")]
+    texts = [t for t in texts if t.strip() and not t.startswith("/")]
     return texts[-turns:] if turns else []
 
 

@@ -15,7 +15,9 @@ from bot.kb.index import CONTEXT_WEIGHTS, DEFAULT_INDEX_DIR, Hit, HybridIndex, e
 from bot.kb.lexical import tokenize
 
 _FOLLOW_UP_CUE = re.compile(r"^\s*(and|but|or|also|same|what about|how about|what if|then)\b", re.IGNORECASE)
-_REFERENCE = re.compile(r"\b(it|that|this|those|these|they|them|one)\b", re.IGNORECASE)
+# Pronouns, and "the" + a noun with nothing after it that says which ("how much is the fee?", "how long
+# is the window?"); "the warranty on the headphones" names its topic itself.
+_REFERENCE = re.compile(r"\b(it|that|this|those|these|they|them|one)\b|\bthe \w+\s*[?.!]*\s*$", re.IGNORECASE)
 # A passage found with the earlier turns mixed in must stay at least this relevant to the new message on
 # its own (cosine, relative to the best passage for the message alone). Below it the message is read as a
 # new topic worded like a follow-up ("and how do I pay for it?" after a shipping question), and the earlier

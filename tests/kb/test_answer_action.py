@@ -143,6 +143,23 @@ def test_history_is_the_earlier_readable_user_turns_of_this_session() -> None:
     assert source.calls == [("and for express?", ("do you ship to the EU", "how much is standard shipping"))]
 
 
+def test_order_details_and_yes_no_turns_are_not_taken_as_the_topic(kb_source) -> None:
+    # Seen in a chat: during a cancellation, "how much is the fee?" after "10002" and "bob@example.com".
+    events: List[Dict[str, Any]] = [{"event": "session_started"}]
+    for said, intent in (("i need to cancel my order", "cancel_order"), ("10002", "inform"), ("bob@example.com", "inform")):
+        events += [{"event": "user", "text": said, "parse_data": {"intent": {"name": intent}}},
+                   {"event": "bot", "text": "..."}]
+    latest = {"text": "actually wait, how much is the fee?", "intent": {"name": "check_cancellation_fee", "confidence": 0.99}}
+    events.append({"event": "user", "text": latest["text"], "parse_data": latest})
+    source = FixedSource([])
+    run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()),
+               Tracker("answers-test", {}, latest, events, False, None, {}, "action_listen"))
+    assert source.calls == [(latest["text"], ("i need to cancel my order",))]
+    answer = run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()),
+                        Tracker("answers-test", {}, latest, events, False, None, {}, "action_listen"))[1]
+    assert "no cancellation fee" in only_message(answer)["text"]
+
+
 def test_a_warranty_question_without_an_intent_is_answered(kb_source) -> None:
     action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
     _, messages = run_action(action, tracker("can i buy extended protection for my tv", "nlu_fallback"))

@@ -13,6 +13,9 @@ def ask(source: LocalKnowledgeSource, question: str, history=()):
 def test_elliptic_messages_are_detected():
     assert is_elliptic("and for express?") and is_elliptic("how long does it take?") and is_elliptic("how much?")
     assert not is_elliptic("can I pay with bitcoin") and not is_elliptic("how much is standard shipping")
+    # "the" + a noun that nothing after it explains refers back; "the warranty on laptops" does not.
+    assert is_elliptic("actually wait, how much is the fee?") and is_elliptic("how long is the window")
+    assert not is_elliptic("what's the warranty on laptops") and not is_elliptic("is the warranty free")
 
 
 def test_follow_up_uses_the_previous_turn(kb_source: LocalKnowledgeSource):
