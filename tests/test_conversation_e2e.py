@@ -171,3 +171,17 @@ def test_a_follow_up_read_as_a_complaint_is_answered_from_the_help_center(rasa_u
     # A complaint that is not worded as a follow-up gets the complaint reply as before.
     say(rasa_url, "follow-3", "how long does standard shipping take")
     assert "I'm sorry about your experience" in " ".join(say(rasa_url, "follow-3", "my package arrived broken"))
+
+
+def test_idiomatic_yes_and_wait_at_a_confirmation(rasa_url: str, database_url: str) -> None:
+    # Seen in a chat: "why not?" to "Shall I go ahead?" was read as a no, and "hold on" as goodbye.
+    # (Last in this module: it files a refund on order 10003.)
+    say(rasa_url, "confirm-1", "can i get a refund for order 10003")
+    assert "Shall I go ahead?" in " ".join(say(rasa_url, "confirm-1", "alice@example.com"))
+    before = database_state(database_url)
+    held = " ".join(say(rasa_url, "confirm-1", "hold on"))
+    assert "haven't changed anything" in held and database_state(database_url) == before
+    # Asked again, the order is already verified in this conversation: straight to the question.
+    assert "Shall I go ahead?" in " ".join(say(rasa_url, "confirm-1", "can i get a refund for order 10003"))
+    assert "I've requested refund #" in " ".join(say(rasa_url, "confirm-1", "why not?"))
+    assert database_state(database_url)[1] == before[1] + 1
