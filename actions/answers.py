@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.session import session_events
 from bot.kb.answer import Answer
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import KnowledgeSource, LocalKnowledgeSource
@@ -73,15 +74,6 @@ def default_source() -> KnowledgeSource:
 def default_answerer(settings: Optional[LLMSettings] = None):
     settings = settings or LLMSettings.from_env()
     return LLMAnswerer(settings) if settings.configured else ExtractiveAnswerer()
-
-
-def session_events(tracker: Tracker) -> List[Dict[Text, Any]]:
-    """The events of the current session (after the last session_started)."""
-    events = list(tracker.events or [])
-    for i in range(len(events) - 1, -1, -1):
-        if events[i].get("event") == "session_started":
-            return events[i + 1 :]
-    return events
 
 
 def earlier_user_messages(tracker: Tracker, turns: int = HISTORY_TURNS) -> List[str]:

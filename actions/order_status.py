@@ -1,6 +1,7 @@
 """Order status: where a verified order is and when it arrives."""
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import List, Text
 
@@ -8,10 +9,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.verification import VerifiedOrderAction
+from actions.session import session_events
+from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderSummary
+
+MAX_EXTRA_ORDERS = 4  # other order numbers looked up from one message (a customer's handful, not a list)
 
 
 def describe_status(order: OrderSummary, today: date) -> Text:
@@ -38,12 +42,40 @@ def _status(order: OrderSummary, today: date) -> Text:
     return f"{head} was returned."
 
 
+def other_orders_asked_with(tracker: Tracker, order_id: Text) -> List[Text]:
+    """The other order numbers in the request that named ``order_id`` ("track 10001 and 10003").
+
+    The request is the customer's latest message that is not just an answer to the order check (an
+    ``inform`` such as the email); none when it did not name ``order_id`` ("where is it now?" later on).
+    At most ``MAX_EXTRA_ORDERS``, in the order they were written.
+    """
+    for event in reversed(session_events(tracker)):
+        parse = event.get("parse_data") or {}
+        if event.get("event") != "user" or (parse.get("intent") or {}).get("name") == "inform":
+            continue
+        named = [str(e.get("value")) for e in parse.get("entities") or [] if e.get("entity") == ORDER_ID_SLOT]
+        if str(order_id) not in named:
+            return []
+        return [n for n in dict.fromkeys(named) if n != str(order_id)][:MAX_EXTRA_ORDERS]
+    return []
+
+
 class ActionOrderStatus(VerifiedOrderAction):
+    """The verified order's status, and that of any other order named in the same message with the same identity."""
+
     def name(self) -> Text:
         return "action_order_status"
 
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        dispatcher.utter_message(text=describe_status(order, self._service.today()))
+        today = self._service.today()
+        dispatcher.utter_message(text=describe_status(order, today))
+        for other_id in other_orders_asked_with(tracker, str(order.order_id)):
+            # Each is checked against the same email or ZIP code; someone else's order reads as not found.
+            other = await asyncio.to_thread(self._service.verify, int(other_id), identity)
+            if other is None:
+                dispatcher.utter_message(text=f"I couldn't find order {other_id} with that email address or ZIP code.")
+            else:
+                dispatcher.utter_message(text=describe_status(other, today))
         return []

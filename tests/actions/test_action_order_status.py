@@ -70,3 +70,43 @@ def test_items_list_shows_quantities_and_caps_long_orders():
     five = [(f"Item {n}", 1) for n in range(5)]
     assert items_list(five) == "Item 0; Item 1; Item 2; and 2 more items"
     assert items_list(five[:4]) == "Item 0; Item 1; Item 2; and 1 more item"
+
+
+def asked(text, order_ids, *later):
+    """Events of a session whose user message ``text`` named ``order_ids``, then ``later`` user messages."""
+    entities = [{"entity": "order_id", "value": str(n)} for n in order_ids]
+    events = [{"event": "session_started"},
+              {"event": "user", "text": text, "parse_data": {"intent": {"name": "track_order"}, "entities": entities}}]
+    events += [{"event": "user", "text": t, "parse_data": {"intent": {"name": "inform"}, "entities": []}} for t in later]
+    return events
+
+
+def with_events(tracker, events):
+    tracker.events = events
+    return tracker
+
+
+def test_every_order_named_in_the_message_is_answered_when_it_is_the_customers(action):
+    # Seen in a chat: "track order 10001 and 10003" answered 10001 and said nothing about 10003.
+    tracker = with_events(make_tracker(verified(10001)), asked("track order 10001 and 10003", [10001, 10003], "alice@example.com"))
+    _, messages = run_action(action, tracker)
+    assert [m.split(" (")[0] for m in texts(messages)] == ["Order 10001", "Order 10003"]
+    assert "delivered on Tuesday, March 10" in texts(messages)[1]
+
+
+def test_another_customers_order_in_the_same_message_reads_as_not_found(action):
+    # 10002 is Bob's, 10009 nobody's: both get the same reply, and nothing of 10002 shows.
+    tracker = with_events(make_tracker(verified(10001)),
+                          asked("where are 10001, 10002 and 10009", [10001, 10002, 10009, 10002], "alice@example.com"))
+    _, messages = run_action(action, tracker)
+    replies = texts(messages)
+    assert replies[1:] == ["I couldn't find order 10002 with that email address or ZIP code.",
+                           "I couldn't find order 10009 with that email address or ZIP code."]
+    assert "1,249.00" not in " ".join(replies) and "TV" not in " ".join(replies)
+
+
+def test_only_the_latest_request_counts(action):
+    # An earlier request for two orders is not answered again when a later one asks about this order alone.
+    events = asked("track 10001 and 10003", [10001, 10003], "alice@example.com") + asked("where is it now?", [])[1:]
+    _, messages = run_action(action, with_events(make_tracker(verified(10001)), events))
+    assert len(messages) == 1
