@@ -8,7 +8,7 @@ handoff record compute the same reasons from the same tracker. Every threshold l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -67,7 +67,9 @@ DEFAULTS: Dict[str, Any] = {
         r"\byou (?:do ?n[o']?t|don't) understand\b",
         r"\bi (?:already|just) (?:tried|did) (?:that|this|it)\b",
         r"\b(?:same|that) (?:answer|reply|response|thing) again\b",
-        r"\b(?:still|it) (?:does ?n[o']?t|did ?n[o']?t|does not|did not) work\b",
+        r"\b(?:still|it|that|this) (?:does ?n[o']?t|did ?n[o']?t|does not|did not) work\b",
+        r"\bstill (?:nothing|no luck|not working|the same|no (?:email|link|code|reply|answer))\b",
+        r"\b(?:i|we)(?:'ve| have)? (?:already |also |just )?tried (?:two|2|three|3|several|multiple|different|another|other|both|all|everything)\b",
         r"\bgoing (?:round and round|in circles)\b",
     ],
     # high_value: a verified order above this amount (USD) is high value.
@@ -152,6 +154,8 @@ class Turn:
     # also when a custom action sent it).
     offered_payloads: Tuple[str, ...] = ()
     offered_responses: Tuple[str, ...] = ()
+    # The help center answered it (a grounded answer): understood, whatever its intent and confidence.
+    answered_from_help_center: bool = False
 
 
 @dataclass(frozen=True)
@@ -276,9 +280,12 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
         elif kind == "bot":
             buttons = (event.get("data") or {}).get("buttons") or []
             offered += [str(b.get("payload")) for b in buttons if isinstance(b, Mapping) and b.get("payload")]
-            response = (event.get("metadata") or {}).get("utter_action")
+            metadata = event.get("metadata") or {}
+            response = metadata.get("utter_action")
             if isinstance(response, str):
                 responses.append(response)
+            if turns and ((metadata.get("kb_answer") or {}).get("grounded")):
+                turns[-1] = replace(turns[-1], answered_from_help_center=True)
         elif kind == "user":
             parse = dict(event.get("parse_data") or {})
             parse.setdefault("text", event.get("text") or "")
@@ -341,7 +348,8 @@ def _repeated(turns: List[Turn], cfg: Mapping[str, Any], similarity: TextSimilar
     not_understood = 0
     not_understood_intents = set(cfg["not_understood_intents"])
     for turn in reversed(turns):
-        if turn.intent in not_understood_intents or turn.confidence < cfg["low_confidence_threshold"]:
+        unsure = turn.intent in not_understood_intents or turn.confidence < cfg["low_confidence_threshold"]
+        if unsure and not turn.answered_from_help_center:
             not_understood += 1
         else:
             break

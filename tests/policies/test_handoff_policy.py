@@ -184,6 +184,22 @@ def test_out_of_scope_again_and_again(policy, domain) -> None:
     assert predict(policy, domain, tracker(domain, *steps[:-1])) is None  # not in a row
 
 
+def test_out_of_scope_questions_the_help_center_answered_are_understood(policy, domain) -> None:
+    # Warranty and price-match questions have no intent of their own: read as out_of_scope, answered from
+    # the help center. Three in a row are a customer being helped, not one going in circles.
+    grounded = {"kb_answer": {"grounded": True, "sources": ["https://help.brightbay.example/help/warranty"]}}
+    steps = []
+    for text in ("is my laptop under warranty", "can I buy extended protection?", "how do I make a claim"):
+        steps += [user(text, "out_of_scope", 0.6),
+                  [ActionExecuted("action_answer_question"), BotUttered("...", metadata=grounded)]]
+    assert predict(policy, domain, tracker(domain, *steps[:-1])) is None
+    # Unanswered ones still count: two refusals and a third message hand off.
+    refused = [ActionExecuted("action_answer_question"), BotUttered("Sorry, I don't know...", metadata={"kb_answer": {"grounded": False}})]
+    steps = [user("blorp", "out_of_scope", 0.6), refused, user("zxcv", "out_of_scope", 0.6), refused,
+             user("can I buy extended protection?", "out_of_scope", 0.6)]
+    assert reasons(predict(policy, domain, tracker(domain, *steps))) == ["repeated"]
+
+
 def test_the_same_request_again_and_again(policy, domain) -> None:
     steps = []
     for _ in range(3):
@@ -219,6 +235,20 @@ def test_the_answer_did_not_help(policy, domain) -> None:
     t = tracker(domain, user("how do I get my invoice", "get_invoice"), bot("utter_get_invoice"),
                 user("that didn't help, there's no invoice button", "deny"))
     assert reasons(predict(policy, domain, t)) == ["repeated"]
+
+
+@pytest.mark.parametrize("text,intent,hands_off", [
+    # Seen in chats: the same payment reply twice, and "Is there anything else I can help with?" to "still nothing".
+    ("I tried two different cards", "payment_issue", True),
+    ("still nothing", "deny", True),
+    ("that didn't work either", "deny", True),
+    ("we've already tried everything you said", "complaint", True),
+    ("ok I'll try a different card", "affirm", False),
+    ("I'm still waiting on order 10001 though", "track_order", False),
+])
+def test_the_suggestion_did_not_work(policy, domain, text, intent, hands_off) -> None:
+    t = tracker(domain, user("my payment keeps getting declined", "payment_issue"), bot("utter_payment_issue"), user(text, intent))
+    assert reasons(predict(policy, domain, t)) == (["repeated"] if hands_off else [])
 
 
 def test_high_value_refund_hands_off_after_it_is_filed(policy, domain) -> None:
