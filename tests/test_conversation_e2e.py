@@ -185,3 +185,12 @@ def test_idiomatic_yes_and_wait_at_a_confirmation(rasa_url: str, database_url: s
     assert "Shall I go ahead?" in " ".join(say(rasa_url, "confirm-1", "can i get a refund for order 10003"))
     assert "I've requested refund #" in " ".join(say(rasa_url, "confirm-1", "why not?"))
     assert database_state(database_url)[1] == before[1] + 1
+
+
+def test_asking_whether_it_is_a_bot_gets_a_straight_answer(rasa_url: str) -> None:
+    # Seen in a chat: "are you a bot?" and "what can you do" got "Sorry, that's outside what I can help with",
+    # and a third off-topic message then handed the customer to an agent as "not understood".
+    # The domain's intents are fixed: these read as greetings, whose reply says what the assistant is and does.
+    assert "virtual assistant, a bot" in " ".join(say(rasa_url, "bot-1", "are you a bot?"))
+    assert "track an order" in " ".join(say(rasa_url, "bot-1", "what can you do"))
+    assert "connecting you" not in " ".join(say(rasa_url, "bot-1", "tell me a joke"))
