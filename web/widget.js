@@ -12,6 +12,7 @@
  *   the server runs an id only once. After a reconnect the log is rebuilt from the history, so
  *   replies sent while the socket was down (a live agent's, say) are not lost. A message the server
  *   could not handle (its ack carries an error) is marked "retrying" and sent again with backoff.
+ * - A new or empty conversation opens with a greeting and three questions to click (widget-side only).
  * - Typing indicator from sending until the first reply (or 30 s).
  * - Quick replies (`quick_replies` / `buttons`): the payload is sent as the message, the title shown.
  * - Links (http/https URLs and [text](url)) are clickable and open in a new tab.
@@ -29,6 +30,14 @@
   var TYPING_TIMEOUT_MS = 30000;
   var RETRY_MAX_MS = 30000;
   var HANDOFF_TEXT = "You are now chatting with a support agent";
+  // Shown in an empty conversation only, by the widget (it is not a message of the conversation).
+  var WELCOME_TEXT = "Hi! I'm Brightbay's virtual assistant, a bot. I can track an order, cancel it, start or " +
+    "check a refund, and answer questions about shipping, returns and payments. You can ask for a person at any time.";
+  var SUGGESTIONS = [
+    { title: "Where is my order?", payload: "Where is my order?" },
+    { title: "Return policy", payload: "What's your return policy?" },
+    { title: "Shipping times", payload: "How long does shipping take?" }
+  ];
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -177,6 +186,15 @@
     if (buttons && buttons.length) renderReplies(buttons);
   }
 
+  // A new or empty conversation opens with a greeting and a few questions to click.
+  function showWelcome() {
+    if (log.querySelector(".bb-msg, .bb-note")) return;
+    var bubble = el("div", "bb-msg bb-welcome");
+    appendRichText(bubble, WELCOME_TEXT);
+    append(bubble);
+    renderReplies(SUGGESTIONS);
+  }
+
   // ---- socket
   var socket = io(server, { path: "/socket.io", transports: ["websocket", "polling"] });
 
@@ -260,6 +278,7 @@
       });
     }
     liveMessages = null;
+    showWelcome();
     // Only the last message's quick replies stay clickable.
     var groups = log.querySelectorAll(".bb-replies");
     for (var i = 0; i < groups.length - 1; i++) {
@@ -300,7 +319,7 @@
     }
     if (historyLoaded) return;
     historyLoaded = true;
-    if (stored !== id) { panel.setAttribute("data-history", "new"); return; }
+    if (stored !== id) { panel.setAttribute("data-history", "new"); showWelcome(); return; }
     loadHistory(id, false);
   });
 

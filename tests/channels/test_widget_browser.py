@@ -75,6 +75,21 @@ def test_order_status_then_history_after_reload(browser: WebDriver, channels_url
     users = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".bb-user")]
     assert users[:2] == ["where is my order 10001", "alice@example.com"]
     assert any("Order 10001" in t and "UPS" in t for t in bot_texts(browser))
+    assert browser.find_elements(By.CSS_SELECTOR, ".bb-welcome") == []  # a conversation with history has no greeting
+
+
+def test_a_new_conversation_opens_with_a_greeting_and_questions_to_click(browser: WebDriver, channels_url: str) -> None:
+    browser.get(f"{channels_url}/chat/")
+    browser.execute_script("window.BrightbayChat.reset()")
+    open_widget(browser, channels_url)
+    welcome = wait(browser, lambda d: next(iter(d.find_elements(By.CSS_SELECTOR, ".bb-welcome")), None), 30)
+    assert "virtual assistant, a bot" in welcome.text and "ask for a person" in welcome.text
+    chips = browser.find_elements(By.CSS_SELECTOR, ".bb-reply")
+    assert [c.text for c in chips] == ["Where is my order?", "Return policy", "Shipping times"]
+    chips[1].click()
+    wait_for_bot_text(browser, "30 days")
+    wait_for_bot_text(browser, "help.brightbay.example/help/returns")
+    assert [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".bb-user")] == ["Return policy"]
 
 
 def test_quick_reply_button_and_links(browser: WebDriver, channels_url: str) -> None:
