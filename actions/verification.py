@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.confirmation import PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
@@ -105,8 +106,17 @@ class ValidateOrderForm(FormValidationAction):
                 logger.exception("order check failed to run in conversation %s", tracker.sender_id)
                 return [SlotSet(slot, value) for slot, value in extracted.items()]
             if order is None:
-                return self._failed_check(dispatcher, tracker)
-        return [SlotSet(slot, value) for slot, value in extracted.items()]
+                return self._failed_check(dispatcher, tracker) + self._forget_pending_change(tracker)
+        events: List[EventType] = [SlotSet(slot, value) for slot, value in extracted.items()]
+        if order_id != tracker.get_slot(ORDER_ID_SLOT):
+            events += self._forget_pending_change(tracker)
+        return events
+
+    @staticmethod
+    def _forget_pending_change(tracker: Tracker) -> List[EventType]:
+        """A cancellation or refund waiting for a yes was asked about the previous order: a "yes" now
+        must not change the order just named ("refund 10003" ... "where is 10001?" ... "yes")."""
+        return [SlotSet(PENDING_SLOT, None)] if tracker.get_slot(PENDING_SLOT) else []
 
     @staticmethod
     def _extract(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:

@@ -173,6 +173,18 @@ def test_a_follow_up_read_as_a_complaint_is_answered_from_the_help_center(rasa_u
     assert "I'm sorry about your experience" in " ".join(say(rasa_url, "follow-3", "my package arrived broken"))
 
 
+def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
+    # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
+    # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.
+    say(rasa_url, "switch-1", "i want a refund for order 10003")
+    assert "Shall I go ahead?" in " ".join(say(rasa_url, "switch-1", "alice@example.com"))
+    assert "Order 10001" in " ".join(say(rasa_url, "switch-1", "wait, where is order 10001?"))
+    before = database_state(database_url)
+    reply = " ".join(say(rasa_url, "switch-1", "yes"))
+    assert "still on its way" not in reply  # what the old code answered: the refund question applied to 10001
+    assert "I've requested refund" not in reply and database_state(database_url) == before
+
+
 def test_idiomatic_yes_and_wait_at_a_confirmation(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: "why not?" to "Shall I go ahead?" was read as a no, and "hold on" as goodbye.
     # (Last in this module: it files a refund on order 10003.)

@@ -121,3 +121,14 @@ def test_empty_message_gets_the_empty_message_text(form):
     assert texts(messages) == [PROBLEM_TEXT[EMPTY]]
     assert texts(messages) == ["I didn't receive any text. Could you type your question?"]
     assert slot_sets(events) == [("order_id", None)]
+
+
+def test_naming_another_order_forgets_a_change_waiting_for_a_yes(form):
+    # Seen in a chat: "refund 10003" ... "Shall I go ahead?" ... "wait, where is order 10001?" ... "yes"
+    # filed the refund against 10001, the order in the slot by then.
+    waiting = {"order_id": "10003", "order_identity": "alice@example.com", "pending_confirmation": "refund"}
+    events, _ = run_action(form, make_tracker(waiting, text="wait, where is order 10001?", intent="track_order"))
+    assert slot_sets(events) == [("order_id", "10001"), ("pending_confirmation", None)]
+    # The same order named again keeps the question open.
+    events, _ = run_action(form, make_tracker(waiting, text="is 10003 the one with the bottle?", intent="track_order"))
+    assert ("pending_confirmation", None) not in slot_sets(events)
