@@ -17,6 +17,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.session import session_events
 from bot.kb.answer import Answer
@@ -152,6 +153,10 @@ class ActionAnswerQuestion(Action):
         repeated = answer.grounded and answer.text == previous_bot_text(tracker)
         if answer.grounded and not (repeated and intent in FALLBACK_RESPONSES):
             dispatcher.utter_message(text=answer.text, kb_answer=record)
+            # A question asked while a cancellation or refund waits for a yes: ask for it again.
+            question = still_waiting_question(tracker)
+            if question:
+                dispatcher.utter_message(text=question, buttons=CONFIRM_BUTTONS)
             return []
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"

@@ -1,7 +1,7 @@
 """Changes that wait for the customer's yes: the shared slot, buttons and the "no" path."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -9,6 +9,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 PENDING_SLOT = "pending_confirmation"
 CONFIRM_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+def still_waiting_question(tracker: Tracker) -> Optional[Text]:
+    """The confirmation question to ask again after answering something else, or None when nothing waits."""
+    order_id = tracker.get_slot("order_id")
+    pending = tracker.get_slot(PENDING_SLOT)
+    if not order_id or pending not in ("cancel_order", "refund"):
+        return None
+    if pending == "cancel_order":
+        return f"Shall I still cancel order {order_id}?"
+    return f"Shall I still request the refund for order {order_id}?"
 
 
 class ActionDeclineChange(Action):

@@ -136,6 +136,18 @@ def test_a_follow_up_sent_back_by_the_follow_up_policy_is_answered_or_gets_its_i
     assert "$14.99" in only_message(run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), same)[1])["text"]
 
 
+def test_a_question_asked_while_a_change_waits_for_a_yes_asks_for_it_again(kb_source) -> None:
+    latest = {"text": "wait, is there a cancellation fee?", "intent": {"name": "check_cancellation_fee", "confidence": 0.99}}
+    events = [{"event": "session_started"}, {"event": "user", "text": latest["text"], "parse_data": latest}]
+    waiting = Tracker("answers-test", {"order_id": "10002", "pending_confirmation": "cancel_order"}, latest, events,
+                      False, None, {}, "action_listen")
+    answer, again = run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()), waiting)[1]
+    assert "no cancellation fee" in answer["text"]
+    assert again["text"] == "Shall I still cancel order 10002?" and [b["payload"] for b in again["buttons"]] == ["/affirm", "/deny"]
+    nothing_waits = Tracker("answers-test", {"order_id": "10002"}, latest, events, False, None, {}, "action_listen")
+    assert len(run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()), nothing_waits)[1]) == 1
+
+
 def test_history_is_the_earlier_readable_user_turns_of_this_session() -> None:
     source = FixedSource([])
     events_before = ["what about returns", "do you ship to the EU", "how much is standard shipping"]
