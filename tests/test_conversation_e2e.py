@@ -173,6 +173,14 @@ def test_a_follow_up_read_as_a_complaint_is_answered_from_the_help_center(rasa_u
     assert "I'm sorry about your experience" in " ".join(say(rasa_url, "follow-3", "my package arrived broken"))
 
 
+
+@pytest.mark.parametrize("text", ["i received the wrong item", "an item is missing from my parcel"])
+def test_a_wrong_or_missing_item_gets_an_apology_and_the_offer_of_a_person(rasa_url: str, text: str) -> None:
+    # Seen in a chat: "i received the wrong item" got "Orders can't be edited once placed..." (change_order),
+    # and a missing item asked for the order number to show its tracking (track_order).
+    reply = " ".join(say(rasa_url, f"wrong-{len(text)}", text))
+    assert "I'm sorry about your experience" in reply and "connect you with a support agent" in reply
+
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
     # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.
