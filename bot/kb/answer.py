@@ -28,6 +28,9 @@ NOT_FOUND = (
     "I can connect you with one of our support agents if you like."
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+# A sentence that only sends the reader elsewhere ("See the warranty article for what's covered") shares
+# the question's words without answering it; the article it names is usually among the passages too.
+_POINTER = re.compile(r"^see (?:our|the) [\w -]{0,40}\barticle\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,10 @@ def extract_answer(
     flat = [s for sentences in per_chunk for s in sentences]
     owner = [i for i, sentences in enumerate(per_chunk) for _ in sentences]
     scores = _sentence_scores(query, flat, context)
-    # Introductions and rhetorical questions set the scene; they rarely state the fact asked for.
-    scores -= INTRO_PENALTY * np.array([candidates[o].section == INTRO_SECTION or f.endswith("?") for f, o in zip(flat, owner)])
+    # Introductions, rhetorical questions and pointers to another article rarely state the fact asked for.
+    scores -= INTRO_PENALTY * np.array([
+        candidates[o].section == INTRO_SECTION or f.endswith("?") or bool(_POINTER.search(f)) for f, o in zip(flat, owner)
+    ])
     chosen_chunk = owner[int(np.argmax(scores + TOP_PASSAGE_BONUS * (np.asarray(owner) == 0)))]
     chunk, sentences = candidates[chosen_chunk], per_chunk[chosen_chunk]
     own = np.array([score for score, o in zip(scores, owner) if o == chosen_chunk])
