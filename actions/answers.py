@@ -54,6 +54,7 @@ FALLBACK_RESPONSES = {
     "change_order": "utter_change_order",
     "payment_issue": "utter_payment_issue",
 }
+SAME_ANSWER_TEXT = "That's all our help center says about it. If it doesn't help, I can connect you with one of our support agents."
 UNAVAILABLE_TEXT = (
     "Sorry, I can't look that up right now. Please try again in a few minutes, "
     "or I can connect you with one of our support agents."
@@ -157,6 +158,10 @@ class ActionAnswerQuestion(Action):
             question = still_waiting_question(tracker)
             if question:
                 dispatcher.utter_message(text=question, buttons=CONFIRM_BUTTONS)
+            elif repeated:
+                # The same answer twice in a row ("how do i delete my account", then "yes delete it"):
+                # it did not do what the customer wanted, so offer the person who can.
+                dispatcher.utter_message(text=SAME_ANSWER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"

@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterator, List, Sequence
 import pytest
 from rasa_sdk import Tracker
 
-from actions.answers import NOT_UNDERSTOOD_TEXT, OUT_OF_SCOPE_TEXT, ActionAnswerQuestion
+from actions.answers import NOT_UNDERSTOOD_TEXT, OUT_OF_SCOPE_TEXT, SAME_ANSWER_TEXT, ActionAnswerQuestion
 from actions.fallback import PROBLEM_TEXT
 from bot.kb.documents import Chunk
 from bot.kb.grounded import SYSTEM_PROMPT, ExtractiveAnswerer, LLMAnswerer, check_answer
@@ -130,10 +130,13 @@ def test_a_follow_up_sent_back_by_the_follow_up_policy_is_answered_or_gets_its_i
                      False, None, {}, "action_listen")
     message = only_message(run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), repeat)[1])
     assert message["response"] == "utter_complaint"
-    # An information intent asked again gets the same answer again (it is still the answer).
+    # An information intent asked again gets the same answer again (it is still the answer), and the offer
+    # of a person ("how do i delete my account", then "yes delete it": the bot cannot do it).
     same = Tracker("answers-test", {}, {**latest, "intent": {"name": "delivery_options", "confidence": 0.8}},
                    events + [{"event": "user", "text": "how much is express?"}], False, None, {}, "action_listen")
-    assert "$14.99" in only_message(run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), same)[1])["text"]
+    again, offer = run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), same)[1]
+    assert "$14.99" in again["text"] and again["text"] == only_message(first)["text"]
+    assert offer["text"] == SAME_ANSWER_TEXT and offer["buttons"][0]["payload"] == HUMAN
 
 
 def test_a_question_asked_while_a_change_waits_for_a_yes_asks_for_it_again(kb_source) -> None:
