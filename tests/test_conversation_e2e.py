@@ -146,6 +146,9 @@ def test_policy_question_and_follow_up_are_answered_from_the_help_center(rasa_ur
     assert "help.brightbay.example/help/shipping" in first
     follow_up = " ".join(say(rasa_url, "kb-1", "and for express?"))
     assert "$14.99" in follow_up and "help.brightbay.example/help/shipping" in follow_up
+    # Seen in a chat: a bare "how much?" after a shipping answer was read as a no ("Is there anything else...").
+    say(rasa_url, "kb-3", "do you ship to canada?")
+    assert "help.brightbay.example/help/shipping" in " ".join(say(rasa_url, "kb-3", "how much?"))
 
 
 def test_an_unanswerable_question_offers_a_person(rasa_url: str) -> None:
