@@ -152,7 +152,9 @@ class ActionAnswerQuestion(Action):
             "rejected": answer.rejected,
         }
         repeated = answer.grounded and answer.text == previous_bot_text(tracker)
-        if answer.grounded and not (repeated and intent in FALLBACK_RESPONSES):
+        # The answer just given, again, to a message with its own reply or none: the help center matched the
+        # earlier turn, not this message ("what about if your courier was rude to me?" after a shipping answer).
+        if answer.grounded and not (repeated and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):
             dispatcher.utter_message(text=answer.text, kb_answer=record)
             # A question asked while a cancellation or refund waits for a yes: ask for it again.
             question = still_waiting_question(tracker)

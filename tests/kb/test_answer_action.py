@@ -130,6 +130,10 @@ def test_a_follow_up_sent_back_by_the_follow_up_policy_is_answered_or_gets_its_i
                      False, None, {}, "action_listen")
     message = only_message(run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), repeat)[1])
     assert message["response"] == "utter_complaint"
+    # Read as out of scope, the same: the out-of-scope reply, not the shipping answer again.
+    unsure = Tracker("answers-test", {}, {**latest, "intent": {"name": "out_of_scope", "confidence": 0.5}},
+                     events + [{"event": "user", "text": latest["text"]}], False, None, {}, "action_listen")
+    assert only_message(run_action(ActionAnswerQuestion(source, ExtractiveAnswerer()), unsure)[1])["text"] == OUT_OF_SCOPE_TEXT
     # An information intent asked again gets the same answer again (it is still the answer), and the offer
     # of a person ("how do i delete my account", then "yes delete it": the bot cannot do it).
     same = Tracker("answers-test", {}, {**latest, "intent": {"name": "delivery_options", "confidence": 0.8}},
