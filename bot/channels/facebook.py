@@ -43,8 +43,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.graph_send_queue import GraphSendQueue
-from bot.channels.message_ids import run_turn_once
-from bot.channels.outputs import NOT_HANDLED_TEXT
+from bot.channels.message_ids import run_turn_or_apologise
 
 logger = logging.getLogger(__name__)
 
@@ -149,12 +148,8 @@ class BrightbayMessenger(Messenger):
         message = UserMessage(text, out_channel, sender_id, input_channel=self.name(), metadata=metadata,
                               message_id=message_id)
         try:
-            if await run_turn_once(self.on_new_message, message, message_id) is not None:
-                logger.info("Messenger message %s was already answered (a redelivery): not answering again", message_id)
-        except Exception:
-            # Meta does not deliver an acknowledged event again: the customer must hear that it was not read.
-            logger.exception("Messenger message %s could not be handled", message_id)
-            await out_channel.send_text_message(sender_id, NOT_HANDLED_TEXT)
+            # Meta does not deliver an acknowledged event again: a failed turn gets an apology.
+            await run_turn_or_apologise(self.on_new_message, message, message_id, "Messenger")
         finally:
             await out_channel.send_action(sender_id, sender_action="typing_off")
 

@@ -13,6 +13,7 @@ replies that message got, instead of running the turn a second time. Used by the
 from __future__ import annotations
 
 import contextvars
+import logging
 from contextlib import contextmanager
 from typing import Any, Awaitable, Callable, Dict, Iterator, List, Optional, Text
 
@@ -21,6 +22,14 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+logger = logging.getLogger(__name__)
+
+# Said on Slack and Messenger when a message's turn fails (the tracker store down, say): neither
+# platform sends an acknowledged event again, so the customer must hear that it was not read.
+NOT_HANDLED_TEXT = (
+    "Sorry, something went wrong on our side and I couldn't read your last message. "
+    "Please send it again in a minute."
+)
 REPLY_KEYS = ("image", "buttons", "attachment", "custom")  # what CollectingOutputChannel keeps beside the text
 
 
@@ -104,3 +113,20 @@ async def run_turn_once(
     except TurnAlreadyHandled as handled:
         return handled.replies
     return None
+
+
+async def run_turn_or_apologise(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage, client_message_id: Optional[Text],
+    platform: Text,
+) -> None:
+    """``run_turn_once`` for platforms that never re-send an acknowledged event (Slack, Messenger): a message
+    already answered is not answered again, and one whose turn fails gets ``NOT_HANDLED_TEXT``."""
+    try:
+        if await run_turn_once(on_new_message, message, client_message_id) is not None:
+            logger.info("%s message %s was already answered: not answering again", platform, client_message_id)
+    except Exception:
+        logger.exception("%s message %s of %s could not be handled", platform, client_message_id, message.sender_id)
+        try:
+            await message.output_channel.send_text_message(message.sender_id, NOT_HANDLED_TEXT)
+        except Exception:
+            logger.exception("The apology for %s message %s could not be sent either", platform, client_message_id)

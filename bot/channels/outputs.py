@@ -34,13 +34,6 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Ou
 
 from bot.channels.socketio import HANDOFF_ENDED, HANDOFF_STARTED, handoff_marker  # noqa: F401 (re-exported)
 
-# Said on Slack and Messenger when a message's turn fails (the tracker store down, say): neither
-# platform sends an acknowledged event again, so the customer must hear that it was not read.
-NOT_HANDLED_TEXT = (
-    "Sorry, something went wrong on our side and I couldn't read your last message. "
-    "Please send it again in a minute."
-)
-
 CHANNEL_CLASSES = {
     "slack": "bot.channels.slack.BrightbaySlackInput",
     "facebook": "bot.channels.facebook.BrightbayFacebookInput",

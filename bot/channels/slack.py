@@ -40,8 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.message_ids import run_turn_once
-from bot.channels.outputs import NOT_HANDLED_TEXT
+from bot.channels.message_ids import run_turn_or_apologise
 
 logger = logging.getLogger(__name__)
 
@@ -117,17 +116,9 @@ class BrightbaySlackInput(SlackInput):
         event_id = self._event_id(request.json if request.headers.get("content-type") == "application/json" else None)
 
         async def once_or_apology(message: UserMessage) -> None:
+            # Rasa would log a failed turn and answer Slack 200, and Slack never sends the event again.
             message.message_id = event_id or message.message_id
-            try:
-                if await run_turn_once(on_new_message, message, event_id) is not None:
-                    logger.info("Slack event %s was already answered (by another instance): not answering again", event_id)
-            except Exception:
-                # Rasa would log this and answer Slack 200, and Slack never sends the event again.
-                logger.exception("Slack message %s of %s could not be handled", event_id, message.sender_id)
-                try:
-                    await message.output_channel.send_text_message(message.sender_id, NOT_HANDLED_TEXT)
-                except Exception:
-                    logger.exception("The apology for Slack message %s could not be sent either", event_id)
+            await run_turn_or_apologise(on_new_message, message, event_id, "Slack")
 
         return await super().process_message(request, once_or_apology, text, sender_id, metadata)
 
