@@ -21,16 +21,17 @@ RETURN_HINT = (
 )
 
 
-def why_not_cancellable(order: OrderSummary, today: date) -> Text:
+def why_not_cancellable(order: OrderSummary, today: date, refused: Text = "cancelled") -> Text:
+    """Why the order can't be cancelled (or ``refused``: "changed or cancelled"), and what the customer can do."""
     if order.status is OrderStatus.SHIPPED:
         tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
         return (
-            f"Order {order.order_id} has already shipped with {order.carrier}{tracking}, so it can't be cancelled. "
+            f"Order {order.order_id} has already shipped with {order.carrier}{tracking}, so it can't be {refused}. "
             + RETURN_HINT
         )
     if order.status is OrderStatus.DELIVERED:
         return (
-            f"Order {order.order_id} was delivered {day(order.delivered_on, today)}, so it can't be cancelled. "
+            f"Order {order.order_id} was delivered {day(order.delivered_on, today)}, so it can't be {refused}. "
             "You can return it within 30 days of delivery instead; ask me for a refund and I'll start it."
         )
     if order.status is OrderStatus.CANCELLED:

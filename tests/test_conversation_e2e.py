@@ -184,6 +184,17 @@ def test_a_wrong_or_missing_item_gets_an_apology_and_the_offer_of_a_person(rasa_
     reply = " ".join(say(rasa_url, f"wrong-{len(text)}", text))
     assert "I'm sorry about your experience" in reply and "connect you with a support agent" in reply
 
+def test_a_yes_to_checking_an_order_to_change_runs_the_order_check(rasa_url: str, database_url: str) -> None:
+    # Seen in a chat: "yes" to "Would you like me to check your order?" got the list of what the bot can do.
+    say(rasa_url, "change-1", "can I change the size on order 10001?")
+    # The order number given with the request is kept: only the email is asked for.
+    assert "email address or ZIP code" in " ".join(say(rasa_url, "change-1", "yes"))
+    before = database_state(database_url)
+    reply = " ".join(say(rasa_url, "change-1", "alice@example.com"))
+    assert "Order 10001 has already shipped" in reply and "can't be changed or cancelled" in reply
+    assert database_state(database_url) == before
+
+
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
     # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.

@@ -1,0 +1,89 @@
+"""Changing an order: nothing is edited; a free cancellation is offered while it hasn't shipped."""
+import pytest
+from rasa_sdk import Tracker
+
+from action_helpers import make_tracker, run_action, slot_sets, texts, verified
+from actions.changes import ActionChangeOrder, ActionStartOrderChange
+from actions.verification import NOT_VERIFIED_TEXT
+from bot.db.models import OrderStatus
+
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+@pytest.fixture
+def change(order_service):
+    return ActionChangeOrder(order_service)
+
+
+def _user(text, intent):
+    return {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}, "entities": []}}
+
+
+def _after_yes(request: str, **slots) -> Tracker:
+    """A conversation where ``request`` (a change_order message) got utter_change_order and then a yes."""
+    events = [
+        {"event": "session_started"},
+        _user(request, "change_order"),
+        {"event": "bot", "text": "Orders can't be edited once placed..."},
+        _user("yes", "affirm"),
+    ]
+    tracker = make_tracker(slots, text="yes", intent="affirm")
+    tracker.events = events
+    return tracker
+
+
+def test_processing_order_offers_the_free_cancellation(change, fresh_service):
+    events, messages = run_action(change, make_tracker(verified(10002, order_task="change")))
+    [message] = messages
+    assert message["text"].startswith("Order 10002 ($1,249.00) hasn't shipped yet.")
+    assert "cancel it free of charge" in message["text"] and message["text"].endswith("Shall I cancel it?")
+    assert message["buttons"] == YES_NO
+    # The yes goes to the cancellation's confirmation rule; nothing changes before it.
+    assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
+
+
+@pytest.mark.parametrize(
+    "order_id, expected",
+    [
+        (10001, "Order 10001 has already shipped with UPS (tracking number 1Z999AA10123456784), so it can't be changed or cancelled."),
+        (10003, "so it can't be changed or cancelled. You can return it within 30 days of delivery"),
+        (10005, "Order 10005 is already cancelled."),
+    ],
+)
+def test_an_order_past_processing_explains_instead(change, db_state, order_id, expected):
+    before = db_state()
+    events, messages = run_action(change, make_tracker(verified(order_id)))
+    [reply] = texts(messages)
+    assert expected in reply
+    assert events == [] and messages[0]["buttons"] == []
+    assert db_state() == before
+
+
+def test_tampered_slots_change_nothing(change, db_state):
+    before = db_state()
+    events, messages = run_action(change, make_tracker(verified(10002, "alice@example.com")))
+    assert texts(messages) == [NOT_VERIFIED_TEXT] and events == []
+    assert db_state() == before
+
+
+def test_yes_starts_the_check_for_a_change():
+    events, messages = run_action(ActionStartOrderChange(), _after_yes("I want to change my order"))
+    assert slot_sets(events) == [("order_task", "change")] and messages == []
+
+
+def test_an_order_number_in_the_request_is_kept_but_its_owner_asked_for():
+    tracker = _after_yes("can I change order #10002? I'm bob@example.com", **verified(10001))
+    events, _ = run_action(ActionStartOrderChange(), tracker)
+    # The email in the request is not trusted unchecked: the form asks for it and checks both together.
+    assert slot_sets(events) == [
+        ("order_task", "change"),
+        ("order_id", "10002"),
+        ("order_identity", None),
+        ("pending_confirmation", None),
+    ]
+
+
+def test_the_order_already_verified_is_not_asked_for_again():
+    events, _ = run_action(ActionStartOrderChange(), _after_yes("change order 10002 please", **verified(10002)))
+    assert slot_sets(events) == [("order_task", "change")]
