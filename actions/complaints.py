@@ -1,0 +1,51 @@
+"""Complaints: an item that arrived damaged or wrong gets Brightbay's policy for it, the rest an apology.
+
+Either way the reply offers a person (a "yes" or the button hands off). The damaged-item wording
+comes from the help center's "Damaged, defective or wrong items" article (``data/kb/damaged-items.md``);
+the help center's own retrieval is not used here because a complaint ("the delivery guy was rude")
+lands on that article's nearest sentence even when it is about something else.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+# Something other than what was ordered, or less of it.
+_WRONG_ITEM = re.compile(
+    r"\b(?:wrong (?:item|product|size|colou?r|model|thing|one|order|parcel|package)s?|not what i (?:ordered|bought)"
+    r"|(?:is|are|was|were|went|goes|something|item|items|part|parts|piece|pieces|accessor(?:y|ies)|cable|charger) missing"
+    r"|missing (?:item|items|part|parts|piece|pieces|from)|(?:did ?n[o']?t|never) (?:get|receive|come with) (?:all|everything|the)\b[^.?!]{0,20}\b(?:items?|parts?|pieces?))",
+    re.IGNORECASE,
+)
+# Arrived broken, or does not work out of the box.
+_DAMAGED = re.compile(
+    r"\b(?:broken|broke|damaged|damage|cracked|smashed|shattered|dented|scratched|crushed|bent|torn|leak(?:s|ing|ed)?"
+    r"|defective|faulty|dead on arrival|doa"
+    r"|(?:does ?n[o']?t|do ?n[o']?t|wo ?n[o']?t|did ?n[o']?t|not|never|can'?t|cannot) (?:even )?(?:turn(?:ing)? on|power(?:ing)? on|work(?:ing)?|charg(?:e|ing)|start(?:ing)?|boot(?:ing)?))\b",
+    re.IGNORECASE,
+)
+
+
+def complaint_response(text: Optional[Text]) -> Text:
+    """The response for this complaint: the wrong-item or damaged-item policy, or the general apology."""
+    text = text or ""
+    if _WRONG_ITEM.search(text):
+        return "utter_wrong_item"
+    if _DAMAGED.search(text):
+        return "utter_damaged_item"
+    return "utter_complaint"
+
+
+class ActionAnswerComplaint(Action):
+    """Answers a complaint with the policy that fixes it, when there is one, and offers a person."""
+
+    def name(self) -> Text:
+        return "action_answer_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response=complaint_response((tracker.latest_message or {}).get("text")))
+        return []

@@ -1,0 +1,78 @@
+"""Complaints: damaged and wrong items get the policy that fixes them; every reply offers a person."""
+import re
+from pathlib import Path
+
+import pytest
+
+from action_helpers import DOMAIN, make_tracker, run_action
+from actions.complaints import ActionAnswerComplaint, complaint_response
+
+KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-items.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my order 10003 arrived broken",
+        "the lamp i got is cracked",
+        "the tv doesn't turn on",
+        "the box was crushed and the blender inside is damaged",
+        "my new speaker won't charge",
+        "the kettle is leaking everywhere",
+        "received a defective camera",
+    ],
+)
+def test_a_damaged_item_gets_the_damaged_item_policy(text):
+    assert complaint_response(text) == "utter_damaged_item"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i received the wrong item",
+        "an item is missing from my parcel",
+        "you sent me the wrong size",
+        "this is not what i ordered",
+        "the charger is missing from the box",
+        "the package came but the lens cap was missing",
+    ],
+)
+def test_a_wrong_or_missing_item_gets_the_wrong_item_policy(text):
+    assert complaint_response(text) == "utter_wrong_item"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the delivery guy was rude",
+        "i waited 3 weeks for my package this is unacceptable",
+        "your service is terrible",
+        "I want to make a complaint",
+        "nobody answered my emails",
+        "",
+    ],
+)
+def test_other_complaints_get_the_apology(text):
+    assert complaint_response(text) == "utter_complaint"
+
+
+@pytest.mark.parametrize("response", ["utter_damaged_item", "utter_wrong_item", "utter_complaint"])
+def test_every_reply_offers_a_person(response):
+    [variant] = DOMAIN["responses"][response]
+    assert {"title": "Yes, connect me", "payload": "/contact_human_agent"} in variant["buttons"]
+
+
+@pytest.mark.parametrize("response", ["utter_damaged_item", "utter_wrong_item"])
+def test_the_policy_facts_are_the_help_centers(response):
+    # The replies restate the help-center article; a changed article must change them too.
+    text = DOMAIN["responses"][response][0]["text"]
+    facts = re.findall(r"\d+ hours|Account > Orders > \"Report a problem\"|support@brightbay\.example|at no cost"
+                       r"|replacement or a full refund including shipping|prepaid (?:return )?label", text)
+    assert len(facts) >= 3
+    for fact in facts:
+        assert fact.replace("prepaid label", "prepaid return label") in KB_ARTICLE, fact
+
+
+def test_the_action_sends_the_response():
+    events, messages = run_action(ActionAnswerComplaint(), make_tracker(text="the screen is cracked", intent="complaint"))
+    assert events == [] and [m["response"] for m in messages] == ["utter_damaged_item"]
