@@ -21,7 +21,7 @@ from actions.confirmation import PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
-from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_digits, has_long_number
+from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_digits, has_long_number, says_no_order_number
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,13 @@ LOCKED_TEXT = (
     "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
     "A support agent can help you check who you are another way."
 )
+# The customer has no order number to give: where to find it, and a person who can look it up without it.
+FIND_ORDER_NUMBER_TEXT = (
+    "No problem. Your order number is the 5-digit number in the order confirmation we emailed you right after "
+    "checkout (look in your spam folder too), and it's under Account > Orders at brightbay.example if you ordered "
+    "with an account. If you can't find it, a support agent can look up your order another way."
+)
+STOPPED_TEXT = "No problem, I've stopped that."
 SERVICE_DOWN_TEXT = (
     "Sorry, I can't reach our order system right now. Please try again in a few minutes, "
     "or contact support@brightbay.example."
@@ -88,6 +95,11 @@ class ValidateOrderForm(FormValidationAction):
         message = tracker.latest_message or {}
         text = message.get("text") or ""
         extracted = self._extract(text, requested)
+        if requested == ORDER_ID_SLOT and ORDER_ID_SLOT not in extracted and says_no_order_number(text):
+            # Whatever the intent ("where do I find it?" reads as track_order, "i can't find it" as out_of_scope):
+            # help them find it and keep waiting for it, with an email or ZIP code they gave kept.
+            dispatcher.utter_message(text=FIND_ORDER_NUMBER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
+            return [SlotSet(slot, value) for slot, value in extracted.items()] + [SlotSet(ORDER_ID_SLOT, None)]
         if not extracted:
             intent = (message.get("intent") or {}).get("name")
             if requested and intent in ANSWER_INTENTS:
@@ -190,3 +202,30 @@ class VerifiedOrderAction(Action, abc.ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         """Do the action's work on the verified order."""
+
+
+class ActionStopOrderForm(Action):
+    """Says the order check stopped ("no", "never mind"); when the "no" was to the order-number question
+    and says they don't have it ("I forgot it", "no idea"), it says where to find it instead."""
+
+    def name(self) -> Text:
+        return "action_stop_order_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        if last_requested_slot(tracker) == ORDER_ID_SLOT and says_no_order_number(text):
+            dispatcher.utter_message(text=FIND_ORDER_NUMBER_TEXT + " When you have it, just send it to me.",
+                                     buttons=OFFER_HUMAN_BUTTONS)
+        else:
+            dispatcher.utter_message(text=STOPPED_TEXT)
+        return []
+
+
+def last_requested_slot(tracker: Tracker) -> Optional[Text]:
+    """The slot the form asked for last (the rule that stops the form has already cleared requested_slot)."""
+    for event in reversed(tracker.events or []):
+        if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT and event.get("value"):
+            return event["value"]
+    return None

@@ -65,3 +65,18 @@ def has_long_number(text: Optional[str]) -> bool:
 
 def has_digits(text: Optional[str]) -> bool:
     return bool(text and any(ch.isdigit() for ch in text))
+
+
+# "I don't have it", "I forgot/lost the number", "no idea", "where do I find it?": the customer has no
+# order number to give. "forget it" (stop) is not among them.
+_NO_ORDER_NUMBER_RE = re.compile(
+    r"\b(?:do ?n[o']?t|does ?n[o']?t|ca ?n[o']?t|cannot|could ?n[o']?t|never)\s+(?:\w+\s+)?(?:have|know|remember|find|see|got|get|recall|received?)\b"
+    r"|\b(?:forgot|forgotten|lost|misplaced|deleted|threw away)\b|\bno (?:idea|clue)\b|\bnot sure\b"
+    r"|\bwhere (?:do|can|would|should|will) i (?:find|get|see|look)\b|\bwhat(?:'s| is) (?:an|the|my) order (?:number|no|#)",
+    re.IGNORECASE,
+)
+
+
+def says_no_order_number(text: Optional[str]) -> bool:
+    """True when the customer says they don't have (or can't find) their order number."""
+    return bool(text and _NO_ORDER_NUMBER_RE.search(text))

@@ -198,6 +198,17 @@ def test_a_yes_to_checking_an_order_to_change_runs_the_order_check(rasa_url: str
     assert database_state(database_url) == before
 
 
+@pytest.mark.parametrize("text", ["I forgot it", "i can't find it", "where do i find my order number?"])
+def test_no_order_number_gets_where_to_find_it_and_the_check_goes_on(rasa_url: str, text: str) -> None:
+    # Seen in a chat: "I forgot it" stopped the order check, "i can't find it" got "outside what I can help
+    # with", "where do i find my order number?" got "I couldn't find an order number in that".
+    sender = f"no-number-{len(text)}"
+    say(rasa_url, sender, "where is my order")
+    reply = " ".join(say(rasa_url, sender, text))
+    assert "order confirmation we emailed you" in reply and "What's your order number?" in reply
+    assert "email address or ZIP code" in " ".join(say(rasa_url, sender, "found it, 10003"))
+
+
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
     # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.

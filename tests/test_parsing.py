@@ -1,4 +1,6 @@
-from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_long_number
+import pytest
+
+from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_long_number, says_no_order_number
 
 
 def entities(text):
@@ -29,3 +31,17 @@ def test_longer_numbers_decimals_and_prices_are_not_order_numbers() -> None:
 
 def test_order_and_email_together_keep_reading_order() -> None:
     assert [e for e, _, _ in entities("order 10002, email bob@example.com")] == [ORDER_ID, EMAIL]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["i dont have the number", "I forgot it", "I lost it", "no idea", "where do i find my order number?",
+     "i can't find it", "I don't remember", "not sure, sorry", "what's an order number?", "I never got a confirmation"],
+)
+def test_saying_there_is_no_order_number(text) -> None:
+    assert says_no_order_number(text)
+
+
+@pytest.mark.parametrize("text", ["forget it", "never mind", "no", "stop", "10002", "it's bob@example.com", "", None])
+def test_other_answers_do_not_say_there_is_no_order_number(text) -> None:
+    assert not says_no_order_number(text)

@@ -3,7 +3,13 @@ import pytest
 
 from action_helpers import make_tracker, run_action, slot_sets, texts
 from actions.fallback import PROBLEM_TEXT
-from actions.verification import NOT_VERIFIED_TEXT, ValidateOrderForm
+from actions.verification import (
+    FIND_ORDER_NUMBER_TEXT,
+    NOT_VERIFIED_TEXT,
+    STOPPED_TEXT,
+    ActionStopOrderForm,
+    ValidateOrderForm,
+)
 from bot.nlu.message_guard import EMPTY
 
 
@@ -132,3 +138,50 @@ def test_naming_another_order_forgets_a_change_waiting_for_a_yes(form):
     # The same order named again keeps the question open.
     events, _ = run_action(form, make_tracker(waiting, text="is 10003 the one with the bottle?", intent="track_order"))
     assert ("pending_confirmation", None) not in slot_sets(events)
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [("i dont have the number", "inform"), ("where do i find my order number?", "track_order"), ("i can't find it", "out_of_scope")],
+)
+def test_no_order_number_gets_where_to_find_it_and_the_form_waits(form, text, intent):
+    tracker = make_tracker(text=text, intent=intent, requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None)]  # answered: the form stays and asks again
+    [message] = messages
+    assert message["text"] == FIND_ORDER_NUMBER_TEXT
+    assert message["buttons"] == [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
+
+
+def test_an_email_given_without_the_order_number_is_kept(form):
+    tracker = make_tracker(text="no idea, but my email is alice@example.com", requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_identity", "alice@example.com"), ("order_id", None)]
+    assert texts(messages) == [FIND_ORDER_NUMBER_TEXT]
+
+
+def test_not_having_the_email_is_not_about_the_order_number(form):
+    tracker = make_tracker({"order_id": "10003"}, text="i don't know which email i used", requested_slot="order_identity")
+    _, messages = run_action(form, tracker)
+    assert FIND_ORDER_NUMBER_TEXT not in texts(messages)
+
+
+def _stopped_after(requested_slot, text):
+    tracker = make_tracker(text=text, intent="deny")
+    tracker.events = [
+        {"event": "slot", "name": "requested_slot", "value": requested_slot},
+        {"event": "user", "text": text},
+        {"event": "slot", "name": "requested_slot", "value": None},
+    ]
+    return tracker
+
+
+def test_a_no_to_the_order_number_question_that_says_they_lack_it_gets_help():
+    _, messages = run_action(ActionStopOrderForm(), _stopped_after("order_id", "I forgot it"))
+    assert texts(messages) == [FIND_ORDER_NUMBER_TEXT + " When you have it, just send it to me."]
+
+
+@pytest.mark.parametrize("requested, text", [("order_id", "no, forget it"), ("order_identity", "I forgot it")])
+def test_other_stops_just_stop(requested, text):
+    _, messages = run_action(ActionStopOrderForm(), _stopped_after(requested, text))
+    assert texts(messages) == [STOPPED_TEXT]
