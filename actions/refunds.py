@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import List, Text
+from typing import List, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
+from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
@@ -55,6 +56,33 @@ def why_no_refund(result: RefundResult, today: date) -> Text:
     if order.status is OrderStatus.CANCELLED:
         return f"Order {order.order_id} was cancelled, so its payment was already returned to you."
     return f"Order {order.order_id} was returned; ask me about its refund status if you're waiting for the money."
+
+
+def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
+    """What to say when the order has no refund, and whether to offer a person.
+
+    A customer who asks about a refund that doesn't exist usually believes they sent something back
+    ("i returned my blender 2 weeks ago and still no money"), so a delivered or returned order gets the
+    way to have it looked into, not only "ask me for a refund".
+    """
+    head = f"I don't see a return or refund for order {order.order_id}."
+    if order.status is OrderStatus.DELIVERED:
+        return (
+            f"{head} If you sent it back without starting a return, or it's taking longer than expected, a support "
+            "agent can look into it. If you haven't started a return yet, just ask me for a refund.",
+            True,
+        )
+    if order.status is OrderStatus.RETURNED:
+        return f"{head} It's marked as returned, so a support agent should check what happened to the refund.", True
+    if order.status is OrderStatus.CANCELLED:
+        return (
+            f"Order {order.order_id} was cancelled, so there's no refund to track: its payment went back to your "
+            "original payment method when it was cancelled (allow 5-7 business days).",
+            False,
+        )
+    if order.status is OrderStatus.PROCESSING:
+        return f"{head} It hasn't shipped yet, so there's nothing to refund, but I can cancel it free of charge.", False
+    return f"{head} It's still on its way; once it's delivered, you can ask me for a refund within 30 days.", False
 
 
 class ActionRequestRefund(VerifiedOrderAction):
@@ -124,9 +152,8 @@ class ActionRefundStatus(VerifiedOrderAction):
     ) -> List[EventType]:
         refunds = await asyncio.to_thread(self._service.refunds, order.order_id, identity)
         if not refunds:
-            dispatcher.utter_message(
-                text=f"There's no refund on order {order.order_id}. If you'd like one, just ask me for a refund."
-            )
+            text, offer_person = no_refund_text(order)
+            dispatcher.utter_message(text=text, buttons=OFFER_HUMAN_BUTTONS if offer_person else [])
         else:
             dispatcher.utter_message(text=" ".join(describe_refund(r) for r in refunds))
         return []

@@ -95,15 +95,31 @@ def test_processing_order_suggests_cancelling(request_refund, db_state):
 
 def test_refund_status_before_and_after(status, confirm):
     _, before = run_action(status, make_tracker(verified(10003)))
-    assert texts(before) == [
-        "There's no refund on order 10003. If you'd like one, just ask me for a refund."
-    ]
+    # Delivered, nothing filed: the customer may believe they sent it back, so a person is offered.
+    [message] = before
+    assert message["text"].startswith("I don't see a return or refund for order 10003.")
+    assert "a support agent can look into it" in message["text"] and "just ask me for a refund" in message["text"]
+    assert message["buttons"] == [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
     run_action(confirm, make_tracker(verified(10003, pending_confirmation="refund")))
     events, after = run_action(status, make_tracker(verified(10003)))
     [reply] = texts(after)
     assert reply.startswith("Refund #") and "for $34.50 on order 10003" in reply
     assert "is requested; it's paid to your original payment method" in reply
     assert events == []
+
+
+@pytest.mark.parametrize(
+    "order_id, expected",
+    [
+        (10002, "It hasn't shipped yet, so there's nothing to refund, but I can cancel it free of charge."),
+        (10001, "It's still on its way; once it's delivered, you can ask me for a refund within 30 days."),
+        (10005, "Order 10005 was cancelled, so there's no refund to track"),
+    ],
+)
+def test_refund_status_of_an_order_that_was_never_delivered(status, order_id, expected):
+    _, messages = run_action(status, make_tracker(verified(order_id)))
+    [message] = messages
+    assert expected in message["text"] and message["buttons"] == []
 
 
 def test_tampered_slots_file_no_refund(confirm, db_state):
