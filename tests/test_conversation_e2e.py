@@ -209,6 +209,14 @@ def test_no_order_number_gets_where_to_find_it_and_the_check_goes_on(rasa_url: s
     assert "email address or ZIP code" in " ".join(say(rasa_url, sender, "found it, 10003"))
 
 
+def test_a_request_with_the_order_number_and_email_is_done_at_once(rasa_url: str) -> None:
+    # Seen in a chat: a typo ("ordr") with the email after it was read as out of scope; "when will it get
+    # here" afterwards, too.
+    reply = " ".join(say(rasa_url, "at-once-1", "hey, wheres my ordr 10001? email alice@example.com"))
+    assert "Order 10001" in reply and "shipped" in reply
+    assert "Order 10001" in " ".join(say(rasa_url, "at-once-1", "when will it get here"))
+
+
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
     # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.
