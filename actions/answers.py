@@ -44,7 +44,8 @@ NOT_UNDERSTOOD_TEXT = (
 )
 # Intents with a reply of their own that may still reach the help center first: place_order always
 # ("i want to buy a tent" is far from any passage, but "what does it cost?" after a shipping answer is
-# read as place_order), the others when FollowUpPolicy sends a follow-up question here ("what about if
+# read as place_order), contact_customer_service always ("can i call you" is too short to reach the
+# contact passage; the reply then still gives the phone number), the others when FollowUpPolicy sends a follow-up question here ("what about if
 # it drops on your own site?" after a price-match answer, read as a complaint). When the help center
 # finds nothing, the intent's own response answers instead of "I don't know".
 FALLBACK_RESPONSES = {
@@ -53,6 +54,7 @@ FALLBACK_RESPONSES = {
     "review": "utter_review",
     "change_order": "utter_change_order",
     "payment_issue": "utter_payment_issue",
+    "contact_customer_service": "utter_contact_customer_service",
 }
 SAME_ANSWER_TEXT = "That's all our help center says about it. If it doesn't help, I can connect you with one of our support agents."
 UNAVAILABLE_TEXT = (

@@ -9,13 +9,13 @@ from rasa_sdk import Tracker
 
 from actions.answers import NOT_UNDERSTOOD_TEXT, OUT_OF_SCOPE_TEXT, SAME_ANSWER_TEXT, ActionAnswerQuestion
 from actions.fallback import PROBLEM_TEXT
-from bot.kb.documents import Chunk
+from bot.kb.documents import KB_DIR, Chunk
 from bot.kb.grounded import SYSTEM_PROMPT, ExtractiveAnswerer, LLMAnswerer, check_answer
 from bot.kb.index import Hit
 from bot.kb.source import KnowledgeSource
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import EMPTY, MESSAGE_PROBLEM, NO_WORDS
-from tests.actions.action_helpers import run_action
+from tests.actions.action_helpers import DOMAIN, run_action
 from tests.fake_grounded import passage_answering_model
 from tests.fake_openai import FakeOpenAI, Reply, prompt_text
 
@@ -112,6 +112,22 @@ def test_place_order_without_a_passage_gets_its_own_response(kb_source) -> None:
     message = only_message(messages)
     assert message["response"] == "utter_place_order" and not message["buttons"]
     assert not message["kb_answer"]["grounded"]
+
+
+def test_asking_how_to_reach_support_always_gets_the_phone_number(kb_source) -> None:
+    # Seen in a chat: "can i call you" was too short to reach the contact passage and got "I don't know".
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    answered = only_message(run_action(action, tracker("what's your phone number", "contact_customer_service"))[1])
+    assert "1-800-555-0199" in answered["text"] and answered["kb_answer"]["grounded"]
+    message = only_message(run_action(action, tracker("can i call you", "contact_customer_service"))[1])
+    assert message["response"] == "utter_contact_customer_service"
+    # The reply's facts are the help center's.
+    [variant] = DOMAIN["responses"]["utter_contact_customer_service"]
+    article = (KB_DIR / "contact.md").read_text()
+    for fact in ("1-800-555-0199", "support@brightbay.example", "Monday-Friday 8:00-20:00 ET", "Saturday 9:00-17:00 ET",
+                 "within one business day"):
+        assert fact in variant["text"] and fact in article, fact
+    assert {"title": "Talk to a person", "payload": "/contact_human_agent"} in variant["buttons"]
 
 
 def test_a_follow_up_sent_back_by_the_follow_up_policy_is_answered_or_gets_its_intents_reply(kb_source) -> None:
