@@ -1,7 +1,9 @@
-"""Complaints: an item that arrived damaged or wrong gets Brightbay's policy for it, the rest an apology.
+"""Complaints: an item that arrived damaged or wrong, or a parcel marked delivered that never came, gets
+Brightbay's policy for it; the rest an apology.
 
 Either way the reply offers a person (a "yes" or the button hands off). The damaged-item wording
-comes from the help center's "Damaged, defective or wrong items" article (``data/kb/damaged-items.md``);
+comes from the help center's "Damaged, defective or wrong items" article (``data/kb/damaged-items.md``),
+the missing-parcel wording from the shipping article (``data/kb/shipping.md``);
 the help center's own retrieval is not used here because a complaint ("the delivery guy was rude")
 lands on that article's nearest sentence even when it is about something else.
 """
@@ -30,11 +32,28 @@ _DAMAGED = re.compile(
 )
 
 
+# Tracking says delivered, the customer has nothing.
+_NOT_RECEIVED = re.compile(
+    r"\b(?:says|said|shows|showed|showing|marked|marks|listed)(?: (?:as|it was|it's|its))? delivered\b"
+    r"|\b(?:never|did ?n[o']?t|did not|have ?n[o']?t|has ?n[o']?t|have not|has not|not) (?:get|got|receive|received|arrive|arrived|come|came|show(?:n|ed)? up)\b"
+    r"(?![^.?!]{0,25}\b(?:refund|money|email|confirmation|code|link|invoice|receipt)s?\b)",
+    re.IGNORECASE,
+)
+
+
+def says_not_received(text: Optional[Text]) -> bool:
+    """"it never arrived", "tracking says delivered but there's nothing here"."""
+    return bool(text and _NOT_RECEIVED.search(text) and not _DAMAGED.search(text) and not _WRONG_ITEM.search(text))
+
+
 def complaint_response(text: Optional[Text]) -> Text:
-    """The response for this complaint: the wrong-item or damaged-item policy, or the general apology."""
+    """The response for this complaint: the wrong-item, damaged-item or missing-parcel policy, or the
+    general apology."""
     text = text or ""
     if _WRONG_ITEM.search(text):
         return "utter_wrong_item"
+    if says_not_received(text):
+        return "utter_parcel_not_received"
     if _DAMAGED.search(text):
         return "utter_damaged_item"
     return "utter_complaint"

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.complaints import says_not_received
 from actions.session import session_events
 from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
@@ -42,6 +43,15 @@ def _status(order: OrderSummary, today: date) -> Text:
     return f"{head} was returned."
 
 
+def order_request(tracker: Tracker) -> Optional[Dict[Text, Any]]:
+    """The customer's latest message that asked for something, not just answered the order check
+    (an ``inform`` such as the email)."""
+    for event in reversed(session_events(tracker)):
+        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") != "inform":
+            return event
+    return None
+
+
 def other_orders_asked_with(tracker: Tracker, order_id: Text) -> List[Text]:
     """The other order numbers in the request that named ``order_id`` ("track 10001 and 10003").
 
@@ -49,15 +59,14 @@ def other_orders_asked_with(tracker: Tracker, order_id: Text) -> List[Text]:
     ``inform`` such as the email); none when it did not name ``order_id`` ("where is it now?" later on).
     At most ``MAX_EXTRA_ORDERS``, in the order they were written.
     """
-    for event in reversed(session_events(tracker)):
-        parse = event.get("parse_data") or {}
-        if event.get("event") != "user" or (parse.get("intent") or {}).get("name") == "inform":
-            continue
-        named = [str(e.get("value")) for e in parse.get("entities") or [] if e.get("entity") == ORDER_ID_SLOT]
-        if str(order_id) not in named:
-            return []
-        return [n for n in dict.fromkeys(named) if n != str(order_id)][:MAX_EXTRA_ORDERS]
-    return []
+    request = order_request(tracker)
+    if request is None:
+        return []
+    entities = (request.get("parse_data") or {}).get("entities") or []
+    named = [str(e.get("value")) for e in entities if e.get("entity") == ORDER_ID_SLOT]
+    if str(order_id) not in named:
+        return []
+    return [n for n in dict.fromkeys(named) if n != str(order_id)][:MAX_EXTRA_ORDERS]
 
 
 class ActionOrderStatus(VerifiedOrderAction):
@@ -71,6 +80,10 @@ class ActionOrderStatus(VerifiedOrderAction):
     ) -> List[EventType]:
         today = self._service.today()
         dispatcher.utter_message(text=describe_status(order, today))
+        request = order_request(tracker)
+        if order.status is OrderStatus.DELIVERED and request and says_not_received(request.get("text")):
+            # "it never arrived", and it says delivered: what to do about a missing parcel.
+            dispatcher.utter_message(response="utter_parcel_not_received")
         for other_id in other_orders_asked_with(tracker, str(order.order_id)):
             # Each is checked against the same email or ZIP code; someone else's order reads as not found.
             other = await asyncio.to_thread(self._service.verify, int(other_id), identity)

@@ -44,7 +44,22 @@ def test_a_wrong_or_missing_item_gets_the_wrong_item_policy(text):
 @pytest.mark.parametrize(
     "text",
     [
+        "my parcel says delivered but i never got it",
+        "tracking shows delivered, nothing here",
+        "it never arrived",
+        "I still haven't received my package and it's marked as delivered",
+    ],
+)
+def test_a_parcel_that_never_came_gets_the_missing_parcel_policy(text):
+    assert complaint_response(text) == "utter_parcel_not_received"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "the delivery guy was rude",
+        "i never got a confirmation email, terrible service",
+        "you haven't sent my refund, this is a joke",
         "i waited 3 weeks for my package this is unacceptable",
         "your service is terrible",
         "I want to make a complaint",
@@ -56,7 +71,9 @@ def test_other_complaints_get_the_apology(text):
     assert complaint_response(text) == "utter_complaint"
 
 
-@pytest.mark.parametrize("response", ["utter_damaged_item", "utter_wrong_item", "utter_complaint"])
+@pytest.mark.parametrize(
+    "response", ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_complaint"]
+)
 def test_every_reply_offers_a_person(response):
     [variant] = DOMAIN["responses"][response]
     assert {"title": "Yes, connect me", "payload": "/contact_human_agent"} in variant["buttons"]
@@ -76,3 +93,12 @@ def test_the_policy_facts_are_the_help_centers(response):
 def test_the_action_sends_the_response():
     events, messages = run_action(ActionAnswerComplaint(), make_tracker(text="the screen is cracked", intent="complaint"))
     assert events == [] and [m["response"] for m in messages] == ["utter_damaged_item"]
+
+
+def test_the_missing_parcel_facts_are_the_help_centers():
+    text = DOMAIN["responses"]["utter_parcel_not_received"][0]["text"]
+    article = (Path(__file__).resolve().parents[2] / "data" / "kb" / "shipping.md").read_text()
+    for fact in ("sometimes scan a parcel too early", "wait until the end of the next day",
+                 "contact our support team within 7 days", "open a claim with the carrier",
+                 "send a replacement or a full refund once the parcel is confirmed lost"):
+        assert fact in text and fact in article, fact

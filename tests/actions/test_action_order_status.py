@@ -110,3 +110,19 @@ def test_only_the_latest_request_counts(action):
     events = asked("track 10001 and 10003", [10001, 10003], "alice@example.com") + asked("where is it now?", [])[1:]
     _, messages = run_action(action, with_events(make_tracker(verified(10001)), events))
     assert len(messages) == 1
+
+
+@pytest.mark.parametrize("order_id, expect_help", [(10003, True), (10001, False)], ids=["delivered", "shipped"])
+def test_a_delivered_parcel_that_never_came_gets_the_missing_parcel_help(action, order_id, expect_help):
+    # Seen in a chat: "tracking says delivered but there's nothing here" was only told it was delivered.
+    tracker = with_events(make_tracker(verified(order_id)),
+                          asked("tracking says delivered but there's nothing here", [], "10003", "alice@example.com"))
+    _, messages = run_action(action, tracker)
+    assert messages[0]["text"].startswith(f"Order {order_id}")
+    assert [m.get("response") for m in messages[1:]] == (["utter_parcel_not_received"] if expect_help else [])
+
+
+def test_a_plain_status_question_gets_no_missing_parcel_help(action):
+    tracker = with_events(make_tracker(verified(10003)), asked("where is my order", [], "10003", "alice@example.com"))
+    _, messages = run_action(action, tracker)
+    assert len(messages) == 1
