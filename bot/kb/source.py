@@ -85,8 +85,17 @@ class LocalKnowledgeSource(KnowledgeSource):
         context = self._context_vector(query, history)
         if context is None or not alone:
             return Retrieval(alone)
+        contentless = not tokenize(query)
+        if contentless:
+            # Not one word of its own ("how do i do that"): it means what the earlier turns asked, read as one
+            # text with them; whatever it matches alone, it matches by chance.
+            context = encode_query(contextual_query(query, history))
         with_context = self.index.search(contextual_query(query, history), self.k, query_vector=context)
-        if not with_context or _top_dense(with_context) <= _top_dense(alone):
+        if not with_context:
+            return Retrieval(alone)
+        if contentless:
+            return Retrieval(with_context, list(history)[-len(CONTEXT_WEIGHTS):])
+        if _top_dense(with_context) <= _top_dense(alone):
             return Retrieval(alone)
         # The alone search scored its passages against the message's own vector: alone[0].dense_score.
         kept = self._relevance(with_context[0], encode_query(query)) / max(alone[0].dense_score, 1e-6)

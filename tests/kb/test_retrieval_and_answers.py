@@ -37,6 +37,14 @@ def test_a_follow_up_reads_its_own_words_first(kb_source: LocalKnowledgeSource):
     assert "$24.99" in ask(kb_source, "what does it cost?", ["do you ship to canada"]).text
 
 
+@pytest.mark.parametrize("question", ["how do i do that", "how do I do it?"])
+def test_a_message_with_no_words_of_its_own_means_the_earlier_turn(kb_source: LocalKnowledgeSource, question):
+    # Seen in a chat: "how do i do that" after "I'd like to return my tent" got how to add a shipping address.
+    found = kb_source.retrieve(question, ["hi, I'd like to return my tent"])
+    assert found.hits[0].chunk.article_id == "help/returns" and found.context == ["hi, I'd like to return my tent"]
+    assert "Return items" in ask(kb_source, question, ["hi, I'd like to return my tent"]).text
+
+
 @pytest.mark.parametrize("question, earlier, fact, article, old_topic", [
     # Worded like follow-ups ("and", "what about", "it"), but about a new topic.
     ("and how do I pay for it?", ["how much is express shipping"], "pay for your", "help/payment", "help/shipping"),
