@@ -9,11 +9,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
+from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
-from bot.orders import CancelOutcome, OrderSummary
+from bot.orders import CancelOutcome, OrderService, OrderSummary
 
 RETURN_HINT = (
     "You can return it within 30 days of delivery if it's unused and in its original packaging; "
@@ -51,6 +51,13 @@ class ActionCancelOrder(VerifiedOrderAction):
         if order.status is not OrderStatus.PROCESSING:
             dispatcher.utter_message(text=why_not_cancellable(order, self._service.today()))
             return []
+        answer = answers_the_question(tracker, "cancel_order")
+        if answer is not None:
+            # Asked "Shall I cancel it?" and answered with the request itself: "ok yes cancel it" is the yes
+            # (it was asked again), "no don't cancel it" the no.
+            if answer:
+                return await cancel_now(self._service, dispatcher, order, identity)
+            return decline(dispatcher, tracker)
         dispatcher.utter_message(
             text=(
                 f"Order {order.order_id} ({money(order.total)}) hasn't shipped yet, so I can cancel it "
@@ -70,15 +77,22 @@ class ActionConfirmCancelOrder(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        result = await asyncio.to_thread(self._service.cancel, order.order_id, identity)
-        if result.outcome is CancelOutcome.CANCELLED:
-            dispatcher.utter_message(
-                text=(
-                    f"Done: order {order.order_id} is cancelled. There's no fee, and the {money(order.total)} "
-                    "goes back to your original payment method within 5-7 business days. "
-                    "Is there anything else I can help with?"
-                )
+        return await cancel_now(self._service, dispatcher, order, identity)
+
+
+async def cancel_now(
+    service: OrderService, dispatcher: CollectingDispatcher, order: OrderSummary, identity: Text
+) -> List[EventType]:
+    """Cancels the order (the service checks the identity and the status again) and says what happened."""
+    result = await asyncio.to_thread(service.cancel, order.order_id, identity)
+    if result.outcome is CancelOutcome.CANCELLED:
+        dispatcher.utter_message(
+            text=(
+                f"Done: order {order.order_id} is cancelled. There's no fee, and the {money(order.total)} "
+                "goes back to your original payment method within 5-7 business days. "
+                "Is there anything else I can help with?"
             )
-        else:
-            dispatcher.utter_message(text=why_not_cancellable(result.order or order, self._service.today()))
-        return [SlotSet(PENDING_SLOT, None)]
+        )
+    else:
+        dispatcher.utter_message(text=why_not_cancellable(result.order or order, service.today()))
+    return [SlotSet(PENDING_SLOT, None)]

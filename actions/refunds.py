@@ -9,12 +9,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
+from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
-from bot.orders import OrderSummary, RefundOutcome, RefundResult, RefundSummary
+from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
 
 REFUND_STATUS_TEXT = {
     RefundStatus.REQUESTED: "requested; it's paid to your original payment method within 5-7 business days after the return reaches our warehouse",
@@ -98,6 +98,14 @@ class ActionRequestRefund(VerifiedOrderAction):
         if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
+        answer = answers_the_question(tracker, "refund")
+        if answer is False:
+            return decline(dispatcher, tracker)
+        if answer and result.outcome is RefundOutcome.REQUESTED:
+            # Asked "Shall I go ahead?" and answered with the request itself ("yes refund it"): that is the yes.
+            # A refund that needs an agent's approval still goes through action_confirm_refund, after which
+            # HandoffPolicy hands the conversation to the agent.
+            return await file_refund(self._service, dispatcher, order, identity)
         text = (
             f"Order {order.order_id} was delivered {day(order.delivered_on, self._service.today())}, so it's within our 30-day "
             f"return window. I can request a refund of {money(order.total)} to your original payment method."
@@ -117,28 +125,35 @@ class ActionConfirmRefund(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        result = await asyncio.to_thread(self._service.request_refund, order.order_id, identity)
-        refund = result.refund
-        if result.outcome is RefundOutcome.REQUESTED:
-            dispatcher.utter_message(
-                text=(
-                    f"I've requested refund #{refund.refund_id} of {money(refund.amount)} for order {order.order_id}. "
-                    "We'll email you a return label; the refund reaches your original payment method within "
-                    "5-7 business days after the item arrives at our warehouse. Return shipping is free for defective "
-                    "items; otherwise $6.95 is deducted."
-                )
+        return await file_refund(self._service, dispatcher, order, identity)
+
+
+async def file_refund(
+    service: OrderService, dispatcher: CollectingDispatcher, order: OrderSummary, identity: Text
+) -> List[EventType]:
+    """Files the refund (the service checks the identity and the return window again) and says what happened."""
+    result = await asyncio.to_thread(service.request_refund, order.order_id, identity)
+    refund = result.refund
+    if result.outcome is RefundOutcome.REQUESTED:
+        dispatcher.utter_message(
+            text=(
+                f"I've requested refund #{refund.refund_id} of {money(refund.amount)} for order {order.order_id}. "
+                "We'll email you a return label; the refund reaches your original payment method within "
+                "5-7 business days after the item arrives at our warehouse. Return shipping is free for defective "
+                "items; otherwise $6.95 is deducted."
             )
-        elif result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
-            dispatcher.utter_message(
-                text=(
-                    f"I've filed refund request #{refund.refund_id} for {money(refund.amount)} on order "
-                    f"{order.order_id}. Refunds over $500 must be approved by a support agent, so it's now pending "
-                    "agent approval; an agent will review it and email you."
-                )
+        )
+    elif result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
+        dispatcher.utter_message(
+            text=(
+                f"I've filed refund request #{refund.refund_id} for {money(refund.amount)} on order "
+                f"{order.order_id}. Refunds over $500 must be approved by a support agent, so it's now pending "
+                "agent approval; an agent will review it and email you."
             )
-        else:
-            dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
-        return [SlotSet(PENDING_SLOT, None)]
+        )
+    else:
+        dispatcher.utter_message(text=why_no_refund(result, service.today()))
+    return [SlotSet(PENDING_SLOT, None)]
 
 
 class ActionRefundStatus(VerifiedOrderAction):

@@ -84,6 +84,16 @@ def test_three_failed_checks_offer_a_person(rasa_url: str) -> None:
     assert "couldn't verify" in again and "What's your order number" not in again
 
 
+def test_a_cancel_request_worded_against_itself_at_the_question_changes_nothing(rasa_url: str, database_url: str) -> None:
+    # "no don't cancel it" was read as cancel_order and asked "Shall I cancel it?" again; now it is a no.
+    # (Before test_cancel_a_processing_order, which cancels 10002; the yes path is in tests/actions.)
+    say(rasa_url, "dont-cancel-1", "cancel order 10002")
+    assert "Shall I cancel it?" in " ".join(say(rasa_url, "dont-cancel-1", "bob@example.com"))
+    before = database_state(database_url)
+    assert "haven't changed anything" in " ".join(say(rasa_url, "dont-cancel-1", "no don't cancel it"))
+    assert database_state(database_url) == before
+
+
 def test_cancel_a_processing_order(rasa_url: str, database_url: str) -> None:
     say(rasa_url, "cancel-1", "please cancel order 10002")
     assert "Shall I cancel it?" in " ".join(say(rasa_url, "cancel-1", "bob@example.com"))

@@ -79,3 +79,23 @@ def test_tampered_slots_cancel_nothing(order_service, db_state, fresh_service, a
     assert events == []
     assert db_state() == before
     assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
+
+
+@pytest.mark.parametrize("text", ["ok yes cancel it", "cancel it", "yes please cancel"])
+def test_asking_to_cancel_while_the_question_waits_is_the_yes(cancel, fresh_service, text):
+    # Seen in a chat: "ok yes cancel it" after "Shall I still cancel order 10002?" asked the question again.
+    tracker = make_tracker(verified(10002, pending_confirmation="cancel_order"), text=text, intent="cancel_order")
+    events, messages = run_action(cancel, tracker)
+    assert texts(messages)[0].startswith("Done: order 10002 is cancelled.")
+    assert slot_sets(events) == [("pending_confirmation", None)]
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.CANCELLED
+
+
+@pytest.mark.parametrize("text", ["no don't cancel it", "wait don't cancel it yet", "dont cancel"])
+def test_a_request_worded_against_itself_while_the_question_waits_is_the_no(cancel, fresh_service, text):
+    # The NLU reads these as cancel_order (0.68-0.96).
+    tracker = make_tracker(verified(10002, pending_confirmation="cancel_order"), text=text, intent="cancel_order")
+    events, messages = run_action(cancel, tracker)
+    assert texts(messages) == ["OK, I haven't changed anything on order 10002. Is there anything else I can help with?"]
+    assert slot_sets(events) == [("pending_confirmation", None)]
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING

@@ -127,3 +127,27 @@ def test_tampered_slots_file_no_refund(confirm, db_state):
     _, messages = run_action(confirm, make_tracker(verified(10004, "alice@example.com")))
     assert "couldn't find" in texts(messages)[0]
     assert db_state() == before
+
+
+def test_asking_for_the_refund_while_the_question_waits_is_the_yes(request_refund, fresh_service):
+    tracker = make_tracker(verified(10003, pending_confirmation="refund"), text="yes refund it", intent="get_refund")
+    events, messages = run_action(request_refund, tracker)
+    [refund] = fresh_service.refunds(10003, "alice@example.com")
+    assert texts(messages)[0].startswith(f"I've requested refund #{refund.refund_id} of $34.50 for order 10003.")
+    assert slot_sets(events) == [("pending_confirmation", None)]
+
+
+def test_a_refund_request_worded_against_itself_files_nothing(request_refund, fresh_service):
+    tracker = make_tracker(verified(10003, pending_confirmation="refund"), text="wait, no refund yet", intent="get_refund")
+    _, messages = run_action(request_refund, tracker)
+    assert texts(messages)[0].startswith("OK, I haven't changed anything on order 10003.")
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+
+
+def test_a_refund_that_needs_an_agent_is_still_asked_for_and_confirmed_by_its_own_action(request_refund, fresh_service):
+    # action_confirm_refund is what hands a high-value refund to an agent (HandoffPolicy, high_value).
+    tracker = make_tracker(verified(10004, pending_confirmation="refund"), text="yes refund it", intent="get_refund")
+    events, messages = run_action(request_refund, tracker)
+    assert texts(messages)[0].endswith("Shall I go ahead?")
+    assert slot_sets(events) == [("pending_confirmation", "refund")]
+    assert fresh_service.refunds(10004, "carol@example.com") == []
