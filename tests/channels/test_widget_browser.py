@@ -7,6 +7,7 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -30,7 +31,10 @@ def browser() -> Iterator[WebDriver]:
 
 
 def wait(driver: WebDriver, condition: Any, timeout: float = REPLY_TIMEOUT) -> Any:
-    return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
+    # The widget redraws its message list when the socket reconnects: an element found a moment ago may be
+    # gone when its text is read, which only means "look again".
+    return WebDriverWait(driver, timeout, poll_frequency=0.2,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def bot_texts(driver: WebDriver) -> List[str]:
