@@ -10,12 +10,14 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import says_not_received
+from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.session import session_events
 from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderSummary
 
+MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
 MAX_EXTRA_ORDERS = 4  # other order numbers looked up from one message (a customer's handful, not a list)
 
 
@@ -69,6 +71,23 @@ def other_orders_asked_with(tracker: Tracker, order_id: Text) -> List[Text]:
     return [n for n in dict.fromkeys(named) if n != str(order_id)][:MAX_EXTRA_ORDERS]
 
 
+def missing_parcel_text(days_since_delivery: int) -> Text:
+    """What to do about a parcel marked delivered ``days_since_delivery`` (2 or more) days ago that never came:
+    the claim window in data/kb/shipping.md is 7 days, and waiting a day no longer helps."""
+    if days_since_delivery <= MISSING_PARCEL_CLAIM_DAYS:
+        return (
+            f"I'm sorry it hasn't turned up. It was marked as delivered {days_since_delivery} days ago, so it's time "
+            f"to open a claim: contact our support team within {MISSING_PARCEL_CLAIM_DAYS} days of the delivery date "
+            "and we open a claim with the carrier, then send a replacement or a full refund once the parcel is "
+            "confirmed lost. I can connect you with a support agent now."
+        )
+    return (
+        f"I'm sorry it hasn't turned up. It was marked as delivered {days_since_delivery} days ago, which is past the "
+        f"{MISSING_PARCEL_CLAIM_DAYS} days we usually allow for reporting a missing parcel, but a support agent can "
+        "still look into it with the carrier. I can connect you with one now."
+    )
+
+
 class ActionOrderStatus(VerifiedOrderAction):
     """The verified order's status, and that of any other order named in the same message with the same identity."""
 
@@ -82,8 +101,12 @@ class ActionOrderStatus(VerifiedOrderAction):
         dispatcher.utter_message(text=describe_status(order, today))
         request = order_request(tracker)
         if order.status is OrderStatus.DELIVERED and request and says_not_received(request.get("text")):
-            # "it never arrived", and it says delivered: what to do about a missing parcel.
-            dispatcher.utter_message(response="utter_parcel_not_received")
+            # "it never arrived", and it says delivered: what to do about a missing parcel, by how long ago.
+            days = (today - order.delivered_on).days if order.delivered_on else 0
+            if days <= 1:
+                dispatcher.utter_message(response="utter_parcel_not_received")
+            else:
+                dispatcher.utter_message(text=missing_parcel_text(days), buttons=OFFER_HUMAN_BUTTONS)
         for other_id in other_orders_asked_with(tracker, str(order.order_id)):
             # Each is checked against the same email or ZIP code; someone else's order reads as not found.
             other = await asyncio.to_thread(self._service.verify, int(other_id), identity)

@@ -1,8 +1,10 @@
 """ActionOrderStatus: what a verified customer is told, and what nobody else learns."""
+from pathlib import Path
+
 import pytest
 
 from action_helpers import make_tracker, run_action, texts, verified
-from actions.order_status import ActionOrderStatus
+from actions.order_status import ActionOrderStatus, missing_parcel_text
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
 
@@ -119,7 +121,22 @@ def test_a_delivered_parcel_that_never_came_gets_the_missing_parcel_help(action,
                           asked("tracking says delivered but there's nothing here", [], "10003", "alice@example.com"))
     _, messages = run_action(action, tracker)
     assert messages[0]["text"].startswith(f"Order {order_id}")
-    assert [m.get("response") for m in messages[1:]] == (["utter_parcel_not_received"] if expect_help else [])
+    if not expect_help:
+        assert len(messages) == 1
+        return
+    # 10003 was delivered five days before TODAY: no "wait until tomorrow", the claim now, within the 7 days.
+    [help_message] = messages[1:]
+    assert "marked as delivered 5 days ago" in help_message["text"] and "within 7 days" in help_message["text"]
+    assert "wait until the end of the next day" not in help_message["text"]
+    assert help_message["buttons"] == OFFER_HUMAN_BUTTONS
+
+
+def test_the_missing_parcel_help_follows_the_claim_window():
+    assert "within 7 days of the delivery date" in missing_parcel_text(7)
+    late = missing_parcel_text(12)
+    assert "past the 7 days" in late and "a support agent can still look into it" in late
+    shipping_article = (Path(__file__).resolve().parents[2] / "data" / "kb" / "shipping.md").read_text()
+    assert "contact our support team within 7 days" in shipping_article
 
 
 def test_a_plain_status_question_gets_no_missing_parcel_help(action):
