@@ -85,11 +85,8 @@ class LocalKnowledgeSource(KnowledgeSource):
         context = self._context_vector(query, history)
         if context is None or not alone:
             return Retrieval(alone)
+        # Not one word of its own ("how do i do that"): whatever it matches alone, it matches by chance.
         contentless = not tokenize(query)
-        if contentless:
-            # Not one word of its own ("how do i do that"): it means what the earlier turns asked, read as one
-            # text with them; whatever it matches alone, it matches by chance.
-            context = encode_query(contextual_query(query, history))
         with_context = self.index.search(contextual_query(query, history), self.k, query_vector=context)
         if not with_context:
             return Retrieval(alone)
@@ -114,6 +111,10 @@ class LocalKnowledgeSource(KnowledgeSource):
     def _context_vector(self, query: str, history: Sequence[str]) -> Optional[np.ndarray]:
         if not history or not is_elliptic(query):
             return None
+        if not tokenize(query):
+            # "how do i do that" means what the earlier turns asked: read as one text with them, not as a
+            # message weighing twice its earlier turns.
+            return encode_query(contextual_query(query, history))
         return encode_in_context(query, history)
 
 
