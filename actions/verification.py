@@ -100,7 +100,11 @@ class ValidateOrderForm(FormValidationAction):
             # help them find it and keep waiting for it, with an email or ZIP code they gave kept.
             dispatcher.utter_message(text=FIND_ORDER_NUMBER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return [SlotSet(slot, value) for slot, value in extracted.items()] + [SlotSet(ORDER_ID_SLOT, None)]
-        if not extracted:
+        # The form can start with both values known: kept from an earlier check, or given before the customer
+        # said what they wanted ("10001" ... "alice@example.com" ... "where is it?") and so not yet checked.
+        # They are checked now, so a wrong pair counts as a failed check and is asked again.
+        starts_with_both = requested is None and tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT)
+        if not extracted and not starts_with_both:
             intent = (message.get("intent") or {}).get("name")
             if requested and intent in ANSWER_INTENTS:
                 dispatcher.utter_message(text=_answer_hint(requested, message))
@@ -229,3 +233,30 @@ def last_requested_slot(tracker: Tracker) -> Optional[Text]:
         if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT and event.get("value"):
             return event["value"]
     return None
+
+
+class ActionAskOrderTask(Action):
+    """An order number, email or ZIP code on its own ("10001"): kept for the order check, which asks only for
+    what is still missing once the customer says what they want, and checks the pair then."""
+
+    def name(self) -> Text:
+        return "action_ask_order_task"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
+        given = ValidateOrderForm._extract(text, None)
+        events: List[EventType] = [SlotSet(slot, value) for slot, value in given.items()]
+        order_id = given.get(ORDER_ID_SLOT)
+        if order_id and order_id != tracker.get_slot(ORDER_ID_SLOT):
+            # Another order: the email or ZIP code of the previous one is not assumed to fit it, and a change
+            # waiting for a yes was about the previous one.
+            if IDENTITY_SLOT not in given and tracker.get_slot(IDENTITY_SLOT):
+                events.append(SlotSet(IDENTITY_SLOT, None))
+            events += ValidateOrderForm._forget_pending_change(tracker)
+        order_id = order_id or tracker.get_slot(ORDER_ID_SLOT)
+        dispatcher.utter_message(
+            response="utter_what_to_do_with_order", order=f"order {order_id}" if order_id else "your order"
+        )
+        return events

@@ -229,6 +229,20 @@ def test_a_request_with_the_order_number_and_email_is_done_at_once(rasa_url: str
     assert "Order 10001" in " ".join(say(rasa_url, "at-once-1", "when will it get here"))
 
 
+def test_an_order_number_and_email_given_before_the_task_are_used_once_it_is_said(rasa_url: str) -> None:
+    # Seen in a chat: the email got "What would you like to do with that order?" again, and "where is it"
+    # then asked for the order number as if it had never been given.
+    assert "order 10001?" in " ".join(say(rasa_url, "before-task-1", "10001"))
+    assert "order 10001?" in " ".join(say(rasa_url, "before-task-1", "alice@example.com"))
+    reply = " ".join(say(rasa_url, "before-task-1", "where is it"))
+    assert "Order 10001" in reply and "shipped" in reply
+    # A wrong pair given that way is a failed check, not an answer.
+    say(rasa_url, "before-task-2", "10001")
+    say(rasa_url, "before-task-2", "bob@example.com")
+    reply = " ".join(say(rasa_url, "before-task-2", "where is it"))
+    assert "couldn't find an order" in reply and "shipped" not in reply
+
+
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
     # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.

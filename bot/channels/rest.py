@@ -11,7 +11,7 @@ import contextvars
 import logging
 import os
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import rasa.core.actions.action
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage

@@ -5,6 +5,7 @@ from action_helpers import make_tracker, run_action, slot_sets, texts
 from actions.fallback import PROBLEM_TEXT
 from actions.verification import (
     FIND_ORDER_NUMBER_TEXT,
+    ActionAskOrderTask,
     NOT_VERIFIED_TEXT,
     STOPPED_TEXT,
     ActionStopOrderForm,
@@ -57,6 +58,22 @@ def test_failed_check_clears_both_slots_and_counts(form, order_id, answer):
                            requested_slot="order_identity")
     events, messages = run_action(form, tracker)
     assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 2.0)]
+    assert texts(messages) == [NOT_VERIFIED_TEXT]
+
+
+@pytest.mark.parametrize("identity", ["alice@example.com", "94110"], ids=["owner-email", "owner-zip"])
+def test_values_given_before_the_task_are_checked_when_the_form_starts(form, identity):
+    # "10001" ... "alice@example.com" ... "where is it?": both kept by action_ask_order_task, unchecked.
+    tracker = make_tracker({"order_id": "10001", "order_identity": identity}, text="where is it?", intent="track_order")
+    events, messages = run_action(form, tracker)
+    assert events == [] and messages == []
+
+
+def test_a_wrong_pair_given_before_the_task_counts_as_a_failed_check(form):
+    tracker = make_tracker({"order_id": "10001", "order_identity": "bob@example.com"}, text="cancel it",
+                           intent="cancel_order")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 1.0)]
     assert texts(messages) == [NOT_VERIFIED_TEXT]
 
 
@@ -185,3 +202,38 @@ def test_a_no_to_the_order_number_question_that_says_they_lack_it_gets_help():
 def test_other_stops_just_stop(requested, text):
     _, messages = run_action(ActionStopOrderForm(), _stopped_after(requested, text))
     assert texts(messages) == [STOPPED_TEXT]
+
+
+def _asked_what_to_do(messages):
+    [message] = messages
+    assert message["response"] == "utter_what_to_do_with_order"
+    return message["order"]
+
+
+def test_an_order_number_on_its_own_is_kept_and_named_in_the_question():
+    events, messages = run_action(ActionAskOrderTask(), make_tracker(text="10001"))
+    assert slot_sets(events) == [("order_id", "10001")]
+    assert _asked_what_to_do(messages) == "order 10001"
+
+
+def test_an_email_after_the_order_number_is_kept_for_the_check():
+    # Seen in a chat: the email got "What would you like to do with that order?" again and was forgotten,
+    # so "where is it" then asked for the order number a second time.
+    events, messages = run_action(ActionAskOrderTask(), make_tracker({"order_id": "10001"}, text="alice@example.com"))
+    assert slot_sets(events) == [("order_identity", "alice@example.com")]
+    assert _asked_what_to_do(messages) == "order 10001"
+
+
+def test_another_order_number_drops_the_previous_orders_email_and_waiting_change():
+    slots = {"order_id": "10003", "order_identity": "alice@example.com", "pending_confirmation": "refund"}
+    events, _ = run_action(ActionAskOrderTask(), make_tracker(slots, text="actually it's 10002"))
+    assert slot_sets(events) == [("order_id", "10002"), ("order_identity", None), ("pending_confirmation", None)]
+    # The same order number again keeps what was known about it.
+    events, _ = run_action(ActionAskOrderTask(), make_tracker(slots, text="10003"))
+    assert slot_sets(events) == [("order_id", "10003")]
+
+
+def test_an_email_alone_asks_about_their_order():
+    events, messages = run_action(ActionAskOrderTask(), make_tracker(text="carol@example.com"))
+    assert slot_sets(events) == [("order_identity", "carol@example.com")]
+    assert _asked_what_to_do(messages) == "your order"
