@@ -22,7 +22,7 @@ from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.session import session_events
 from bot.kb.answer import Answer
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import KnowledgeSource, LocalKnowledgeSource
+from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 
@@ -92,7 +92,8 @@ def earlier_user_messages(tracker: Tracker, turns: int = HISTORY_TURNS) -> List[
         if not (e.get("parse_data") or {}).get(MESSAGE_PROBLEM)
         and ((e.get("parse_data") or {}).get("intent") or {}).get("name") not in NO_TOPIC_INTENTS
     ]
-    texts = [t for t in texts if t.strip() and not t.startswith("/")]
+    # "how does that work?" names no topic either: the turn before it does.
+    texts = topic_turns(t for t in texts if t.strip() and not t.startswith("/"))
     return texts[-turns:] if turns else []
 
 
@@ -141,7 +142,7 @@ class ActionAnswerQuestion(Action):
             source = self._source or await asyncio.to_thread(default_source)
             found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker))
             answer: Answer = await self._answerer_for_process().answer(
-                question, found.context, found.hits, recent_conversation(tracker)
+                found.question(question), found.context, found.hits, recent_conversation(tracker)
             )
         except Exception:  # a customer never sees a traceback
             logger.exception("answering failed in conversation %s", tracker.sender_id)

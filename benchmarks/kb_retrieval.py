@@ -27,7 +27,7 @@ from bot.kb.documents import Chunk  # noqa: E402
 from bot.kb.grounded import LLMAnswerer  # noqa: E402
 from bot.kb.index import HybridIndex  # noqa: E402
 from bot.llm import LLMSettings  # noqa: E402
-from bot.kb.source import LocalKnowledgeSource  # noqa: E402
+from bot.kb.source import LocalKnowledgeSource, topic_turns  # noqa: E402
 from bot.nlu.embeddings import embed, embed_one  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "kb_eval" / "questions.yml"
@@ -44,9 +44,9 @@ def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_releva
     unanswerable = [q for q in questions if not q["article"]]
     at1 = at3 = facts = false_refusals = refusals = 0
     for item in questions:
-        found = source.retrieve(item["q"], item.get("history", []))
+        found = source.retrieve(item["q"], topic_turns(item.get("history", [])))
         hits = found.hits
-        answer = extract_answer(item["q"], hits, min_relevance, found.context)
+        answer = extract_answer(found.question(item["q"]), hits, min_relevance, found.context)
         ids = [h.chunk.article_id for h in hits]
         if item["article"]:
             at1 += ids[:1] == [item["article"]]
@@ -83,9 +83,9 @@ def evaluate_llm(source: LocalKnowledgeSource, questions: Sequence[dict], min_re
     async def run_all(answerer: LLMAnswerer) -> None:
         for item in questions:
             history = item.get("history", [])
-            found = source.retrieve(item["q"], history)
+            found = source.retrieve(item["q"], topic_turns(history))
             conversation = [("customer", turn) for turn in history]
-            answer = await answerer.answer(item["q"], found.context, found.hits, conversation)
+            answer = await answerer.answer(found.question(item["q"]), found.context, found.hits, conversation)
             if answer.usage:
                 counts["calls"] += 1
                 counts["tokens"] += answer.usage["prompt_tokens"] + answer.usage["completion_tokens"]

@@ -23,11 +23,35 @@ _REFERENCE = re.compile(r"\b(it|that|this|those|these|they|them|one)\b|\bthe \w+
 # new topic worded like a follow-up ("and how do I pay for it?" after a shipping question), and the earlier
 # turns are dropped. Genuine follow-ups in data/kb_eval keep 0.68 or more; topic switches fall to 0.33-0.43.
 TOPIC_KEPT_RATIO = 0.55
+# Words that ask about whatever came before without naming anything: "how does that work?", "what happens
+# next?", "what does that mean?", "ok so what now".
+_NO_TOPIC_WORDS = frozenset("work happen mean next now ok okay so exactly".split())
+# Such a message asking how, or what comes next, asks for the steps of what the earlier turns asked. It is
+# searched and answered worded as STEPS_QUESTION, which the encoder reads as a request for steps (the
+# return steps after "i'd like to return my tent"; "how does that work?" alone finds the return window).
+_ASKS_FOR_STEPS = re.compile(
+    r"\bhow\b|\bwhat (do|should|can) (i|we) do\b|\bwhat happens\b|\bwhat now\b|\bthen what\b|\bwhat next\b",
+    re.IGNORECASE,
+)
+STEPS_QUESTION = "how do I do that"
 
 
 def is_elliptic(message: str) -> bool:
     """A follow-up that leans on earlier turns: "and for express?", "how long does it take?", "how much?"."""
-    return bool(_FOLLOW_UP_CUE.search(message) or _REFERENCE.search(message) or len(tokenize(message)) <= 1)
+    return bool(
+        _FOLLOW_UP_CUE.search(message) or _REFERENCE.search(message) or len(tokenize(message)) <= 1
+        or names_no_topic(message)
+    )
+
+
+def names_no_topic(message: str) -> bool:
+    """Not one word of its own ("how do i do that", "how does that work?"): it means what the earlier turns asked."""
+    return all(token in _NO_TOPIC_WORDS for token in tokenize(message))
+
+
+def topic_turns(turns: Sequence[str]) -> List[str]:
+    """The earlier turns a follow-up can lean on: those that name a topic ("how does that work?" names none)."""
+    return [t for t in turns if not names_no_topic(t)]
 
 
 def contextual_query(message: str, history: Sequence[str] = ()) -> str:
@@ -44,6 +68,11 @@ class Retrieval:
 
     hits: List[Hit]
     context: List[str] = field(default_factory=list)  # empty when the message was searched on its own
+    reworded: Optional[str] = None  # the wording searched instead of the message's own, if any
+
+    def question(self, message: str) -> str:
+        """The question the answer should be read for: the message, or the wording it was searched as."""
+        return self.reworded or message
 
 
 class KnowledgeSource(ABC):
@@ -82,23 +111,26 @@ class LocalKnowledgeSource(KnowledgeSource):
         """For an elliptic follow-up, also search with the earlier turns mixed in and keep the better-scoring
         result, unless its passage has little to do with the new message itself (a change of topic)."""
         alone = self.index.search(query, self.k)
-        context = self._context_vector(query, history)
-        if context is None or not alone:
+        if not alone or not history or not is_elliptic(query):
             return Retrieval(alone)
-        # Not one word of its own ("how do i do that"): whatever it matches alone, it matches by chance.
-        contentless = not tokenize(query)
-        with_context = self.index.search(contextual_query(query, history), self.k, query_vector=context)
-        if not with_context:
-            return Retrieval(alone)
-        if contentless:
-            return Retrieval(with_context, list(history)[-len(CONTEXT_WEIGHTS):])
+        used_history = list(history)[-len(CONTEXT_WEIGHTS):]
+        if names_no_topic(query):
+            # Whatever it matches alone, it matches by chance: it means what the earlier turns asked, read as
+            # one text with them ("how do i do that"), not as a message weighing twice its earlier turns.
+            reworded = STEPS_QUESTION if _ASKS_FOR_STEPS.search(query) else None
+            text = contextual_query(reworded or query, history)
+            with_context = self.index.search(text, self.k, query_vector=encode_query(text))
+            return Retrieval(with_context, used_history, reworded) if with_context else Retrieval(alone)
+        with_context = self.index.search(
+            contextual_query(query, history), self.k, query_vector=encode_in_context(query, history)
+        )
         if _top_dense(with_context) <= _top_dense(alone):
             return Retrieval(alone)
         # The alone search scored its passages against the message's own vector: alone[0].dense_score.
         kept = self._relevance(with_context[0], encode_query(query)) / max(alone[0].dense_score, 1e-6)
         if kept < TOPIC_KEPT_RATIO:
             return Retrieval(alone)
-        return Retrieval(with_context, list(history)[-len(CONTEXT_WEIGHTS):])
+        return Retrieval(with_context, used_history)
 
     def _relevance(self, hit: Hit, vector: np.ndarray) -> float:
         """Cosine between a hit's passage and a query vector."""
@@ -107,15 +139,6 @@ class LocalKnowledgeSource(KnowledgeSource):
     @functools.cached_property
     def _row(self) -> dict:
         return {id(chunk): row for row, chunk in enumerate(self.index.chunks)}
-
-    def _context_vector(self, query: str, history: Sequence[str]) -> Optional[np.ndarray]:
-        if not history or not is_elliptic(query):
-            return None
-        if not tokenize(query):
-            # "how do i do that" means what the earlier turns asked: read as one text with them, not as a
-            # message weighing twice its earlier turns.
-            return encode_query(contextual_query(query, history))
-        return encode_in_context(query, history)
 
 
 def _top_dense(hits: List[Hit]) -> float:

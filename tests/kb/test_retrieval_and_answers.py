@@ -2,12 +2,12 @@
 import pytest
 
 from bot.kb.answer import extract_answer
-from bot.kb.source import LocalKnowledgeSource, is_elliptic
+from bot.kb.source import STEPS_QUESTION, LocalKnowledgeSource, is_elliptic, topic_turns
 
 
 def ask(source: LocalKnowledgeSource, question: str, history=()):
     found = source.retrieve(question, history)
-    return extract_answer(question, found.hits, context=found.context)
+    return extract_answer(found.question(question), found.hits, context=found.context)
 
 
 def test_elliptic_messages_are_detected():
@@ -43,6 +43,29 @@ def test_a_message_with_no_words_of_its_own_means_the_earlier_turn(kb_source: Lo
     found = kb_source.retrieve(question, ["hi, I'd like to return my tent"])
     assert found.hits[0].chunk.article_id == "help/returns" and found.context == ["hi, I'd like to return my tent"]
     assert "Return items" in ask(kb_source, question, ["hi, I'd like to return my tent"]).text
+
+
+@pytest.mark.parametrize("question", ["how does that work?", "what happens next?", "ok so what do i do now"])
+def test_a_message_asking_how_with_no_topic_gets_the_steps(kb_source: LocalKnowledgeSource, question):
+    # Seen in a chat: "how does that work?" after "i want to return my headphones" got the cancel-order article
+    # ("work" counted as its own word); read as "how do I do that", it gets the return steps.
+    found = kb_source.retrieve(question, ["what's your return policy"])
+    assert found.reworded == STEPS_QUESTION and found.question(question) == STEPS_QUESTION
+    answer = ask(kb_source, question, ["what's your return policy"])
+    assert "Return items" in answer.text and answer.sources[0][1].endswith("help/returns")
+
+
+def test_turns_that_name_no_topic_are_not_leaned_on():
+    turns = ["hi, I'd like to return my tent", "how does that work?", "what does that mean?", "how do i do that"]
+    assert topic_turns(turns) == ["hi, I'd like to return my tent"]
+    assert topic_turns(["how does shipping work?"]) == ["how does shipping work?"]
+
+
+def test_a_question_after_a_how_is_read_with_the_topic_before_it(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "is there a fee?" after "i want to return my headphones" and "how does that work?" got
+    # "There is no cancellation fee."
+    history = topic_turns(["i want to return my headphones", "how does that work?"])
+    assert "$6.95" in ask(kb_source, "is there a fee?", history).text
 
 
 @pytest.mark.parametrize("question, earlier, fact, article, old_topic", [
