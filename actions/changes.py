@@ -1,5 +1,6 @@
 """Changing an order: orders can't be edited, so a change is a free cancellation while the order
-hasn't shipped (the customer then orders again) or a return once it has."""
+hasn't shipped (the customer then orders again) or a return once it has. The delivery address is the
+exception: the customer changes it in their account until the order ships."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -10,44 +11,59 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.cancellation import why_not_cancellable
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
+from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.session import session_events
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
-from bot.formatting import money
+from bot.formatting import day, money
 from bot.orders import OrderSummary
 from bot.parsing import ORDER_ID, find_entities
 
 TASK_SLOT = "order_task"
 CHANGE_TASK = "change"
+ADDRESS_TASK = "address"
 
 
-def order_named_in_change_request(tracker: Tracker) -> Optional[Text]:
-    """The order number in the customer's latest change request ("can I change order 10002?"), if any."""
+def order_named_in_request(tracker: Tracker, intent: Text) -> Optional[Text]:
+    """The order number in the customer's latest ``intent`` message ("can I change order 10002?"), if any."""
     for event in reversed(session_events(tracker)):
         parse = event.get("parse_data") or {}
-        if event.get("event") == "user" and (parse.get("intent") or {}).get("name") == "change_order":
+        if event.get("event") == "user" and (parse.get("intent") or {}).get("name") == intent:
             numbers = [s.value for s in find_entities(event.get("text")) if s.entity == ORDER_ID]
             return numbers[0] if numbers else None
     return None
 
 
-class ActionStartOrderChange(Action):
-    """The customer said yes to "Would you like me to check your order?": the order form runs for a change.
+def check_named_order(tracker: Tracker, task: Text, intent: Text) -> List[EventType]:
+    """Sets the order form's task; an order number given with the request is kept, so the form only asks for
+    the email or ZIP code (which it checks together with the number). An email given there is asked again
+    rather than trusted unchecked."""
+    events: List[EventType] = [SlotSet(TASK_SLOT, task)]
+    named = order_named_in_request(tracker, intent)
+    if named and named != tracker.get_slot(ORDER_ID_SLOT):
+        events += [SlotSet(ORDER_ID_SLOT, named), SlotSet(IDENTITY_SLOT, None), SlotSet(PENDING_SLOT, None)]
+    return events
 
-    An order number given with the request is kept, so the form only asks for the email or ZIP code
-    (which it checks together with the number); an email given there is asked again rather than
-    trusted unchecked.
-    """
+
+class ActionStartOrderChange(Action):
+    """The customer said yes to "Would you like me to check your order?": the order form runs for a change."""
 
     def name(self) -> Text:
         return "action_start_order_change"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        events: List[EventType] = [SlotSet(TASK_SLOT, CHANGE_TASK)]
-        named = order_named_in_change_request(tracker)
-        if named and named != tracker.get_slot(ORDER_ID_SLOT):
-            events += [SlotSet(ORDER_ID_SLOT, named), SlotSet(IDENTITY_SLOT, None), SlotSet(PENDING_SLOT, None)]
-        return events
+        return check_named_order(tracker, CHANGE_TASK, "change_order")
+
+
+class ActionStartAddressCheck(Action):
+    """An address change asked about a named order ("can I change the delivery address for order 10001?"):
+    after the help center's answer, the order form runs to say whether that order's address can still change."""
+
+    def name(self) -> Text:
+        return "action_start_address_check"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        return check_named_order(tracker, ADDRESS_TASK, "change_shipping_address")
 
 
 class ActionChangeOrder(VerifiedOrderAction):
@@ -70,3 +86,42 @@ class ActionChangeOrder(VerifiedOrderAction):
             buttons=CONFIRM_BUTTONS,
         )
         return [SlotSet(PENDING_SLOT, "cancel_order")]
+
+
+class ActionAddressChange(VerifiedOrderAction):
+    """Says whether the verified order's delivery address can still be changed, and how."""
+
+    def name(self) -> Text:
+        return "action_address_change"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        number = order.order_id
+        if order.status is OrderStatus.PROCESSING:
+            dispatcher.utter_message(
+                text=(
+                    f"Order {number} hasn't shipped yet, so you can still change its delivery address: open it under "
+                    'Account > Orders at brightbay.example and choose "Change address".'
+                )
+            )
+        elif order.status is OrderStatus.SHIPPED:
+            tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
+            dispatcher.utter_message(
+                text=(
+                    f"Order {number} has already shipped with {order.carrier}{tracking}, so its delivery address can't "
+                    "be changed anymore. If no one will be at that address, a support agent can look into what's possible."
+                ),
+                buttons=OFFER_HUMAN_BUTTONS,
+            )
+        elif order.status is OrderStatus.DELIVERED:
+            dispatcher.utter_message(
+                text=(
+                    f"Order {number} was already delivered {day(order.delivered_on, self._service.today())}. "
+                    "If it went to the wrong address, a support agent can help."
+                ),
+                buttons=OFFER_HUMAN_BUTTONS,
+            )
+        else:
+            dispatcher.utter_message(text=f"Order {number} was {order.status.value}, so there's no delivery to change.")
+        return []

@@ -121,12 +121,23 @@ class ValidateOrderForm(FormValidationAction):
                 # checks them again and tells the customer if the order system is down.
                 logger.exception("order check failed to run in conversation %s", tracker.sender_id)
                 return [SlotSet(slot, value) for slot, value in extracted.items()]
+            if order is None and self._identity_of_another_order(tracker, extracted):
+                # "where is 10001?" ... "and order 10002?": the email checked for 10001 doesn't fit 10002, which
+                # the customer never claimed. Not a failed check: the form asks for 10002's email or ZIP code,
+                # with the question it asks for an unknown order too, so nothing tells whether 10002 exists.
+                return [SlotSet(ORDER_ID_SLOT, order_id), SlotSet(IDENTITY_SLOT, None)] + self._forget_pending_change(tracker)
             if order is None:
                 return self._failed_check(dispatcher, tracker) + self._forget_pending_change(tracker)
         events: List[EventType] = [SlotSet(slot, value) for slot, value in extracted.items()]
         if order_id != tracker.get_slot(ORDER_ID_SLOT):
             events += self._forget_pending_change(tracker)
         return events
+
+    @staticmethod
+    def _identity_of_another_order(tracker: Tracker, extracted: Dict[Text, Any]) -> bool:
+        """The message names a new order and the email or ZIP code is the one kept for the previous order."""
+        previous = tracker.get_slot(ORDER_ID_SLOT)
+        return bool(previous) and extracted.get(ORDER_ID_SLOT, previous) != previous and IDENTITY_SLOT not in extracted
 
     @staticmethod
     def _forget_pending_change(tracker: Tracker) -> List[EventType]:

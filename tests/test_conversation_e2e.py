@@ -243,6 +243,18 @@ def test_an_order_number_and_email_given_before_the_task_are_used_once_it_is_sai
     assert "couldn't find an order" in reply and "shipped" not in reply
 
 
+def test_an_address_change_for_a_named_order_says_whether_that_order_can_change(rasa_url: str) -> None:
+    # Seen in a chat: the general answer only, and the order number was forgotten.
+    reply = " ".join(say(rasa_url, "address-1", "can I change the delivery address for order 10001?"))
+    assert "Change address" in reply and "email address or ZIP code" in reply
+    reply = " ".join(say(rasa_url, "address-1", "alice@example.com"))
+    assert "Order 10001 has already shipped" in reply and "can't be changed" in reply
+    # Another order, not Alice's: its own email is asked for, not a failed check.
+    reply = " ".join(say(rasa_url, "address-1", "ok and for order 10002?"))
+    assert "email address or ZIP code" in reply and "couldn't find" not in reply
+    assert "hasn't shipped yet" in " ".join(say(rasa_url, "address-1", "bob@example.com"))
+
+
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
     # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.

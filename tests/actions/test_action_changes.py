@@ -3,7 +3,7 @@ import pytest
 from rasa_sdk import Tracker
 
 from action_helpers import make_tracker, run_action, slot_sets, texts, verified
-from actions.changes import ActionChangeOrder, ActionStartOrderChange
+from actions.changes import ActionAddressChange, ActionChangeOrder, ActionStartAddressCheck, ActionStartOrderChange
 from actions.verification import NOT_VERIFIED_TEXT
 from bot.db.models import OrderStatus
 
@@ -87,3 +87,39 @@ def test_an_order_number_in_the_request_is_kept_but_its_owner_asked_for():
 def test_the_order_already_verified_is_not_asked_for_again():
     events, _ = run_action(ActionStartOrderChange(), _after_yes("change order 10002 please", **verified(10002)))
     assert slot_sets(events) == [("order_task", "change")]
+
+
+def test_an_address_change_for_a_named_order_starts_its_check():
+    # Seen in a chat: "can I change the delivery address for order 10001?" got the help center's answer and
+    # nothing about order 10001; the email given next was asked "What would you like to do with that order?".
+    tracker = make_tracker(text="can I change the delivery address for order 10001?", intent="change_shipping_address")
+    tracker.events = [{"event": "session_started"}, _user(tracker.latest_message["text"], "change_shipping_address")]
+    events, messages = run_action(ActionStartAddressCheck(), tracker)
+    assert slot_sets(events) == [("order_task", "address"), ("order_id", "10001"), ("order_identity", None),
+                                 ("pending_confirmation", None)]
+    assert messages == []
+
+
+@pytest.mark.parametrize(
+    "order_id, expected, person",
+    [
+        (10002, 'Order 10002 hasn\'t shipped yet, so you can still change its delivery address: open it under '
+                'Account > Orders at brightbay.example and choose "Change address".', False),
+        (10001, "Order 10001 has already shipped with UPS (tracking number 1Z999AA10123456784), so its delivery "
+                "address can't be changed anymore.", True),
+        (10003, "Order 10003 was already delivered on ", True),
+        (10005, "Order 10005 was cancelled, so there's no delivery to change.", False),
+    ],
+)
+def test_the_address_answer_follows_the_orders_status(order_service, db_state, order_id, expected, person):
+    before = db_state()
+    events, messages = run_action(ActionAddressChange(order_service), make_tracker(verified(order_id, order_task="address")))
+    [message] = messages
+    assert message["text"].startswith(expected)
+    assert bool(message["buttons"]) is person
+    assert events == [] and db_state() == before
+
+
+def test_an_address_answer_needs_the_owner(order_service):
+    _, messages = run_action(ActionAddressChange(order_service), make_tracker(verified(10002, "alice@example.com")))
+    assert texts(messages) == [NOT_VERIFIED_TEXT]

@@ -1,7 +1,7 @@
 """ValidateOrderForm: what it reads from each answer and how failed checks are counted."""
 import pytest
 
-from action_helpers import make_tracker, run_action, slot_sets, texts
+from action_helpers import make_tracker, run_action, slot_sets, texts, verified
 from actions.fallback import PROBLEM_TEXT
 from actions.verification import (
     FIND_ORDER_NUMBER_TEXT,
@@ -237,3 +237,22 @@ def test_an_email_alone_asks_about_their_order():
     events, messages = run_action(ActionAskOrderTask(), make_tracker(text="carol@example.com"))
     assert slot_sets(events) == [("order_identity", "carol@example.com")]
     assert _asked_what_to_do(messages) == "your order"
+
+
+@pytest.mark.parametrize("named", ["10002", "10999"], ids=["someone-elses", "unknown"])
+def test_another_order_the_kept_email_does_not_fit_is_asked_about_not_failed(form, named):
+    # Seen in a chat: "ok and for order 10002?" after Alice's 10001 was checked counted as a failed check
+    # ("I couldn't find an order...") and dropped 10002; the customer had never claimed it was Alice's.
+    tracker = make_tracker(verified(10001, verification_failures=1.0), text=f"ok and for order {named}?",
+                           intent="track_order")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", named), ("order_identity", None)]
+    assert messages == []  # the form asks for its email or ZIP code, the same question for both
+
+
+def test_an_email_given_for_this_check_that_does_not_fit_still_fails(form):
+    # The email came first ("no idea, but my email is bob@example.com"), then the number: a real check.
+    tracker = make_tracker({"order_identity": "bob@example.com"}, text="10001", requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 1.0)]
+    assert texts(messages) == [NOT_VERIFIED_TEXT]
