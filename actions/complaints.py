@@ -1,5 +1,5 @@
 """Complaints: an item that arrived damaged or wrong, or a parcel marked delivered that never came, gets
-Brightbay's policy for it; the rest an apology.
+Brightbay's policy for it; a wait that is taking too long gets what can be done about it; the rest an apology.
 
 Either way the reply offers a person (a "yes" or the button hands off). The damaged-item wording
 comes from the help center's "Damaged, defective or wrong items" article (``data/kb/damaged-items.md``),
@@ -41,6 +41,14 @@ _NOT_RECEIVED = re.compile(
 )
 
 
+# Waiting too long for something: an order, a refund, a reply.
+_DELAY = re.compile(
+    r"\b(?:taking (?:so|too|this) long|tak(?:es|ing) (?:forever|ages)|so slow|speed (?:it|this|things) up|hurry"
+    r"|(?:any )?(?:faster|quicker)\b|tired of waiting|still waiting|waiting (?:for )?(?:ages|forever))",
+    re.IGNORECASE,
+)
+
+
 def says_not_received(text: Optional[Text]) -> bool:
     """"it never arrived", "tracking says delivered but there's nothing here"."""
     return bool(text and _NOT_RECEIVED.search(text) and not _DAMAGED.search(text) and not _WRONG_ITEM.search(text))
@@ -56,6 +64,8 @@ def complaint_response(text: Optional[Text]) -> Text:
         return "utter_parcel_not_received"
     if _DAMAGED.search(text):
         return "utter_damaged_item"
+    if _DELAY.search(text):
+        return "utter_delay"
     return "utter_complaint"
 
 

@@ -93,7 +93,10 @@ DEFAULTS: Dict[str, Any] = {
     ],
     # explicit_request: a yes right after one of these actions or responses (they offer a person). A yes
     # right after a bot message with a button whose payload is /<human_intent> counts too.
-    "agent_offer_actions": ["utter_complaint", "utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "action_answer_complaint"],
+    "agent_offer_actions": [
+        "utter_complaint", "utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay",
+        "action_answer_complaint",
+    ],
     # sensitive: categories of regular expressions for legal threats, privacy and security.
     "sensitive_patterns": {
         "legal": [

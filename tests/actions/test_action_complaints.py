@@ -72,7 +72,17 @@ def test_other_complaints_get_the_apology(text):
 
 
 @pytest.mark.parametrize(
-    "response", ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_complaint"]
+    "text",
+    ["why is it taking so long?", "can you speed it up?", "this is taking forever", "can't you do it any quicker?",
+     "i'm tired of waiting", "still waiting, hurry up"],
+)
+def test_a_wait_that_is_too_long_gets_what_can_be_done(text):
+    # Seen in a chat: "can you speed it up?" after a refund's status got "Is there anything else I can help with?".
+    assert complaint_response(text) == "utter_delay"
+
+
+@pytest.mark.parametrize(
+    "response", ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay", "utter_complaint"]
 )
 def test_every_reply_offers_a_person(response):
     [variant] = DOMAIN["responses"][response]
