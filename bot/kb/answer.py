@@ -23,6 +23,15 @@ INTRO_PENALTY = 0.5
 # ("and for express?" after a standard-shipping question: the express price, not "Express shipping isn't
 # available to these addresses" from the PO-box section.) 0.1-0.3 score the same on data/kb_eval.
 TOP_PASSAGE_BONUS = 0.15
+# A question that asks for a duration or an amount is answered by a sentence that states one: "and how long
+# does it take?" after "do you ship to canada?" wants "7-14 business days" with "We ship to Canada", the
+# sentence that shares the earlier turn's words. (question pattern, pattern of a sentence that answers it)
+_ANSWER_TYPES = (
+    (re.compile(r"\bhow long\b|\bhow many (?:days|weeks|hours|months)\b|\bhow soon\b", re.IGNORECASE),
+     re.compile(r"\b\d+(?:[-\u2013]\d+)?\s*(?:business |working )?(?:days?|weeks?|hours?|minutes?|months?|years?)\b", re.IGNORECASE)),
+    (re.compile(r"\bhow much\b|\bwhat does it cost\b|\bprice\b|\bfee\b", re.IGNORECASE),
+     re.compile(r"\$\d|\bfree\b|\bno (?:\w+ )?fee\b", re.IGNORECASE)),
+)
 NOT_FOUND = (
     "Sorry, I don't know the answer to that, and I don't want to guess. "
     "I can connect you with one of our support agents if you like."
@@ -73,6 +82,15 @@ def _sentence_scores(query: str, sentences: Sequence[str], context: Sequence[str
     return vectors @ encode_in_context(query, context) + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
 
 
+def _sentence_of_asked_type(query: str, sentences: Sequence[str], keep: List[int], order: List[int]) -> List[int]:
+    """The best-ranked sentence stating the duration or amount the query asks for, when none kept states one."""
+    for asks, answers in _ANSWER_TYPES:
+        if asks.search(query) and not any(answers.search(sentences[i]) for i in keep):
+            typed = [i for i in order if answers.search(sentences[i])]
+            return typed[:1] if len(keep) < MAX_SENTENCES else []
+    return []
+
+
 def extract_answer(
     query: str, hits: Sequence[Hit], min_relevance: float = DEFAULT_MIN_RELEVANCE, context: Sequence[str] = ()
 ) -> Answer:
@@ -108,6 +126,7 @@ def extract_answer(
         keep = list(range(len(sentences)))
     else:
         keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
+        keep += _sentence_of_asked_type(query, sentences, keep, order)
     chosen = tuple(sentences[i] for i in sorted(keep))
     text = f"{' '.join(chosen)}\n\nSource: {chunk.title} ({chunk.url})"
     return Answer(text, [(chunk.title, chunk.url)], grounded=True, sentences=chosen)

@@ -37,6 +37,17 @@ def test_a_follow_up_reads_its_own_words_first(kb_source: LocalKnowledgeSource):
     assert "$24.99" in ask(kb_source, "what does it cost?", ["do you ship to canada"]).text
 
 
+@pytest.mark.parametrize("question, earlier, fact", [
+    ("and how long does it take?", ["do you ship to canada?"], "7-14 business days"),
+    ("how much is it?", ["do you ship to canada?"], "$24.99"),
+])
+def test_a_follow_up_asking_how_long_or_how_much_gets_the_figure(kb_source: LocalKnowledgeSource, question, earlier, fact):
+    # Seen in a chat: "and how long does it take?" after "do you ship to canada?" got only "We ship
+    # internationally to Canada, the UK and the EU.", the sentence sharing the earlier turn's words.
+    answer = ask(kb_source, question, earlier)
+    assert fact in answer.text
+
+
 @pytest.mark.parametrize("question", ["how do i do that", "how do I do it?"])
 def test_a_message_with_no_words_of_its_own_means_the_earlier_turn(kb_source: LocalKnowledgeSource, question):
     # Seen in a chat: "how do i do that" after "I'd like to return my tent" got how to add a shipping address.
