@@ -82,13 +82,15 @@ def _sentence_scores(query: str, sentences: Sequence[str], context: Sequence[str
     return vectors @ encode_in_context(query, context) + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
 
 
-def _sentence_of_asked_type(query: str, sentences: Sequence[str], keep: List[int], order: List[int]) -> List[int]:
-    """The best-ranked sentence stating the duration or amount the query asks for, when none kept states one."""
+def _with_sentence_of_asked_type(query: str, sentences: Sequence[str], keep: List[int], order: List[int]) -> List[int]:
+    """``keep`` (indices, best first) with the best-ranked sentence stating the duration or amount the query asks
+    for, when none kept states one."""
     for asks, answers in _ANSWER_TYPES:
         if asks.search(query) and not any(answers.search(sentences[i]) for i in keep):
-            typed = [i for i in order if answers.search(sentences[i])]
-            return typed[:1] if len(keep) < MAX_SENTENCES else []
-    return []
+            typed = [i for i in order if answers.search(sentences[i])][:1]
+            # It takes the place of the lowest-ranked sentence kept when the answer is full.
+            return keep[: MAX_SENTENCES - len(typed)] + typed
+    return keep
 
 
 def extract_answer(
@@ -126,7 +128,7 @@ def extract_answer(
         keep = list(range(len(sentences)))
     else:
         keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
-        keep += _sentence_of_asked_type(query, sentences, keep, order)
+        keep = _with_sentence_of_asked_type(query, sentences, keep, order)
     chosen = tuple(sentences[i] for i in sorted(keep))
     text = f"{' '.join(chosen)}\n\nSource: {chunk.title} ({chunk.url})"
     return Answer(text, [(chunk.title, chunk.url)], grounded=True, sentences=chosen)

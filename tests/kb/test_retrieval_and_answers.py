@@ -40,6 +40,8 @@ def test_a_follow_up_reads_its_own_words_first(kb_source: LocalKnowledgeSource):
 @pytest.mark.parametrize("question, earlier, fact", [
     ("and how long does it take?", ["do you ship to canada?"], "7-14 business days"),
     ("how much is it?", ["do you ship to canada?"], "$24.99"),
+    # A full answer (three sentences) gives its lowest-ranked place to the sentence with the duration.
+    ("how long will that take", ["will i get the money back on my card?"], "5-7 business days"),
 ])
 def test_a_follow_up_asking_how_long_or_how_much_gets_the_figure(kb_source: LocalKnowledgeSource, question, earlier, fact):
     # Seen in a chat: "and how long does it take?" after "do you ship to canada?" got only "We ship
@@ -124,3 +126,9 @@ def test_unanswerable_questions_are_refused(kb_source, question):
 
 def test_no_hits_means_no_answer():
     assert not extract_answer("anything", []).grounded
+
+
+def test_a_card_refund_question_gets_the_card_not_the_gift_card(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "will i get the money back on my card?" got the gift-card sentence only.
+    answer = ask(kb_source, "will i get the money back on my card?")
+    assert "same card" in answer.text
