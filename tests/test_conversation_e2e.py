@@ -255,6 +255,18 @@ def test_an_address_change_for_a_named_order_says_whether_that_order_can_change(
     assert "hasn't shipped yet" in " ".join(say(rasa_url, "address-1", "bob@example.com"))
 
 
+def test_chat_phrasings_reach_the_right_flow(rasa_url: str) -> None:
+    # Seen in chats: a stock question started the order check, "i want to return my headphones" was out of
+    # scope, "can you speed it up?" was read as a no, an order that hasn't arrived got the damaged-items article.
+    assert "product page" in " ".join(say(rasa_url, "phrasing-1", "do you have the sony wh-1000xm5 in stock?"))
+    assert "What's your order number?" in " ".join(say(rasa_url, "phrasing-2", "i want to return my headphones"))
+    reply = " ".join(say(rasa_url, "phrasing-2", "how does that work?"))
+    assert "Return items" in reply and "What's your order number?" in reply  # answered, and the check goes on
+    assert "can't speed it up" in " ".join(say(rasa_url, "phrasing-3", "can you speed it up?"))
+    assert "What's your order number?" in " ".join(
+        say(rasa_url, "phrasing-4", "I ordered a tv last week and it still hasn't arrived"))
+
+
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:
     # Seen in a chat: the refund question was about 10003, the customer then asked where 10001 is, and their
     # "yes" went to 10001. The question is dropped when another order is named; nothing is filed.

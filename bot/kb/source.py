@@ -34,6 +34,12 @@ _ASKS_FOR_STEPS = re.compile(
     re.IGNORECASE,
 )
 STEPS_QUESTION = "how do I do that"
+# Words that open a message without adding to it ("ok how do i order", "so, what's the fee?"). Left in, they
+# pull the message's vector towards whatever passage happens to sit near them.
+_OPENING_FILLER = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|so|well|hmm+|alright|all right|right|um+|uh+|cool|great|thanks|thank you|hi|hello|hey)\b[\s,.!:-]*)+",
+    re.IGNORECASE,
+)
 
 
 def is_elliptic(message: str) -> bool:
@@ -47,6 +53,12 @@ def is_elliptic(message: str) -> bool:
 def names_no_topic(message: str) -> bool:
     """Not one word of its own ("how do i do that", "how does that work?"): it means what the earlier turns asked."""
     return all(token in _NO_TOPIC_WORDS for token in tokenize(message))
+
+
+def without_opening_filler(message: str) -> str:
+    """The message without the "ok", "so", "well"... it opens with (the whole message if that is all it is)."""
+    rest = _OPENING_FILLER.sub("", message, count=1)
+    return rest if rest.strip() else message
 
 
 def topic_turns(turns: Sequence[str]) -> List[str]:
@@ -110,8 +122,13 @@ class LocalKnowledgeSource(KnowledgeSource):
     def retrieve(self, query: str, history: Sequence[str] = ()) -> Retrieval:
         """For an elliptic follow-up, also search with the earlier turns mixed in and keep the better-scoring
         result, unless its passage has little to do with the new message itself (a change of topic)."""
+        if not history or not is_elliptic(query):
+            # A message of its own is searched without the "ok", "so"... it opens with. (A follow-up keeps
+            # them: "ok and what about..." is read as typed, against the turns before it.)
+            stripped = without_opening_filler(query)
+            return Retrieval(self.index.search(stripped, self.k), reworded=stripped if stripped != query else None)
         alone = self.index.search(query, self.k)
-        if not alone or not history or not is_elliptic(query):
+        if not alone:
             return Retrieval(alone)
         used_history = list(history)[-len(CONTEXT_WEIGHTS):]
         if names_no_topic(query):

@@ -2,7 +2,7 @@
 import pytest
 
 from bot.kb.answer import extract_answer
-from bot.kb.source import STEPS_QUESTION, LocalKnowledgeSource, is_elliptic, topic_turns
+from bot.kb.source import STEPS_QUESTION, LocalKnowledgeSource, is_elliptic, topic_turns, without_opening_filler
 
 
 def ask(source: LocalKnowledgeSource, question: str, history=()):
@@ -132,3 +132,25 @@ def test_a_card_refund_question_gets_the_card_not_the_gift_card(kb_source: Local
     # Seen in a chat: "will i get the money back on my card?" got the gift-card sentence only.
     answer = ask(kb_source, "will i get the money back on my card?")
     assert "same card" in answer.text
+
+
+@pytest.mark.parametrize("question, fact", [
+    ("ok how do i order", "Checkout"),  # seen in a chat: the "ok" pulled it to the cancel-order article
+    ("so, what's the fee to cancel?", "no cancellation fee"),
+])
+def test_opening_filler_does_not_steer_a_question(kb_source: LocalKnowledgeSource, question, fact):
+    found = kb_source.retrieve(question)
+    assert found.reworded == without_opening_filler(question) != question
+    assert fact in ask(kb_source, question).text
+
+
+def test_a_follow_up_keeps_its_opening_words():
+    # "ok and what about..." is read as typed against the turns before it; only a message of its own loses them.
+    assert without_opening_filler("ok") == "ok" and without_opening_filler("thanks! and for express?") == "and for express?"
+
+
+@pytest.mark.parametrize("question", ["do you have the sony wh-1000xm5 in stock?", "when will the macbook air be back in stock?"])
+def test_a_stock_question_gets_where_to_see_it(kb_source: LocalKnowledgeSource, question):
+    # Seen in a chat: "do you have the sony wh-1000xm5 in stock?" started the order check (track_order).
+    answer = ask(kb_source, question)
+    assert "product page" in answer.text and answer.sources[0][1].endswith("help/ordering")
