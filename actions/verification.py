@@ -76,6 +76,34 @@ def _answer_hint(requested: Text, message: Dict[Text, Any]) -> Text:
     return "I need the email address or the 5-digit ZIP code on the order, for example name@example.com or 94110."
 
 
+def forget_pending_change(tracker: Tracker) -> List[EventType]:
+    """A cancellation or refund waiting for a yes was asked about the previous order: a "yes" now
+    must not change the order just named ("refund 10003" ... "where is 10001?" ... "yes")."""
+    return [SlotSet(PENDING_SLOT, None)] if tracker.get_slot(PENDING_SLOT) else []
+
+
+def order_values_in(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
+    """Slot values in the message, read in the light of what the form asked."""
+    spans = find_entities(text)
+    values: Dict[Text, Any] = {}
+    emails = [s for s in spans if s.entity == EMAIL]
+    zips = [s for s in spans if s.entity == ZIP_CODE]
+    numbers = [s for s in spans if s.entity == ORDER_ID]
+    if requested == IDENTITY_SLOT:
+        # A bare 5-digit answer to "what's your ZIP code" is a ZIP code.
+        order_numbers = [s for s in numbers if s.explicit]
+        zips += [s for s in numbers if not s.explicit]
+    else:
+        order_numbers = numbers
+    if order_numbers:
+        values[ORDER_ID_SLOT] = order_numbers[0].value
+    if emails:
+        values[IDENTITY_SLOT] = emails[0].value
+    elif zips:
+        values[IDENTITY_SLOT] = zips[0].value
+    return values
+
+
 class ValidateOrderForm(FormValidationAction):
     """Reads the order number and email/ZIP from each answer and checks them together."""
 
@@ -94,7 +122,7 @@ class ValidateOrderForm(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         message = tracker.latest_message or {}
         text = message.get("text") or ""
-        extracted = self._extract(text, requested)
+        extracted = order_values_in(text, requested)
         if requested == ORDER_ID_SLOT and ORDER_ID_SLOT not in extracted and says_no_order_number(text):
             # Whatever the intent ("where do I find it?" reads as track_order, "i can't find it" as out_of_scope):
             # help them find it and keep waiting for it, with an email or ZIP code they gave kept.
@@ -125,12 +153,12 @@ class ValidateOrderForm(FormValidationAction):
                 # "where is 10001?" ... "and order 10002?": the email checked for 10001 doesn't fit 10002, which
                 # the customer never claimed. Not a failed check: the form asks for 10002's email or ZIP code,
                 # with the question it asks for an unknown order too, so nothing tells whether 10002 exists.
-                return [SlotSet(ORDER_ID_SLOT, order_id), SlotSet(IDENTITY_SLOT, None)] + self._forget_pending_change(tracker)
+                return [SlotSet(ORDER_ID_SLOT, order_id), SlotSet(IDENTITY_SLOT, None)] + forget_pending_change(tracker)
             if order is None:
-                return self._failed_check(dispatcher, tracker) + self._forget_pending_change(tracker)
+                return self._failed_check(dispatcher, tracker) + forget_pending_change(tracker)
         events: List[EventType] = [SlotSet(slot, value) for slot, value in extracted.items()]
         if order_id != tracker.get_slot(ORDER_ID_SLOT):
-            events += self._forget_pending_change(tracker)
+            events += forget_pending_change(tracker)
         return events
 
     @staticmethod
@@ -138,34 +166,6 @@ class ValidateOrderForm(FormValidationAction):
         """The message names a new order and the email or ZIP code is the one kept for the previous order."""
         previous = tracker.get_slot(ORDER_ID_SLOT)
         return bool(previous) and extracted.get(ORDER_ID_SLOT, previous) != previous and IDENTITY_SLOT not in extracted
-
-    @staticmethod
-    def _forget_pending_change(tracker: Tracker) -> List[EventType]:
-        """A cancellation or refund waiting for a yes was asked about the previous order: a "yes" now
-        must not change the order just named ("refund 10003" ... "where is 10001?" ... "yes")."""
-        return [SlotSet(PENDING_SLOT, None)] if tracker.get_slot(PENDING_SLOT) else []
-
-    @staticmethod
-    def _extract(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
-        """Slot values in the message, read in the light of what the form asked."""
-        spans = find_entities(text)
-        values: Dict[Text, Any] = {}
-        emails = [s for s in spans if s.entity == EMAIL]
-        zips = [s for s in spans if s.entity == ZIP_CODE]
-        numbers = [s for s in spans if s.entity == ORDER_ID]
-        if requested == IDENTITY_SLOT:
-            # A bare 5-digit answer to "what's your ZIP code" is a ZIP code.
-            order_numbers = [s for s in numbers if s.explicit]
-            zips += [s for s in numbers if not s.explicit]
-        else:
-            order_numbers = numbers
-        if order_numbers:
-            values[ORDER_ID_SLOT] = order_numbers[0].value
-        if emails:
-            values[IDENTITY_SLOT] = emails[0].value
-        elif zips:
-            values[IDENTITY_SLOT] = zips[0].value
-        return values
 
     @staticmethod
     def _failed_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -257,7 +257,7 @@ class ActionAskOrderTask(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         text = (tracker.latest_message or {}).get("text") or ""
-        given = ValidateOrderForm._extract(text, None)
+        given = order_values_in(text, None)
         events: List[EventType] = [SlotSet(slot, value) for slot, value in given.items()]
         order_id = given.get(ORDER_ID_SLOT)
         if order_id and order_id != tracker.get_slot(ORDER_ID_SLOT):
@@ -265,7 +265,7 @@ class ActionAskOrderTask(Action):
             # waiting for a yes was about the previous one.
             if IDENTITY_SLOT not in given and tracker.get_slot(IDENTITY_SLOT):
                 events.append(SlotSet(IDENTITY_SLOT, None))
-            events += ValidateOrderForm._forget_pending_change(tracker)
+            events += forget_pending_change(tracker)
         order_id = order_id or tracker.get_slot(ORDER_ID_SLOT)
         dispatcher.utter_message(
             response="utter_what_to_do_with_order", order=f"order {order_id}" if order_id else "your order"
