@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.nlu.message_guard import EMPTY, MESSAGE_PROBLEM, NO_WORDS, TOO_LONG
+from bot.nlu.message_guard import EMPTY, MESSAGE_PROBLEM, NO_WORDS, NOT_ENGLISH, TOO_LONG
 
 CAPABILITIES = (
     "I can track an order, cancel it, start or check a refund, and answer questions about shipping, "
@@ -20,6 +20,12 @@ PROBLEM_TEXT = {
     EMPTY: "I didn't receive any text. Could you type your question?",
     NO_WORDS: "I can only read words, not emoji or symbols on their own. Could you tell me in words what you need?",
     TOO_LONG: "That message is too long for me to read. Could you say in a sentence or two what you need?",
+    # In the customer's language too: they may not read the English (the facts are data/kb/contact.md's).
+    NOT_ENGLISH: (
+        "Sorry, I can only help in English, and so can our support team. "
+        "Lo siento, solo puedo ayudar en inglés. Désolé, je ne peux vous aider qu'en anglais. "
+        "Leider kann ich nur auf Englisch helfen."
+    ),
 }
 
 

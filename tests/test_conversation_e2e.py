@@ -265,6 +265,8 @@ def test_chat_phrasings_reach_the_right_flow(rasa_url: str) -> None:
     assert "can't speed it up" in " ".join(say(rasa_url, "phrasing-3", "can you speed it up?"))
     assert "What's your order number?" in " ".join(
         say(rasa_url, "phrasing-4", "I ordered a tv last week and it still hasn't arrived"))
+    # A message in Spanish got the out-of-scope reply in English only.
+    assert "solo puedo ayudar en inglés" in " ".join(say(rasa_url, "phrasing-5", "hola, donde esta mi pedido?"))
 
 
 def test_a_yes_after_asking_about_another_order_changes_nothing(rasa_url: str, database_url: str) -> None:

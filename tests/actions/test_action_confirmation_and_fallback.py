@@ -4,7 +4,7 @@ import pytest
 from action_helpers import make_tracker, run_action, slot_sets, texts, verified
 from actions.confirmation import ActionDeclineChange
 from actions.fallback import CAPABILITIES, PROBLEM_TEXT, ActionFallback
-from bot.nlu.message_guard import EMPTY, NO_WORDS, TOO_LONG
+from bot.nlu.message_guard import EMPTY, NO_WORDS, NOT_ENGLISH, TOO_LONG
 
 
 @pytest.mark.parametrize("pending", ["cancel_order", "refund"])
@@ -30,6 +30,8 @@ def test_decline_without_order_number():
         (EMPTY, "I didn't receive any text. Could you type your question?"),
         (NO_WORDS, "I can only read words, not emoji or symbols on their own. Could you tell me in words what you need?"),
         (TOO_LONG, "That message is too long for me to read. Could you say in a sentence or two what you need?"),
+        (NOT_ENGLISH, "Sorry, I can only help in English, and so can our support team. Lo siento, solo puedo ayudar en "
+                      "inglés. Désolé, je ne peux vous aider qu'en anglais. Leider kann ich nur auf Englisch helfen."),
     ],
 )
 def test_fallback_names_the_message_problem(problem, expected):
@@ -40,7 +42,7 @@ def test_fallback_names_the_message_problem(problem, expected):
 
 
 def test_fallback_problem_texts_are_distinct():
-    assert len(set(PROBLEM_TEXT.values())) == len(PROBLEM_TEXT) == 3
+    assert len(set(PROBLEM_TEXT.values())) == len(PROBLEM_TEXT) == 4
 
 
 def test_fallback_without_problem_lists_capabilities():
