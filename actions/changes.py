@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cancellation import why_not_cancellable
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS
-from actions.session import session_events
+from actions.session import latest_request
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
@@ -26,12 +26,8 @@ ADDRESS_TASK = "address"
 
 def order_named_in_request(tracker: Tracker, intent: Text) -> Optional[Text]:
     """The order number in the customer's latest ``intent`` message ("can I change order 10002?"), if any."""
-    for event in reversed(session_events(tracker)):
-        parse = event.get("parse_data") or {}
-        if event.get("event") == "user" and (parse.get("intent") or {}).get("name") == intent:
-            numbers = [s.value for s in find_entities(event.get("text")) if s.entity == ORDER_ID]
-            return numbers[0] if numbers else None
-    return None
+    numbers = [s.value for s in find_entities(latest_request(tracker, intent)) if s.entity == ORDER_ID]
+    return numbers[0] if numbers else None
 
 
 def check_named_order(tracker: Tracker, task: Text, intent: Text) -> List[EventType]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import List, Text, Tuple
+from typing import List, Sequence, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -11,10 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import OFFER_HUMAN_BUTTONS
+from actions.session import latest_request
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
+from bot.parsing import items_named
 
 REFUND_STATUS_TEXT = {
     RefundStatus.REQUESTED: "requested; it's paid to your original payment method within 5-7 business days after the return reaches our warehouse",
@@ -25,11 +27,25 @@ REFUND_STATUS_TEXT = {
 }
 
 
+ITEMS_SLOT = "refund_items"
+
+
 def describe_refund(refund: RefundSummary) -> Text:
+    part = f" ({'; '.join(refund.items)})" if refund.items else ""
     return (
-        f"Refund #{refund.refund_id} for {money(refund.amount)} on order {refund.order_id} "
+        f"Refund #{refund.refund_id} for {money(refund.amount)}{part} on order {refund.order_id} "
         f"(requested {refund.created_on:%B} {refund.created_on.day}) is {REFUND_STATUS_TEXT[refund.status]}."
     )
+
+
+def items_for(items: Sequence[Text]) -> Text:
+    """" for the Insulated Water Bottle, 1 L" when the refund covers only some of the order, else ""."""
+    return f" for the {' and the '.join(items)}" if items else ""
+
+
+def items_asked_for(tracker: Tracker, order: OrderSummary) -> List[Text]:
+    """The order lines the customer's refund request names ("just the water bottle"); empty for the whole order."""
+    return items_named(latest_request(tracker, "get_refund") or "", [name for name, _ in order.items])
 
 
 def why_no_refund(result: RefundResult, today: date) -> Text:
@@ -94,26 +110,32 @@ class ActionRequestRefund(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity)
+        answer = answers_the_question(tracker, "refund")
+        # A re-asked request keeps the items of the question it answers.
+        items = (tracker.get_slot(ITEMS_SLOT) or []) if answer is not None else items_asked_for(tracker, order)
+        result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, items or None)
         if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
-        answer = answers_the_question(tracker, "refund")
         if answer is False:
             return decline(dispatcher, tracker)
         if answer and result.outcome is RefundOutcome.REQUESTED:
             # Asked "Shall I go ahead?" and answered with the request itself ("yes refund it"): that is the yes.
             # A refund that needs an agent's approval still goes through action_confirm_refund, after which
             # HandoffPolicy hands the conversation to the agent.
-            return await file_refund(self._service, dispatcher, order, identity)
+            return await file_refund(self._service, dispatcher, order, identity, items)
         text = (
             f"Order {order.order_id} was delivered {day(order.delivered_on, self._service.today())}, so it's within our 30-day "
-            f"return window. I can request a refund of {money(order.total)} to your original payment method."
+            f"return window. I can request a refund of {money(result.amount)}{items_for(result.items)} to your "
+            "original payment method."
         )
         if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
             text += " Refunds over $500 need a support agent's approval, so an agent will review it."
         dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
-        return [SlotSet(PENDING_SLOT, "refund")]
+        events: List[EventType] = [SlotSet(PENDING_SLOT, "refund")]
+        if result.items or tracker.get_slot(ITEMS_SLOT):
+            events.append(SlotSet(ITEMS_SLOT, list(result.items) or None))
+        return events
 
 
 class ActionConfirmRefund(VerifiedOrderAction):
@@ -125,19 +147,22 @@ class ActionConfirmRefund(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        return await file_refund(self._service, dispatcher, order, identity)
+        return await file_refund(self._service, dispatcher, order, identity, tracker.get_slot(ITEMS_SLOT) or [])
 
 
 async def file_refund(
-    service: OrderService, dispatcher: CollectingDispatcher, order: OrderSummary, identity: Text
+    service: OrderService, dispatcher: CollectingDispatcher, order: OrderSummary, identity: Text,
+    items: Sequence[Text] = (),
 ) -> List[EventType]:
-    """Files the refund (the service checks the identity and the return window again) and says what happened."""
-    result = await asyncio.to_thread(service.request_refund, order.order_id, identity)
+    """Files the refund for ``items`` (the whole order when empty; the service checks the identity and the
+    return window again) and says what happened."""
+    result = await asyncio.to_thread(service.request_refund, order.order_id, identity, None, list(items) or None)
     refund = result.refund
     if result.outcome is RefundOutcome.REQUESTED:
         dispatcher.utter_message(
             text=(
-                f"I've requested refund #{refund.refund_id} of {money(refund.amount)} for order {order.order_id}. "
+                f"I've requested refund #{refund.refund_id} of {money(refund.amount)}{items_for(refund.items)} "
+                f"for order {order.order_id}. "
                 "We'll email you a return label; the refund reaches your original payment method within "
                 "5-7 business days after the item arrives at our warehouse. Return shipping is free for defective "
                 "items; otherwise $6.95 is deducted."
@@ -146,14 +171,14 @@ async def file_refund(
     elif result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
         dispatcher.utter_message(
             text=(
-                f"I've filed refund request #{refund.refund_id} for {money(refund.amount)} on order "
-                f"{order.order_id}. Refunds over $500 must be approved by a support agent, so it's now pending "
+                f"I've filed refund request #{refund.refund_id} for {money(refund.amount)}{items_for(refund.items)} "
+                f"on order {order.order_id}. Refunds over $500 must be approved by a support agent, so it's now pending "
                 "agent approval; an agent will review it and email you."
             )
         )
     else:
         dispatcher.utter_message(text=why_no_refund(result, service.today()))
-    return [SlotSet(PENDING_SLOT, None)]
+    return [SlotSet(PENDING_SLOT, None)] + ([SlotSet(ITEMS_SLOT, None)] if items else [])
 
 
 class ActionRefundStatus(VerifiedOrderAction):

@@ -10,12 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Callable, ContextManager, List, Optional, Tuple
+from typing import Callable, ContextManager, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from bot.db.models import Customer, Order, OrderStatus, Refund, RefundStatus, StrEnum
+from bot.db.models import Customer, Order, OrderItem, OrderStatus, Refund, RefundItem, RefundStatus, StrEnum
 from bot.db.session import lock_for_write, session_scope
 
 MAX_ORDER_ID = 99_999_999
@@ -49,6 +49,8 @@ class RefundSummary:
     amount: Decimal
     status: RefundStatus
     created_on: date
+    # The names of the order lines it covers when that is not the whole order.
+    items: Tuple[str, ...] = ()
 
 
 class CancelOutcome(StrEnum):
@@ -80,6 +82,10 @@ class RefundResult:
     outcome: RefundOutcome
     refund: Optional[RefundSummary] = None
     order: Optional[OrderSummary] = None
+    # For a refund that may be filed: its amount, and the names of the order lines it would cover when
+    # that is not the whole order.
+    amount: Optional[Decimal] = None
+    items: Tuple[str, ...] = ()
 
 
 _CANCEL_REFUSALS = {
@@ -125,13 +131,32 @@ def _order_summary(order: Order) -> OrderSummary:
 
 
 def _refund_summary(refund: Refund) -> RefundSummary:
+    covered = {line.order_item_id for line in refund.items}
+    whole = not covered or covered >= {item.id for item in refund.order.items}
     return RefundSummary(
         refund_id=refund.id,
         order_id=refund.order_id,
         amount=refund.amount,
         status=RefundStatus(refund.status),
         created_on=refund.created_at.date(),
+        items=() if whole else tuple(line.order_item.name for line in refund.items),
     )
+
+
+def _line_total(item: OrderItem) -> Decimal:
+    return item.unit_price * item.quantity
+
+
+def _lines_to_refund(order: Order, refunds: Sequence[Refund], names: Optional[Sequence[str]]) -> List[OrderItem]:
+    """The order lines a refund would cover: those named (all when ``names`` is None or names none of
+    them) that no refund other than a rejected one covers yet."""
+    if names is not None and not any(item.name in names for item in order.items):
+        names = None
+    covered = set()
+    for refund in refunds:
+        covered |= {line.order_item_id for line in refund.items} or {item.id for item in order.items}
+    wanted = [item for item in order.items if names is None or item.name in names]
+    return [item for item in wanted if item.id not in covered]
 
 
 class OrderService:
@@ -204,52 +229,60 @@ class OrderService:
             session.flush()
             return CancelResult(CancelOutcome.CANCELLED, _order_summary(order))
 
-    def _refund_decision(self, session: Session, order_id: int, identity: str,
-                         lock: bool) -> Tuple[RefundResult, Optional[Order]]:
-        """The refund outcome for the order, plus the ORM order when a refund may be filed."""
+    def _refund_decision(self, session: Session, order_id: int, identity: str, lock: bool,
+                         items: Optional[Sequence[str]] = None) -> Tuple[RefundResult, List[OrderItem]]:
+        """The refund outcome for the order, plus the order lines to refund when a refund may be filed."""
         order = self._find(session, order_id, identity, lock=lock)
         if order is None:
-            return RefundResult(RefundOutcome.NOT_VERIFIED), None
+            return RefundResult(RefundOutcome.NOT_VERIFIED), []
         summary = _order_summary(order)
         existing = session.execute(
             select(Refund)
+            .options(selectinload(Refund.items))
             .where(Refund.order_id == order.id, Refund.status != RefundStatus.REJECTED)
             .order_by(Refund.id.desc())
-        ).scalars().first()
-        if existing is not None:
-            return RefundResult(RefundOutcome.ALREADY_REQUESTED, _refund_summary(existing), summary), None
+        ).scalars().all()
+        lines = _lines_to_refund(order, existing, items)
+        if existing and not lines:
+            covering = next((r for r in existing if not r.items or {i.order_item.name for i in r.items} & set(items or ())),
+                            existing[0])
+            return RefundResult(RefundOutcome.ALREADY_REQUESTED, _refund_summary(covering), summary), []
         if summary.status is not OrderStatus.DELIVERED or summary.delivered_on is None:
-            return RefundResult(RefundOutcome.NOT_DELIVERED, order=summary), None
+            return RefundResult(RefundOutcome.NOT_DELIVERED, order=summary), []
         if (self._today() - summary.delivered_on).days > self.refund_window_days:
-            return RefundResult(RefundOutcome.OUTSIDE_WINDOW, order=summary), None
-        if order.total > self.refund_approval_threshold:
-            return RefundResult(RefundOutcome.PENDING_AGENT_APPROVAL, order=summary), order
-        return RefundResult(RefundOutcome.REQUESTED, order=summary), order
+            return RefundResult(RefundOutcome.OUTSIDE_WINDOW, order=summary), []
+        amount = sum((_line_total(item) for item in lines), Decimal("0"))
+        part = () if len(lines) == len(order.items) else tuple(item.name for item in lines)
+        outcome = RefundOutcome.PENDING_AGENT_APPROVAL if amount > self.refund_approval_threshold else RefundOutcome.REQUESTED
+        return RefundResult(outcome, order=summary, amount=amount, items=part), lines
 
-    def refund_eligibility(self, order_id: int, identity: str) -> RefundResult:
+    def refund_eligibility(self, order_id: int, identity: str, items: Optional[Sequence[str]] = None) -> RefundResult:
         """What :meth:`request_refund` would do right now, without writing anything.
 
-        ``refund`` is the existing refund for ``already_requested`` and None otherwise.
+        ``items`` names the order lines wanted (None: all not refunded yet). ``refund`` is the existing
+        refund for ``already_requested`` and None otherwise.
         """
         if not valid_order_id(order_id):
             return RefundResult(RefundOutcome.NOT_VERIFIED)
         with self._session_factory() as session:
-            return self._refund_decision(session, order_id, identity, lock=False)[0]
+            return self._refund_decision(session, order_id, identity, lock=False, items=items)[0]
 
-    def request_refund(self, order_id: int, identity: str,
-                       reason: Optional[str] = None) -> RefundResult:
-        """Open a refund for the full order total if the order qualifies."""
+    def request_refund(self, order_id: int, identity: str, reason: Optional[str] = None,
+                       items: Optional[Sequence[str]] = None) -> RefundResult:
+        """Open a refund for the named order lines (all not refunded yet when ``items`` is None) if the
+        order qualifies; its amount is what those lines cost."""
         if not valid_order_id(order_id):
             return RefundResult(RefundOutcome.NOT_VERIFIED)
         with self._session_factory() as session:
-            result, order = self._refund_decision(session, order_id, identity, lock=True)
-            if order is None:
+            result, lines = self._refund_decision(session, order_id, identity, lock=True, items=items)
+            if not lines:
                 return result
             refund = Refund(
-                order_id=order.id,
-                amount=order.total,
+                order=lines[0].order,
+                amount=result.amount,
                 status=_REFUND_STATUS_FOR[result.outcome],
                 reason=(reason.strip()[:MAX_REASON_LENGTH] or None) if reason else None,
+                items=[RefundItem(order_item=item, amount=_line_total(item)) for item in lines],
             )
             session.add(refund)
             session.flush()

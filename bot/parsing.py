@@ -1,4 +1,4 @@
-"""Finds order numbers, emails and ZIP codes in a customer's message.
+"""Finds order numbers, emails, ZIP codes and the order lines named in a customer's message.
 
 One parser serves the NLU entity extractor and the order form, so both read a
 message the same way. Brightbay order numbers and US ZIP codes are both five
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 ORDER_ID = "order_id"
 EMAIL = "email"
@@ -80,3 +80,21 @@ _NO_ORDER_NUMBER_RE = re.compile(
 def says_no_order_number(text: Optional[str]) -> bool:
     """True when the customer says they don't have (or can't find) their order number."""
     return bool(text and _NO_ORDER_NUMBER_RE.search(text))
+
+
+# Words of product names that don't tell one item from another ("Carabiner Set (3-pack)", "Cable (2 m)").
+_GENERIC_ITEM_WORDS = frozenset("set pack the and with for of in on to by cm mm xl pro new".split())
+_ITEM_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _item_words(text: str) -> set:
+    words = {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _ITEM_WORD.findall(text.lower())}
+    return {w for w in words if len(w) >= 2 and not w.isdigit() and w not in _GENERIC_ITEM_WORDS}
+
+
+def items_named(text: Optional[str], item_names: Sequence[str]) -> List[str]:
+    """The order lines a message names, when it names some of them but not all ("just the water bottle"
+    of a bottle and a carabiner set); empty when it names none or every one (the whole order)."""
+    words = _item_words(text or "")
+    named = [name for name in item_names if _item_words(name) & words]
+    return named if len(named) < len(item_names) else []

@@ -169,6 +169,45 @@ def test_second_request_returns_the_existing_refund(order_service, db_url):
     assert db_state(db_url) == before
 
 
+BOTTLE, CARABINERS = "Insulated Water Bottle, 1 L", "Carabiner Set (3-pack)"
+
+
+def test_a_refund_for_some_lines_costs_what_they_cost(order_service, db_url):
+    # Seen in a chat: "i want to return just the water bottle" refunded the whole order ($34.50).
+    dry = order_service.refund_eligibility(10003, "alice@example.com", [BOTTLE])
+    assert (dry.outcome, dry.amount, dry.items) == (RefundOutcome.REQUESTED, Decimal("24.50"), (BOTTLE,))
+    result = order_service.request_refund(10003, "alice@example.com", items=[BOTTLE])
+    assert result.refund.amount == Decimal("24.50") and result.refund.items == (BOTTLE,)
+    assert order_service.refunds(10003, "alice@example.com") == [result.refund]
+    # The same line again is the refund already filed; the other line may still be refunded.
+    before = db_state(db_url)
+    again = order_service.request_refund(10003, "alice@example.com", items=[BOTTLE])
+    assert again.outcome is RefundOutcome.ALREADY_REQUESTED and again.refund == result.refund
+    assert db_state(db_url) == before
+    rest = order_service.request_refund(10003, "alice@example.com")  # "the rest of the order"
+    assert (rest.refund.amount, rest.refund.items) == (Decimal("10.00"), (CARABINERS,))
+    last = order_service.request_refund(10003, "alice@example.com")
+    assert last.outcome is RefundOutcome.ALREADY_REQUESTED
+
+
+def test_a_whole_order_refund_covers_every_line(order_service):
+    whole = order_service.request_refund(10003, "alice@example.com")
+    assert (whole.refund.amount, whole.refund.items, whole.items) == (Decimal("34.50"), (), ())
+    assert order_service.request_refund(10003, "alice@example.com", items=[CARABINERS]).outcome is (
+        RefundOutcome.ALREADY_REQUESTED)
+
+
+def test_names_that_match_no_line_mean_the_whole_order(order_service):
+    result = order_service.refund_eligibility(10003, "alice@example.com", ["Garden Hose"])
+    assert (result.amount, result.items) == (Decimal("34.50"), ())
+
+
+def test_the_agent_threshold_applies_to_the_amount_refunded(db_url, today):
+    service = service_for(db_url, today, refund_approval_threshold=Decimal("30"))
+    assert service.refund_eligibility(10003, "alice@example.com").outcome is RefundOutcome.PENDING_AGENT_APPROVAL
+    assert service.refund_eligibility(10003, "alice@example.com", [CARABINERS]).outcome is RefundOutcome.REQUESTED
+
+
 def test_rejected_refund_allows_a_new_request(order_service, db_url):
     first = order_service.request_refund(10003, "alice@example.com").refund
     with session_scope(db_url) as s:

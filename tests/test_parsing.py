@@ -1,6 +1,6 @@
 import pytest
 
-from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_long_number, says_no_order_number
+from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_long_number, items_named, says_no_order_number
 
 
 def entities(text):
@@ -45,3 +45,23 @@ def test_saying_there_is_no_order_number(text) -> None:
 @pytest.mark.parametrize("text", ["forget it", "never mind", "no", "stop", "10002", "it's bob@example.com", "", None])
 def test_other_answers_do_not_say_there_is_no_order_number(text) -> None:
     assert not says_no_order_number(text)
+
+
+ITEMS = ["Insulated Water Bottle, 1 L", "Carabiner Set (3-pack)"]
+
+
+@pytest.mark.parametrize("text, named", [
+    ("i want to return just the water bottle", ["Insulated Water Bottle, 1 L"]),
+    ("only the carabiners please", ["Carabiner Set (3-pack)"]),
+    ("send back the bottle and the carabiner set", []),  # every line: the whole order
+    ("i want a refund", []),
+    ("return the set", []),  # "set" names no line on its own
+    ("", []),
+])
+def test_the_order_lines_a_message_names(text, named):
+    assert items_named(text, ITEMS) == named
+
+
+def test_a_single_line_order_is_always_the_whole_order():
+    assert items_named("return the tv", ['Brightview 65" 4K QLED TV']) == []
+    assert items_named("refund the tv", ['Brightview 65" 4K QLED TV', "HDMI Cable (2 m)"]) == ['Brightview 65" 4K QLED TV']

@@ -1,4 +1,4 @@
-"""Declarative models for customers, orders, order items and refunds.
+"""Declarative models for customers, orders, order items, refunds and the order lines they cover.
 
 Datetimes are naive and in store-local time; enums are stored as plain
 strings (VARCHAR + CHECK) so SQLite and PostgreSQL behave the same.
@@ -180,9 +180,26 @@ class Refund(Base):
     updated_at = Column(DateTime, nullable=False, default=datetime.now, onupdate=datetime.now)
 
     order = relationship("Order", back_populates="refunds")
+    # The order lines it covers. A refund with none covers the whole order (refunds filed before lines
+    # were recorded, and the seeded ones).
+    items = relationship("RefundItem", back_populates="refund", cascade="all, delete-orphan", order_by="RefundItem.id")
 
     def __repr__(self) -> str:
         return f"<Refund {self.id} order={self.order_id} {self.status}>"
+
+
+class RefundItem(Base):
+    """One order line a refund covers, with the amount refunded for it."""
+
+    __tablename__ = "refund_items"
+
+    id = Column(Integer, primary_key=True)
+    refund_id = Column(Integer, ForeignKey("refunds.id", ondelete="CASCADE"), nullable=False, index=True)
+    order_item_id = Column(Integer, ForeignKey("order_items.id", ondelete="CASCADE"), nullable=False, index=True)
+    amount = Column(Money(), nullable=False)
+
+    refund = relationship("Refund", back_populates="items")
+    order_item = relationship("OrderItem")
 
 
 class DemoMeta(Base):

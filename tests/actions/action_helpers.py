@@ -32,6 +32,7 @@ def make_tracker(
         "order_identity": None,
         "order_task": None,
         "pending_confirmation": None,
+        "refund_items": None,
         "verification_failures": 0.0,
         "requested_slot": requested_slot,
     }

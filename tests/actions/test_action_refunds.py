@@ -151,3 +151,31 @@ def test_a_refund_that_needs_an_agent_is_still_asked_for_and_confirmed_by_its_ow
     assert texts(messages)[0].endswith("Shall I go ahead?")
     assert slot_sets(events) == [("pending_confirmation", "refund")]
     assert fresh_service.refunds(10004, "carol@example.com") == []
+
+
+def _asked(text, **slots):
+    """A verified conversation whose refund request was ``text``."""
+    tracker = make_tracker(slots, text=text, intent="get_refund")
+    tracker.events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "get_refund"}}}]
+    return tracker
+
+
+def test_a_request_for_one_item_asks_about_that_item_only(request_refund, confirm, fresh_service):
+    # Seen in a chat: "i want to return just the water bottle" was offered, and filed, a refund of the whole
+    # order ($34.50).
+    events, messages = run_action(request_refund, _asked("i want to return just the water bottle", **verified(10003)))
+    [reply] = texts(messages)
+    assert "I can request a refund of $24.50 for the Insulated Water Bottle, 1 L to your original payment method." in reply
+    assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", ["Insulated Water Bottle, 1 L"])]
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+    # The yes files that item only.
+    slots = verified(10003, pending_confirmation="refund", refund_items=["Insulated Water Bottle, 1 L"])
+    events, messages = run_action(confirm, make_tracker(slots))
+    [refund] = fresh_service.refunds(10003, "alice@example.com")
+    assert (refund.amount, refund.items) == (Decimal("24.50"), ("Insulated Water Bottle, 1 L",))
+    assert texts(messages)[0].startswith(
+        f"I've requested refund #{refund.refund_id} of $24.50 for the Insulated Water Bottle, 1 L for order 10003.")
+    assert slot_sets(events) == [("pending_confirmation", None), ("refund_items", None)]
+    # Its status names the item.
+    _, messages = run_action(ActionRefundStatus(fresh_service), make_tracker(verified(10003)))
+    assert "for $24.50 (Insulated Water Bottle, 1 L) on order 10003" in texts(messages)[0]
