@@ -111,8 +111,11 @@ class ActionRequestRefund(VerifiedOrderAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         answer = answers_the_question(tracker, "refund")
-        # A re-asked request keeps the items of the question it answers.
-        items = (tracker.get_slot(ITEMS_SLOT) or []) if answer is not None else items_asked_for(tracker, order)
+        named, waiting = items_asked_for(tracker, order), tracker.get_slot(ITEMS_SLOT) or []
+        if answer is not None and named and named != waiting:
+            answer = None  # "actually just the carabiners" while the bottle's refund waits: a new question
+        # A re-asked request that names nothing ("yes refund it") keeps the items of the question it answers.
+        items = waiting if answer is not None else named
         result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, items or None)
         if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))

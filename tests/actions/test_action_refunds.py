@@ -179,3 +179,15 @@ def test_a_request_for_one_item_asks_about_that_item_only(request_refund, confir
     # Its status names the item.
     _, messages = run_action(ActionRefundStatus(fresh_service), make_tracker(verified(10003)))
     assert "for $24.50 (Insulated Water Bottle, 1 L) on order 10003" in texts(messages)[0]
+
+
+def test_naming_other_items_while_a_refund_waits_asks_again(request_refund, fresh_service):
+    waiting = verified(10003, pending_confirmation="refund", refund_items=["Insulated Water Bottle, 1 L"])
+    events, messages = run_action(request_refund, _asked("actually refund just the carabiners", **waiting))
+    assert "$10.00 for the Carabiner Set (3-pack)" in texts(messages)[0] and "Shall I go ahead?" in texts(messages)[0]
+    assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", ["Carabiner Set (3-pack)"])]
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+    # "yes refund it" names nothing: it is the yes to the question waiting, for its item.
+    run_action(request_refund, _asked("yes refund it", **waiting))
+    [refund] = fresh_service.refunds(10003, "alice@example.com")
+    assert refund.items == ("Insulated Water Bottle, 1 L",)
