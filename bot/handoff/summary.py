@@ -86,7 +86,8 @@ def build_card(
         "channel": channel,
         "orders": orders,
         "refunds": [
-            {"refund_id": r["refund_id"], "order_id": r["order_id"], "amount": _money(r["amount"]), "status": str(r["status"])}
+            {"refund_id": r["refund_id"], "order_id": r["order_id"], "amount": _money(r["amount"]), "status": str(r["status"]),
+             "items": list(r.get("items") or [])}  # empty: the whole order
             for r in refunds
         ],
         "intents": [t.intent or "unknown" for t in turns],
@@ -128,7 +129,11 @@ def extractive_summary(card: Mapping[str, Any]) -> str:
     )
     first = f"{who} asked about {asked.replace('_', ' ')}" + (f" regarding {orders}." if orders else ".")
     tried = card["assistant"][-1]["text"] if card["assistant"] else "nothing yet"
-    refunds = "".join(f" Refund #{r['refund_id']} of {r['amount']} is {r['status'].replace('_', ' ')}." for r in card["refunds"])
+    refunds = "".join(
+        f" Refund #{r['refund_id']} of {r['amount']}{' for ' + '; '.join(r['items']) if r.get('items') else ''}"
+        f" is {r['status'].replace('_', ' ')}."
+        for r in card["refunds"]
+    )
     second = f"The assistant last said: \"{tried[:160]}\".{refunds}"
     why = "; ".join(REASON_TEXT.get(r, r) for r in card["reasons"]) or "handoff requested"
     last = card["last_messages"][-1] if card["last_messages"] else ""

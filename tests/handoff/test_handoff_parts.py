@@ -147,6 +147,16 @@ def test_card_has_what_an_agent_needs() -> None:
     assert card["last_messages"][-1] == "yes, but this took way too long, I'm furious and fed up"
     text = extractive_summary(card)
     assert "Carol Diaz" in text and "$649.99" in text and "angry" in text and text.startswith("Carol Diaz")
+    assert card["refunds"][0]["items"] == []  # the whole order
+
+
+def test_a_refund_of_some_lines_names_them_for_the_agent() -> None:
+    events = conversation()
+    refund = {"refund_id": 9, "order_id": 10003, "amount": "24.50", "status": "requested",
+              "items": ("Insulated Water Bottle, 1 L",)}
+    card = build_card(events, evaluate(events, {}, {}), ORDER, [refund], "rest")
+    assert card["refunds"][0]["items"] == ["Insulated Water Bottle, 1 L"]
+    assert "Refund #9 of $24.50 for Insulated Water Bottle, 1 L is requested." in extractive_summary(card)
 
 
 def test_llm_summary_is_redacted_and_used() -> None:
