@@ -141,6 +141,38 @@ class ActionRequestRefund(VerifiedOrderAction):
         return events
 
 
+class ActionRefundMoreItems(VerifiedOrderAction):
+    """"and the carabiners too" right after a refund (AnotherItemPolicy): offers the refund of the lines it
+    names, for a yes, or asks which item to return as well."""
+
+    def name(self) -> Text:
+        return "action_refund_more_items"
+
+    async def act(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
+    ) -> List[EventType]:
+        names = [name for name, _ in order.items]
+        named = items_named((tracker.latest_message or {}).get("text") or "", names)
+        if not named:
+            dispatcher.utter_message(
+                text=f"Which item of order {order.order_id} would you like to return as well? Say, for example, "
+                f"\"return the {names[-1]}\"."
+            )
+            return []
+        result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, named)
+        if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+            dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
+            return []
+        text = (
+            f"I can also request a refund of {money(result.amount)}{items_for(result.items)} on order "
+            f"{order.order_id} to your original payment method."
+        )
+        if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
+            text += " Refunds over $500 need a support agent's approval, so an agent will review it."
+        dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
+        return [SlotSet(PENDING_SLOT, "refund"), SlotSet(ITEMS_SLOT, list(result.items) or None)]
+
+
 class ActionConfirmRefund(VerifiedOrderAction):
     """Files the refund after the customer said yes."""
 

@@ -307,7 +307,7 @@ def test_returning_one_item_refunds_that_item_only(rasa_url: str, database_url: 
             if len(o.items) == 2 and not o.refunds and (date.today() - o.delivered_at.date()).days < 20
             and o.total <= 500 and len({i.name for i in o.items}) == 2
         )
-        order_id, email = order.id, order.customer.email
+        order_id, email, total = order.id, order.customer.email, order.total
         (first, first_price), (second, _) = [(i.name, i.unit_price * i.quantity) for i in order.items]
     say(rasa_url, "one-item-1", f"where is order {order_id}")
     say(rasa_url, "one-item-1", email)
@@ -317,6 +317,13 @@ def test_returning_one_item_refunds_that_item_only(rasa_url: str, database_url: 
     with session_scope(database_url) as session:
         amounts = session.execute(select(Refund.amount).where(Refund.order_id == order_id)).scalars().all()
     assert amounts == [first_price]
+    # "and the <other item> too" (read on its own as placing an order, say) offers that item's refund.
+    reply = " ".join(say(rasa_url, "one-item-1", f"and the {second.split(',')[0].split('(')[0].strip()} too"))
+    assert f"for the {second}" in reply and "Shall I go ahead?" in reply
+    assert f"for the {second}" in " ".join(say(rasa_url, "one-item-1", "yes"))
+    with session_scope(database_url) as session:
+        refunded = session.execute(select(func.sum(Refund.amount)).where(Refund.order_id == order_id)).scalar_one()
+    assert refunded == total
 
 
 def test_asking_whether_it_is_a_bot_gets_a_straight_answer(rasa_url: str) -> None:

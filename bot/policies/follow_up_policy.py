@@ -17,15 +17,13 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, Optional, Text
 
-from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
-from bot.policies.untrained import UntrainedPolicy
+from bot.policies.untrained import OneActionPolicy
 
 # RulePolicy has 4 and HandoffPolicy 6: a rule's canned reply loses, a handoff wins.
 FOLLOW_UP_POLICY_PRIORITY = 5
@@ -58,7 +56,7 @@ def _answered_from_help_center(tracker: DialogueStateTracker, answer_action: Tex
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=False
 )
-class FollowUpPolicy(UntrainedPolicy):
+class FollowUpPolicy(OneActionPolicy):
     """Sends follow-up questions to a help-center answer back to the help center."""
 
     @staticmethod
@@ -75,9 +73,7 @@ class FollowUpPolicy(UntrainedPolicy):
     @classmethod
     def check_config(cls, config: Dict[Text, Any]) -> None:
         super().check_config(config)
-        intents = config.get("intents")
-        if not isinstance(intents, list) or not all(isinstance(i, str) and i for i in intents):
-            raise InvalidConfigException(f"FollowUpPolicy: 'intents' must be a list of intent names, got {intents!r}")
+        cls.check_names(config, "intents")
         action = config.get("answer_action")
         if not isinstance(action, str) or not action:
             raise InvalidConfigException(f"FollowUpPolicy: 'answer_action' must be an action name, got {action!r}")
@@ -86,38 +82,16 @@ class FollowUpPolicy(UntrainedPolicy):
     def answer_action(self) -> Text:
         return self.config["answer_action"]
 
+    @property
+    def action_name(self) -> Text:
+        return self.answer_action
+
     def applies(self, tracker: DialogueStateTracker) -> bool:
         """True right after a customer's follow-up question to a help-center answer, read as one of ``intents``."""
-        if tracker.is_paused() or tracker.active_loop_name or tracker.latest_action_name != ACTION_LISTEN_NAME:
-            return False
-        message = tracker.latest_message
-        if message is None or message.intent.get("name") not in self.config["intents"]:
-            return False
-        return is_follow_up_question(message.text or "") and _answered_from_help_center(tracker, self.answer_action)
-
-    def predict_action_probabilities(
-        self,
-        tracker: DialogueStateTracker,
-        domain: Domain,
-        rule_only_data: Optional[Dict[Text, Any]] = None,
-        **kwargs: Any,
-    ) -> PolicyPrediction:
-        probabilities = self._default_predictions(domain)
-        if self.answer_action not in domain.action_names_or_texts:
-            return self._prediction(probabilities)
-        if tracker.latest_action_name == self.answer_action and self._predicted_last_action(tracker):
-            # Our answer is the whole reply: wait for the customer (no rule knows this path).
-            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
-            return self._prediction(probabilities, is_no_user_prediction=True)
-        if self.applies(tracker):
-            probabilities[domain.index_for_action(self.answer_action)] = 1.0
-        return self._prediction(probabilities)
-
-    def _predicted_last_action(self, tracker: DialogueStateTracker) -> bool:
-        for event in reversed(tracker.events):
-            if isinstance(event, ActionExecuted):
-                return (event.policy or "").endswith(type(self).__name__)
-        return False
+        message = self.message_to_answer(tracker)
+        return bool(message) and is_follow_up_question(message.text or "") and _answered_from_help_center(
+            tracker, self.answer_action
+        )
 
     @classmethod
     def _metadata_filename(cls) -> Optional[Text]:

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from action_helpers import make_tracker, run_action, slot_sets, texts, verified
-from actions.refunds import ActionConfirmRefund, ActionRefundStatus, ActionRequestRefund
+from actions.refunds import ActionConfirmRefund, ActionRefundMoreItems, ActionRefundStatus, ActionRequestRefund
 from bot.db.models import RefundStatus
 
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
@@ -191,3 +191,20 @@ def test_naming_other_items_while_a_refund_waits_asks_again(request_refund, fres
     run_action(request_refund, _asked("yes refund it", **waiting))
     [refund] = fresh_service.refunds(10003, "alice@example.com")
     assert refund.items == ("Insulated Water Bottle, 1 L",)
+
+
+def test_another_item_after_a_refund_is_offered_for_a_yes(order_service, fresh_service):
+    # "and the carabiners too" right after the bottle's refund (AnotherItemPolicy sends it here).
+    order_service.request_refund(10003, "alice@example.com", items=["Insulated Water Bottle, 1 L"])
+    more = ActionRefundMoreItems(order_service)
+    events, messages = run_action(more, make_tracker(verified(10003), text="and the carabiners too", intent="place_order"))
+    assert texts(messages) == ["I can also request a refund of $10.00 for the Carabiner Set (3-pack) on order 10003 to "
+                               "your original payment method. Shall I go ahead?"]
+    assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", ["Carabiner Set (3-pack)"])]
+    assert len(fresh_service.refunds(10003, "alice@example.com")) == 1  # nothing filed before the yes
+    # The item already refunded is not offered again; a message naming no item asks which.
+    _, messages = run_action(more, make_tracker(verified(10003), text="and the bottle too", intent="place_order"))
+    assert texts(messages)[0].startswith("There's already a refund for this order. Refund #")
+    _, messages = run_action(more, make_tracker(verified(10003), text="and that one too", intent="place_order"))
+    assert texts(messages) == ['Which item of order 10003 would you like to return as well? Say, for example, '
+                               '"return the Carabiner Set (3-pack)".']
