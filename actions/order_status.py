@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import says_not_received
 from actions.fallback import OFFER_HUMAN_BUTTONS
-from actions.session import session_events
+from actions.session import latest_user_message
 from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
@@ -48,10 +48,7 @@ def _status(order: OrderSummary, today: date) -> Text:
 def order_request(tracker: Tracker) -> Optional[Dict[Text, Any]]:
     """The customer's latest message that asked for something, not just answered the order check
     (an ``inform`` such as the email)."""
-    for event in reversed(session_events(tracker)):
-        if event.get("event") == "user" and ((event.get("parse_data") or {}).get("intent") or {}).get("name") != "inform":
-            return event
-    return None
+    return latest_user_message(tracker, lambda name: name != "inform")
 
 
 def other_orders_asked_with(tracker: Tracker, order_id: Text) -> List[Text]:

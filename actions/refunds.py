@@ -43,9 +43,25 @@ def items_for(items: Sequence[Text]) -> Text:
     return f" for the {' and the '.join(items)}" if items else ""
 
 
+def lines_named(text: Text, order: OrderSummary) -> List[Text]:
+    """The order lines ``text`` names ("just the water bottle"); empty for none or all (the whole order)."""
+    return items_named(text, [name for name, _ in order.items])
+
+
 def items_asked_for(tracker: Tracker, order: OrderSummary) -> List[Text]:
     """The order lines the customer's refund request names ("just the water bottle"); empty for the whole order."""
-    return items_named(latest_request(tracker, "get_refund") or "", [name for name, _ in order.items])
+    return lines_named(latest_request(tracker, "get_refund") or "", order)
+
+
+def offer_refund(dispatcher: CollectingDispatcher, tracker: Tracker, result: RefundResult, text: Text) -> List[EventType]:
+    """Asks for the yes to the refund ``result`` describes (``text`` states it) and keeps its lines for the yes."""
+    if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
+        text += " Refunds over $500 need a support agent's approval, so an agent will review it."
+    dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
+    events: List[EventType] = [SlotSet(PENDING_SLOT, "refund")]
+    if result.items or tracker.get_slot(ITEMS_SLOT):
+        events.append(SlotSet(ITEMS_SLOT, list(result.items) or None))
+    return events
 
 
 def why_no_refund(result: RefundResult, today: date) -> Text:
@@ -127,18 +143,11 @@ class ActionRequestRefund(VerifiedOrderAction):
             # A refund that needs an agent's approval still goes through action_confirm_refund, after which
             # HandoffPolicy hands the conversation to the agent.
             return await file_refund(self._service, dispatcher, order, identity, items)
-        text = (
+        return offer_refund(dispatcher, tracker, result, (
             f"Order {order.order_id} was delivered {day(order.delivered_on, self._service.today())}, so it's within our 30-day "
             f"return window. I can request a refund of {money(result.amount)}{items_for(result.items)} to your "
             "original payment method."
-        )
-        if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
-            text += " Refunds over $500 need a support agent's approval, so an agent will review it."
-        dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
-        events: List[EventType] = [SlotSet(PENDING_SLOT, "refund")]
-        if result.items or tracker.get_slot(ITEMS_SLOT):
-            events.append(SlotSet(ITEMS_SLOT, list(result.items) or None))
-        return events
+        ))
 
 
 class ActionRefundMoreItems(VerifiedOrderAction):
@@ -151,26 +160,21 @@ class ActionRefundMoreItems(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        names = [name for name, _ in order.items]
-        named = items_named((tracker.latest_message or {}).get("text") or "", names)
+        named = lines_named((tracker.latest_message or {}).get("text") or "", order)
         if not named:
             dispatcher.utter_message(
                 text=f"Which item of order {order.order_id} would you like to return as well? Say, for example, "
-                f"\"return the {names[-1]}\"."
+                f"\"return the {order.items[-1][0]}\"."
             )
             return []
         result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, named)
         if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
-        text = (
+        return offer_refund(dispatcher, tracker, result, (
             f"I can also request a refund of {money(result.amount)}{items_for(result.items)} on order "
             f"{order.order_id} to your original payment method."
-        )
-        if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
-            text += " Refunds over $500 need a support agent's approval, so an agent will review it."
-        dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
-        return [SlotSet(PENDING_SLOT, "refund"), SlotSet(ITEMS_SLOT, list(result.items) or None)]
+        ))
 
 
 class ActionConfirmRefund(VerifiedOrderAction):

@@ -1,7 +1,7 @@
 """What the actions read from the current conversation session."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 
@@ -15,11 +15,16 @@ def session_events(tracker: Tracker) -> List[Dict[Text, Any]]:
     return events
 
 
+def latest_user_message(tracker: Tracker, wanted: Callable[[Optional[Text]], bool]) -> Optional[Dict[Text, Any]]:
+    """The customer's latest message event in this session whose intent name ``wanted`` accepts, or None."""
+    for event in reversed(session_events(tracker)):
+        if event.get("event") == "user" and wanted(((event.get("parse_data") or {}).get("intent") or {}).get("name")):
+            return event
+    return None
+
+
 def latest_request(tracker: Tracker, intent: Text) -> Optional[Text]:
     """The text of the customer's latest ``intent`` message in this session ("can I change order 10002?"),
     or None when there is none."""
-    for event in reversed(session_events(tracker)):
-        parse = event.get("parse_data") or {}
-        if event.get("event") == "user" and (parse.get("intent") or {}).get("name") == intent:
-            return event.get("text") or ""
-    return None
+    event = latest_user_message(tracker, lambda name: name == intent)
+    return (event.get("text") or "") if event else None

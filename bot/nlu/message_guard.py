@@ -41,7 +41,7 @@ _FOREIGN_WORDS = frozenset(
     "è".split()
 )
 _ENGLISH_WORDS = frozenset(
-    "the is are my where what when how i you to and it of for on in can do does order please thanks my "
+    "the is are my where what when how i you to and it of for on in can do does order please thanks "
     "your with this that have has was not".split()
 )
 _WORD = re.compile(r"[^\W\d_]+")

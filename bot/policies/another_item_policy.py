@@ -17,11 +17,11 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
-from bot.policies.untrained import OneActionPolicy
+from bot.policies.untrained import OneActionPolicy, bot_turn_before_latest_message
 
 # Same as FollowUpPolicy's: above RulePolicy (4), below HandoffPolicy (6). The two never fire on the same
 # turn: one needs a help-center answer just before, the other a refund action.
@@ -36,15 +36,9 @@ def is_addition(text: Text) -> bool:
 
 def _previous_bot_action(tracker: DialogueStateTracker) -> Optional[Text]:
     """The last action before the latest user message, other than listening."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
-            return event.action_name
-    return None
+    actions = [e.action_name for e in bot_turn_before_latest_message(tracker)
+               if isinstance(e, ActionExecuted) and e.action_name != ACTION_LISTEN_NAME]
+    return actions[-1] if actions else None
 
 
 @DefaultV1Recipe.register(

@@ -19,11 +19,11 @@ from typing import Any, Dict, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
-from bot.policies.untrained import OneActionPolicy
+from bot.policies.untrained import OneActionPolicy, bot_turn_before_latest_message
 
 # RulePolicy has 4 and HandoffPolicy 6: a rule's canned reply loses, a handoff wins.
 FOLLOW_UP_POLICY_PRIORITY = 5
@@ -40,15 +40,10 @@ def is_follow_up_question(text: Text) -> bool:
 
 def _answered_from_help_center(tracker: DialogueStateTracker, answer_action: Text) -> bool:
     """Whether the bot's turn just before the latest user message was a grounded help-center answer."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and isinstance(event, BotUttered):
+    for event in reversed(bot_turn_before_latest_message(tracker)):
+        if isinstance(event, BotUttered):
             return bool(((event.metadata or {}).get("kb_answer") or {}).get("grounded"))
-        elif seen_user and isinstance(event, ActionExecuted) and event.action_name not in (ACTION_LISTEN_NAME, answer_action):
+        if isinstance(event, ActionExecuted) and event.action_name not in (ACTION_LISTEN_NAME, answer_action):
             return False
     return False
 

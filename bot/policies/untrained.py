@@ -10,7 +10,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
@@ -42,6 +42,20 @@ class UntrainedPolicy(Policy, abc.ABC):
 
     def _metadata(self) -> Dict[Text, Any]:
         return {"priority": self.priority}
+
+
+def bot_turn_before_latest_message(tracker: DialogueStateTracker) -> List[Event]:
+    """The events between the customer's previous message and their latest one (the bot's last turn), in order."""
+    turn: List[Event] = []
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if seen_user:
+                break
+            seen_user = True
+        elif seen_user:
+            turn.append(event)
+    return turn[::-1]
 
 
 class OneActionPolicy(UntrainedPolicy, abc.ABC):
