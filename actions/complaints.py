@@ -49,14 +49,34 @@ _DELAY = re.compile(
 )
 
 
+# Wants the item replaced or swapped rather than (or before) their money back.
+_REPLACEMENT = re.compile(
+    r"\b(?:replacements?|replace (?:it|them|this|that|the|my)|exchange|swap"
+    r"|(?:send|ship|give|get)(?: me)? (?:a |an )?(?:new|another|working|different) (?:one|unit|item|size|colou?r)"
+    r"|(?:a )?new one)\b",
+    re.IGNORECASE,
+)
+# "no replacement, just my money back", "a refund instead of an exchange".
+_NO_REPLACEMENT = re.compile(
+    r"\b(?:do ?n[o']?t want|not|no|never mind|instead of|rather than|without)\b[^.?!]{0,15}"
+    r"\b(?:replacements?|replace|exchange|swap|new one)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_replacement(text: Optional[Text]) -> bool:
+    """"can i get a replacement instead of a refund?", "can you send me a new one", "swap it for a bigger size"."""
+    return bool(text and _REPLACEMENT.search(text) and not _NO_REPLACEMENT.search(text))
+
+
 def says_not_received(text: Optional[Text]) -> bool:
     """"it never arrived", "tracking says delivered but there's nothing here"."""
     return bool(text and _NOT_RECEIVED.search(text) and not _DAMAGED.search(text) and not _WRONG_ITEM.search(text))
 
 
 def complaint_response(text: Optional[Text]) -> Text:
-    """The response for this complaint: the wrong-item, damaged-item or missing-parcel policy, or the
-    general apology."""
+    """The response for this complaint: the wrong-item, damaged-item or missing-parcel policy, what can be
+    done about a delay or for a replacement, or the general apology."""
     text = text or ""
     if _WRONG_ITEM.search(text):
         return "utter_wrong_item"
@@ -66,6 +86,8 @@ def complaint_response(text: Optional[Text]) -> Text:
         return "utter_damaged_item"
     if _DELAY.search(text):
         return "utter_delay"
+    if asks_for_replacement(text):
+        return "utter_replacement"
     return "utter_complaint"
 
 

@@ -16,6 +16,11 @@ CAPABILITIES = (
 # contact_human_agent makes HandoffPolicy run action_handoff (a real live agent, not a phone number);
 # a typed "yes" right after a message with this button counts as clicking it.
 OFFER_HUMAN_BUTTONS = [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
+# For a reply that asks "Would you like me to connect you with a support agent?" (as domain.yml's utter_delay).
+CONNECT_BUTTONS = [
+    {"title": "Yes, connect me", "payload": "/contact_human_agent"},
+    {"title": "No, thanks", "payload": "/deny"},
+]
 PROBLEM_TEXT = {
     EMPTY: "I didn't receive any text. Could you type your question?",
     NO_WORDS: "I can only read words, not emoji or symbols on their own. Could you tell me in words what you need?",

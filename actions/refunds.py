@@ -9,8 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
-from actions.fallback import OFFER_HUMAN_BUTTONS
+from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.session import latest_request
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
@@ -90,6 +91,16 @@ def why_no_refund(result: RefundResult, today: date) -> Text:
     return f"Order {order.order_id} was returned; ask me about its refund status if you're waiting for the money."
 
 
+def replacement_text(order: OrderSummary, result: RefundResult) -> Text:
+    """The reply to "can I get a replacement?" for an order that could be refunded: only a person can send one."""
+    return (
+        f"I can't send a replacement for order {order.order_id} myself, but a support agent can arrange one if it "
+        "arrived damaged, faulty or wrong (they'll need a photo of the item and the packaging). To swap it for "
+        "another size or color, return it for a refund and place a new order: say \"refund it\" and I'll start the "
+        f"refund of {money(result.amount)}{items_for(result.items)}. Would you like me to connect you with a support agent?"
+    )
+
+
 def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
     """What to say when the order has no refund, and whether to offer a person.
 
@@ -138,6 +149,9 @@ class ActionRequestRefund(VerifiedOrderAction):
             return []
         if answer is False:
             return decline(dispatcher, tracker)
+        if answer is None and asks_for_replacement(latest_request(tracker, "get_refund")):
+            dispatcher.utter_message(text=replacement_text(order, result), buttons=CONNECT_BUTTONS)
+            return []
         if answer and result.outcome is RefundOutcome.REQUESTED:
             # Asked "Shall I go ahead?" and answered with the request itself ("yes refund it"): that is the yes.
             # A refund that needs an agent's approval still goes through action_confirm_refund, after which

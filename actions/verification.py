@@ -156,6 +156,11 @@ class ValidateOrderForm(FormValidationAction):
                 return [SlotSet(ORDER_ID_SLOT, order_id), SlotSet(IDENTITY_SLOT, None)] + forget_pending_change(tracker)
             if order is None:
                 return self._failed_check(dispatcher, tracker) + forget_pending_change(tracker)
+        if requested == ORDER_ID_SLOT and not order_id:
+            # "it's bob@example.com" to "What's your order number?": kept for the check, and said so, or the
+            # question asked again looks like the answer went unread.
+            kind = "email address" if "@" in identity else "ZIP code"
+            dispatcher.utter_message(text=f"Thanks, I'll check the order with that {kind}.")
         events: List[EventType] = [SlotSet(slot, value) for slot, value in extracted.items()]
         if order_id != tracker.get_slot(ORDER_ID_SLOT):
             events += forget_pending_change(tracker)

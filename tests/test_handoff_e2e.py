@@ -129,6 +129,24 @@ def test_handoff_agent_conversation_and_handback(rasa_url: str) -> None:
     assert sender not in [h["conversation_id"] for h in api(rasa_url, "GET", "/api/queue").json()["queued"]]
 
 
+def test_a_queued_customer_who_does_not_want_to_wait_leaves_the_queue(rasa_url: str) -> None:
+    sender = "handoff-e2e-leave"
+    assert "connecting you" in " ".join(say(rasa_url, sender, "can i talk to a real person"))
+    waiting = say(rasa_url, sender, "how long will this take?")
+    assert len(waiting) == 1 and 'say "stop waiting"' in waiting[0]
+    handoff = handoff_for(rasa_url, sender)
+
+    left = say(rasa_url, sender, "no i dont want to wait")
+    assert len(left) == 1 and "taken you out of the queue" in left[0]
+    assert sender not in [h["conversation_id"] for h in api(rasa_url, "GET", "/api/queue").json()["queued"]]
+    record = api(rasa_url, "GET", f"/api/handoffs/{handoff['id']}").json()
+    assert record["status"] == "resolved" and record["claimed_by"] is None
+    assert "left the queue" in record["notes"][0]["text"]
+    # Nobody can claim it any more, and the bot answers again.
+    assert api(rasa_url, "POST", f"/api/handoffs/{handoff['id']}/claim").status_code == 409
+    assert "business days" in " ".join(say(rasa_url, sender, "how long does shipping take?"))
+
+
 def test_yes_to_the_help_centers_offer_of_a_person_hands_off(rasa_url: str) -> None:
     """The help center found nothing and offered a person ("If you'd like, I can connect you..."): a typed
     yes must hand off, as the "Talk to a person" button does."""

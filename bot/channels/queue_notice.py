@@ -5,6 +5,10 @@ Rasa skips the prediction loop of a paused conversation, so nothing answers. The
 and its newest event is the customer's message, ``QueueNotices`` may send one line through the
 message's own channel. It is not stored (the agent's transcript keeps the customer's messages only),
 and a failure to look up the queue never costs the customer their message.
+
+A queued customer who says they don't want to wait leaves the queue (``QueueNotices.leave_queue``):
+the conversation resumes and the assistant says so (``utter_left_queue``), recorded like the agents'
+hand-back, so the next message is the bot's again.
 """
 from __future__ import annotations
 
@@ -15,14 +19,18 @@ import os
 
 from rasa.core.channels.channel import OutputChannel
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, EXTERNAL_MESSAGE_PREFIX
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.handoff.store import HandoffStore
-from bot.handoff.waiting import DEFAULT_INTERVAL_S, QueueNotices
+from bot.handoff.waiting import DEFAULT_INTERVAL_S, QueueNotices, wants_to_leave_queue
 
 logger = logging.getLogger(__name__)
+
+LEFT_QUEUE_RESPONSE = "utter_left_queue"
+LEFT_QUEUE_TEXT = ("OK, I've taken you out of the queue, so no agent will join. I'm Brightbay's virtual assistant "
+                   "again: is there anything else I can help with? If you'd like a person later, just ask.")
 
 @functools.lru_cache(maxsize=None)
 def _process_notices() -> QueueNotices:
@@ -43,6 +51,8 @@ async def _run_prediction_loop_or_queue_notice(
     self: MessageProcessor, output_channel: OutputChannel, tracker: DialogueStateTracker
 ) -> None:
     if tracker.is_paused() and _customer_just_wrote(tracker):
+        if wants_to_leave_queue(tracker.events[-1].text) and await _left_queue(self, output_channel, tracker):
+            return
         try:
             notice = await asyncio.to_thread(_process_notices().notice_for, tracker.sender_id)
             if notice:
@@ -50,6 +60,29 @@ async def _run_prediction_loop_or_queue_notice(
         except Exception:  # the message itself is stored either way
             logger.exception("could not tell waiting conversation %s its place in the queue", tracker.sender_id)
     await _rasa_run_prediction_loop(self, output_channel, tracker)
+
+
+async def _left_queue(self: MessageProcessor, output_channel: OutputChannel, tracker: DialogueStateTracker) -> bool:
+    """Takes a queued conversation out of the queue and answers; False (nothing changed) when an agent
+    already has it or the queue can't be reached."""
+    try:
+        if not await asyncio.to_thread(_process_notices().leave_queue, tracker.sender_id):
+            return False
+    except Exception:
+        logger.exception("could not take conversation %s out of the agent queue", tracker.sender_id)
+        return False
+    text = LEFT_QUEUE_TEXT
+    try:
+        generated = await self.nlg.generate(LEFT_QUEUE_RESPONSE, tracker, output_channel.name())
+        text = (generated or {}).get("text") or text
+    except Exception:
+        logger.exception("could not render %s; using the default text", LEFT_QUEUE_RESPONSE)
+    tracker.update(ConversationResumed())
+    tracker.update(ActionExecuted(LEFT_QUEUE_RESPONSE))
+    await output_channel.send_text_message(tracker.sender_id, text)
+    tracker.update(BotUttered(text, metadata={"utter_action": LEFT_QUEUE_RESPONSE}))
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    return True
 
 
 MessageProcessor._run_prediction_loop = _run_prediction_loop_or_queue_notice  # type: ignore[method-assign]

@@ -1,12 +1,13 @@
 """Handoff records (SQL) and the agents' queue (Redis when REDIS_URL is set).
 
-The SQL record is the truth: status moves queued → active → resolved with conditional
-UPDATEs, so two agents cannot claim the same conversation. The queue orders the open
-handoffs by priority, then age. With ``REDIS_URL`` it is a Redis sorted set shared by
-every Rasa instance and the action server; without it the queue is read from the same
-SQL table (the action server that writes a handoff and the Rasa server whose agents read
-it are different processes, so a queue in one process's memory would not be seen by the
-other). ``InMemoryQueue`` is the in-process variant for single-process use and tests.
+The SQL record is the truth: status moves queued → active → resolved (or queued → resolved,
+unclaimed, when the customer leaves the queue) with conditional UPDATEs, so two agents cannot
+claim the same conversation. The queue orders the open handoffs by priority, then age. With
+``REDIS_URL`` it is a Redis sorted set shared by every Rasa instance and the action server;
+without it the queue is read from the same SQL table (the action server that writes a handoff
+and the Rasa server whose agents read it are different processes, so a queue in one process's
+memory would not be seen by the other). ``InMemoryQueue`` is the in-process variant for
+single-process use and tests.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 SessionFactory = Callable[[], ContextManager[Session]]
 REDIS_QUEUE_KEY = "brightbay:handoff:queue"
 _PRIORITY_SPAN = 10_000_000_000  # seconds; larger than any epoch timestamp we will see
+WITHDRAWN_NOTE_AUTHOR = "assistant"
+WITHDRAWN_NOTE = "The customer left the queue before an agent picked the conversation up."
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,22 @@ class HandoffStore:
             )
             if result.rowcount != 1:
                 return None
+        self.queue.remove(handoff_id)
+        return self.get(handoff_id)
+
+    def withdraw(self, handoff_id: int) -> Optional[HandoffView]:
+        """The customer left the queue before an agent claimed the handoff: resolved, unclaimed, with a note
+        for the team; None when it is not queued any more (an agent was faster)."""
+        with self._session() as session:
+            result = session.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff_id, Handoff.status == HandoffStatus.QUEUED)
+                .values(status=HandoffStatus.RESOLVED, resolved_at=datetime.now(), updated_at=datetime.now())
+            )
+            if result.rowcount != 1:
+                return None
+            session.add(HandoffNote(handoff_id=handoff_id, author=WITHDRAWN_NOTE_AUTHOR, text=WITHDRAWN_NOTE,
+                                    created_at=datetime.now()))
         self.queue.remove(handoff_id)
         return self.get(handoff_id)
 

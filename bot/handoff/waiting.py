@@ -6,10 +6,14 @@ could not tell a queue from a broken chat. ``QueueNotices`` answers such a messa
 in the queue (or that the team is offline), at most once per ``interval_s`` per conversation, so a
 customer who sends several lines gets one notice. Once an agent has claimed the conversation the
 assistant stays silent: the agent is the one talking.
+
+A queued customer who no longer wants to wait ("i don't want to wait", "never mind", "stop waiting")
+leaves the queue: the handoff is withdrawn and the assistant answers again.
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from typing import Dict, Optional
@@ -21,6 +25,23 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 120.0
 REDIS_KEY_PREFIX = "brightbay:queue-notice:"
+LEAVE_HINT = 'If you\'d rather not wait, say "stop waiting".'
+
+# Said while queued: the customer gives up on the agent. Only unambiguous wordings; "no" or "bye" alone
+# may be meant for the agent who is about to join, and leaving by mistake costs the place in the queue.
+_LEAVE_QUEUE = re.compile(
+    r"\b(?:(?:do ?n[o']?t|do not|not going to|no need to) (?:want to |wanna |need to )?wait"
+    r"|(?:stop|quit|done) waiting|(?:leave|exit|quit|get out of) (?:the |this )?(?:queue|line)"
+    r"|cancel (?:the |my |this )?(?:request|chat|wait|queue|handoff|transfer|agent)"
+    r"|never ?mind|nvm|forget (?:it|about it)|(?:go )?back to (?:the )?(?:bot|assistant)"
+    r"|no longer need|do ?n[o']?t need (?:an? |the )?(?:agent|human|person|help) any ?more)\b",
+    re.IGNORECASE,
+)
+
+
+def wants_to_leave_queue(text: Optional[str]) -> bool:
+    """"i don't want to wait", "never mind, I found it", "stop waiting"."""
+    return bool(text and _LEAVE_QUEUE.search(text))
 
 
 def queue_position_text(ahead: int) -> str:
@@ -80,8 +101,16 @@ class QueueNotices:
             return None
         if record.after_hours:
             return ("Thanks, I've added that to your conversation. Our support team is offline right now; "
-                    "an agent will pick it up when they're back.")
+                    "an agent will pick it up when they're back. " + LEAVE_HINT)
         queued = self._store.queued()
         ahead = next((i for i, h in enumerate(queued) if h.id == record.id), len(queued))
         return (f"Thanks, I've added that to your conversation. {queue_position_text(ahead)}; "
-                "an agent will reply here as soon as they're free.")
+                "an agent will reply here as soon as they're free. " + LEAVE_HINT)
+
+    def leave_queue(self, conversation_id: str) -> bool:
+        """Withdraws the conversation's handoff while it is still queued; False when an agent already has
+        it (or there is none), and the conversation stays with the agent. Blocking: database."""
+        record = self._store.open_for_conversation(conversation_id)
+        if record is None or record.status != HandoffStatus.QUEUED.value:
+            return False
+        return self._store.withdraw(record.id) is not None

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from action_helpers import DOMAIN, make_tracker, run_action
-from actions.complaints import ActionAnswerComplaint, complaint_response
+from actions.complaints import ActionAnswerComplaint, asks_for_replacement, complaint_response
 
 KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-items.md").read_text()
 
@@ -81,8 +81,40 @@ def test_a_wait_that_is_too_long_gets_what_can_be_done(text):
     assert complaint_response(text) == "utter_delay"
 
 
+@pytest.mark.parametrize("text", ["can you send me a new one", "i want a replacement", "can i swap it for a bigger size"])
+def test_a_replacement_gets_who_can_arrange_one(text):
+    # Seen in a chat: "can you send me a new one" got the general apology.
+    assert complaint_response(text) == "utter_replacement"
+
+
+@pytest.mark.parametrize("text", [
+    "can i get a replacement instead of a refund?", "could you replace it", "i'd like to exchange the kettle",
+    "please ship me a working unit",
+])
+def test_replacement_wordings(text):
+    assert asks_for_replacement(text)
+
+
+@pytest.mark.parametrize("text", [
+    "i don't want a replacement, just my money back", "a refund instead of an exchange please",
+    "no replacement, refund it", "i want a refund", "my new speaker won't charge", "",
+])
+def test_not_a_replacement(text):
+    assert not asks_for_replacement(text)
+
+
+def test_the_replacement_facts_are_the_help_centers():
+    text = DOMAIN["responses"]["utter_replacement"][0]["text"]
+    returns = (Path(__file__).resolve().parents[2] / "data" / "kb" / "returns.md").read_text()
+    assert "report it within 48 hours of delivery" in text and "report it within 48 hours of delivery" in KB_ARTICLE
+    assert 'Account > Orders > "Report a problem"' in text and 'Account > Orders > "Report a problem"' in KB_ARTICLE
+    assert "return it for a refund and place a new order" in text and "return it for a refund and place a new order" in returns
+
+
 @pytest.mark.parametrize(
-    "response", ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay", "utter_complaint"]
+    "response",
+    ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay", "utter_replacement",
+     "utter_complaint", "utter_wrong_charge"],
 )
 def test_every_reply_offers_a_person(response):
     [variant] = DOMAIN["responses"][response]

@@ -208,3 +208,16 @@ def test_another_item_after_a_refund_is_offered_for_a_yes(order_service, fresh_s
     _, messages = run_action(more, make_tracker(verified(10003), text="and that one too", intent="place_order"))
     assert texts(messages) == ['Which item of order 10003 would you like to return as well? Say, for example, '
                                '"return the Carabiner Set (3-pack)".']
+
+
+def test_a_replacement_asked_for_gets_who_can_arrange_one_and_files_nothing(request_refund, fresh_service):
+    # Seen in a chat: "can i get a replacement instead of a refund?" was offered a refund of the whole order.
+    events, messages = run_action(request_refund, _asked("can i get a replacement instead of a refund?", **verified(10004)))
+    [message] = messages
+    assert "I can't send a replacement for order 10004 myself, but a support agent can arrange one" in message["text"]
+    assert 'say "refund it"' in message["text"] and "$649.99" in message["text"]
+    assert {"title": "Yes, connect me", "payload": "/contact_human_agent"} in message["buttons"]
+    assert events == [] and fresh_service.refunds(10004, "carol@example.com") == []
+    # "refund it" then offers the refund itself; a refund asked for without a replacement is unchanged.
+    events, messages = run_action(request_refund, _asked("no replacement, just refund it", **verified(10004)))
+    assert "Shall I go ahead?" in texts(messages)[0] and slot_sets(events) == [("pending_confirmation", "refund")]

@@ -177,6 +177,14 @@ def test_an_email_given_without_the_order_number_is_kept(form):
     assert texts(messages) == [FIND_ORDER_NUMBER_TEXT]
 
 
+@pytest.mark.parametrize("text, kind", [("it's bob@example.com", "email address"), ("my zip is 10001", "ZIP code")])
+def test_an_email_or_zip_given_for_the_order_number_is_kept_and_acknowledged(form, text, kind):
+    # Seen in a chat: "it's bob@example.com" to "What's your order number?" got the same question again, as if unread.
+    events, messages = run_action(form, make_tracker(text=text, requested_slot="order_id"))
+    assert [name for name, _ in slot_sets(events)] == ["order_identity"]
+    assert texts(messages) == [f"Thanks, I'll check the order with that {kind}."]
+
+
 def test_not_having_the_email_is_not_about_the_order_number(form):
     tracker = make_tracker({"order_id": "10003"}, text="i don't know which email i used", requested_slot="order_identity")
     _, messages = run_action(form, tracker)

@@ -5,7 +5,9 @@ from functools import partial
 
 from bot.db.session import session_scope
 from bot.handoff.store import HandoffStore, InMemoryQueue
-from bot.handoff.waiting import QueueNotices, queue_position_text
+import pytest
+
+from bot.handoff.waiting import QueueNotices, queue_position_text, wants_to_leave_queue
 
 
 def store_for(db_url: str) -> HandoffStore:
@@ -37,6 +39,44 @@ def test_after_hours_says_the_team_is_offline(db_url: str) -> None:
     store.open("night", "rest", ["explicit_request"], 1, {}, after_hours=True)
     notice = QueueNotices(store).notice_for("night", now=0.0)
     assert "offline right now" in notice and "ahead of you" not in notice
+
+
+def test_leaving_the_queue_withdraws_only_a_queued_handoff(db_url: str) -> None:
+    store = store_for(db_url)
+    waiting = store.open("impatient", "rest", ["explicit_request"], 1, {})
+    behind = store.open("behind", "rest", ["explicit_request"], 1, {})
+    claimed = store.open("with-agent", "rest", ["anger"], 3, {})
+    store.claim(claimed.id, "alice")
+    notices = QueueNotices(store)
+
+    assert notices.leave_queue("impatient")
+    record = store.get(waiting.id)
+    assert record.status == "resolved" and record.claimed_by is None and record.resolved_at is not None
+    assert "left the queue" in record.notes[0]["text"]
+    assert [h.id for h in store.queued()] == [behind.id]
+    assert "You're next in line" in notices.notice_for("behind", now=0.0)
+    assert not notices.leave_queue("impatient")  # already gone
+    assert store.claim(waiting.id, "alice") is None
+    # With an agent, the conversation stays theirs; no handoff, nothing to leave.
+    assert not notices.leave_queue("with-agent") and store.get(claimed.id).status == "active"
+    assert not notices.leave_queue("never-handed-off")
+
+
+@pytest.mark.parametrize("text", [
+    "no i dont want to wait", "I don't want to wait anymore", "never mind, I found it", "nvm",
+    "stop waiting", "cancel the request", "forget it", "take me back to the bot", "I'm done waiting",
+    "leave the queue", "i no longer need help",
+])
+def test_wordings_that_leave_the_queue(text: str) -> None:
+    assert wants_to_leave_queue(text)
+
+
+@pytest.mark.parametrize("text", [
+    "no", "bye", "hello? anyone there?", "I can wait", "ok i'll wait", "how long is the wait?",
+    "cancel my order 10002", "my order never arrived", "i need a refund", "",
+])
+def test_wordings_that_stay_in_the_queue(text: str) -> None:
+    assert not wants_to_leave_queue(text)
 
 
 def test_queue_position_wording() -> None:

@@ -1,0 +1,39 @@
+"""Payment problems: a charge that shouldn't be there (twice, or without an order) needs a person who can
+see the payment; a payment that won't go through gets what the customer can try themselves.
+
+Both wordings come from the help center's payment article (``data/kb/payment.md``).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+# Charged twice, or charged for an order that doesn't exist: only a support agent can refund the extra charge.
+_WRONG_CHARGE = re.compile(
+    r"\b(?:charged|billed|paid|taken|debited|deducted)\b[^.?!]{0,25}\b(?:twice|two times|2 times|double|again|extra|more than once)\b"
+    r"|\b(?:double|duplicate|two|2|second|extra)[ -](?:charges?|payments?|transactions?|billing)\b"
+    r"|\bcharged\b[^.?!]{0,40}\b(?:no|without an?|never got an?|did ?n[o']?t get an?|have ?n[o']?t got an?) "
+    r"(?:order|confirmation|email)\b"
+    r"|\bcharged\b[^.?!]{0,30}\b(?:cancel+ed|returned) order\b",
+    re.IGNORECASE,
+)
+
+
+def payment_response(text: Optional[Text]) -> Text:
+    """``utter_wrong_charge`` for a charge that shouldn't be there, else ``utter_payment_issue``."""
+    return "utter_wrong_charge" if text and _WRONG_CHARGE.search(text) else "utter_payment_issue"
+
+
+class ActionAnswerPaymentIssue(Action):
+    """Answers a payment problem; a wrong charge gets the offer of a person (a "yes" or the button hands off)."""
+
+    def name(self) -> Text:
+        return "action_answer_payment_issue"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response=payment_response((tracker.latest_message or {}).get("text")))
+        return []

@@ -1,0 +1,39 @@
+"""Payment problems: a wrong charge gets the offer of a person, a failed payment what to try."""
+from pathlib import Path
+
+import pytest
+
+from action_helpers import DOMAIN, make_tracker, run_action
+from actions.payments import ActionAnswerPaymentIssue, payment_response
+
+KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "payment.md").read_text()
+
+
+@pytest.mark.parametrize("text", [
+    "hello, I was charged twice for my order",  # seen in a chat: got the declined-card advice
+    "you billed me two times", "there's a duplicate charge on my card", "i see a double payment",
+    "i got charged but never got an order confirmation", "you charged me for a cancelled order",
+])
+def test_a_charge_that_should_not_be_there_gets_a_person(text):
+    assert payment_response(text) == "utter_wrong_charge"
+
+
+@pytest.mark.parametrize("text", [
+    "my card keeps getting declined", "payment failed at checkout", "paypal won't go through", "why was my card charged?", "",
+])
+def test_a_payment_that_fails_gets_what_to_try(text):
+    assert payment_response(text) == "utter_payment_issue"
+
+
+def test_the_wrong_charge_reply_offers_a_person_and_the_failed_payment_reply_a_button():
+    [wrong] = DOMAIN["responses"]["utter_wrong_charge"]
+    assert {"title": "Yes, connect me", "payload": "/contact_human_agent"} in wrong["buttons"]
+    assert "charged twice" in KB_ARTICLE and "contact our support team and we'll fix it" in KB_ARTICLE
+    [failed] = DOMAIN["responses"]["utter_payment_issue"]
+    assert {"title": "Talk to a person", "payload": "/contact_human_agent"} in failed["buttons"]
+
+
+def test_the_action_sends_the_response():
+    events, messages = run_action(ActionAnswerPaymentIssue(),
+                                  make_tracker(text="i was charged twice", intent="payment_issue"))
+    assert events == [] and [m["response"] for m in messages] == ["utter_wrong_charge"]
