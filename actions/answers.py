@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.session import session_events
-from bot.kb.answer import Answer
+from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
 from bot.llm import LLMSettings
@@ -148,13 +148,18 @@ class ActionAnswerQuestion(Action):
             logger.exception("answering failed in conversation %s", tracker.sender_id)
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
+        repeated = answer.grounded and answer.text == previous_bot_text(tracker)
+        if repeated:
+            earlier = earlier_user_messages(tracker)
+            focused = narrowed(answer, question, earlier[-1] if earlier else "")
+            if focused is not None:
+                answer, repeated = focused, False
         record = {
             "grounded": answer.grounded,
             "sources": [url for _, url in answer.sources],
             "llm_usage": answer.usage,
             "rejected": answer.rejected,
         }
-        repeated = answer.grounded and answer.text == previous_bot_text(tracker)
         # The answer just given, again, to a message with its own reply or none: the help center matched the
         # earlier turn, not this message ("what about if your courier was rude to me?" after a shipping answer).
         if answer.grounded and not (repeated and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):

@@ -132,3 +132,23 @@ def extract_answer(
     chosen = tuple(sentences[i] for i in sorted(keep))
     text = f"{' '.join(chosen)}\n\nSource: {chunk.title} ({chunk.url})"
     return Answer(text, [(chunk.title, chunk.url)], grounded=True, sentences=chosen)
+
+
+def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: int = 2) -> Optional[Answer]:
+    """The sentence of ``answer`` sharing the most words with ``question`` (at least ``min_shared``, not counting
+    the words of the question ``asked_before``), as an answer of its own; None when none does.
+
+    For a follow-up whose answer was in the reply just given ("will i lose my order history?" after the
+    account-deletion answer, which says "Deleting your account also removes your order history."): the
+    same reply again reads as not listening, its one sentence answers. The same question asked again shares
+    no new word, and keeps the whole answer (and the offer of a person that comes with a repeat).
+    """
+    terms = set(tokenize(question)) - set(tokenize(asked_before))
+    shared = [len(terms & set(tokenize(sentence))) for sentence in answer.sentences]
+    if not shared or max(shared) < min_shared or len(answer.sentences) < 2 or not answer.sources:
+        return None
+    best = answer.sentences[int(np.argmax(shared))]
+    title, url = answer.sources[0]
+    return Answer(f"{best}\n\nSource: {title} ({url})", list(answer.sources), grounded=True, sentences=(best,),
+                  usage=answer.usage)
+

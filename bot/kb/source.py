@@ -23,6 +23,10 @@ _REFERENCE = re.compile(r"\b(it|that|this|those|these|they|them|one)\b|\bthe \w+
 # new topic worded like a follow-up ("and how do I pay for it?" after a shipping question), and the earlier
 # turns are dropped. Genuine follow-ups in data/kb_eval keep 0.68 or more; topic switches fall to 0.33-0.43.
 TOPIC_KEPT_RATIO = 0.55
+# A passage found with the earlier turns that is nearly as relevant to the message on its own as the
+# message's own best is the one meant, even when the mixed query scores it lower ("who pays the
+# shipping?" after the return policy: return shipping, not the shipping rates).
+CONTEXT_PREFERRED_RATIO = 0.85
 # Words that ask about whatever came before without naming anything: "how does that work?", "what happens
 # next?", "what does that mean?", "ok so what now".
 _NO_TOPIC_WORDS = frozenset("work happen mean next now ok okay so exactly".split())
@@ -141,10 +145,12 @@ class LocalKnowledgeSource(KnowledgeSource):
         with_context = self.index.search(
             contextual_query(query, history), self.k, query_vector=encode_in_context(query, history)
         )
-        if _top_dense(with_context) <= _top_dense(alone):
+        if not with_context:
             return Retrieval(alone)
         # The alone search scored its passages against the message's own vector: alone[0].dense_score.
         kept = self._relevance(with_context[0], encode_query(query)) / max(alone[0].dense_score, 1e-6)
+        if _top_dense(with_context) <= _top_dense(alone) and kept < CONTEXT_PREFERRED_RATIO:
+            return Retrieval(alone)
         if kept < TOPIC_KEPT_RATIO:
             return Retrieval(alone)
         return Retrieval(with_context, used_history)

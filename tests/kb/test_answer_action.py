@@ -159,6 +159,28 @@ def test_a_follow_up_sent_back_by_the_follow_up_policy_is_answered_or_gets_its_i
     assert offer["text"] == SAME_ANSWER_TEXT and offer["buttons"][0]["payload"] == HUMAN
 
 
+def test_a_follow_up_answered_by_the_reply_just_given_gets_that_sentence(kb_source) -> None:
+    # Seen in a chat: "will i lose my order history?" after the account-deletion answer (which says so) was
+    # read as out of scope and refused, because the help center's answer was the reply just given.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    first = only_message(run_action(action, tracker("i want to delete my account", "delete_account"))[1])["text"]
+    assert "removes your order history" in first
+    events = [{"event": "session_started"},
+              {"event": "user", "text": "i want to delete my account", "parse_data": {"intent": {"name": "delete_account"}}},
+              {"event": "bot", "text": first}]
+    latest = {"text": "will i lose my order history?", "intent": {"name": "out_of_scope", "confidence": 0.6}}
+    follow_up = Tracker("answers-test", {}, latest, events + [{"event": "user", "text": latest["text"], "parse_data": latest}],
+                        False, None, {}, "action_listen")
+    message = only_message(run_action(action, follow_up)[1])
+    assert message["text"].startswith("Deleting your account also removes your order history.")
+    assert "Source: Your Brightbay account" in message["text"] and message["kb_answer"]["grounded"]
+    # The same question again is not narrowed: it gets the answer and the offer of a person.
+    again = Tracker("answers-test", {}, {**latest, "text": "i want to delete my account", "intent": {"name": "delete_account"}},
+                    events + [{"event": "user", "text": "i want to delete my account"}], False, None, {}, "action_listen")
+    answer, offer = run_action(action, again)[1]
+    assert answer["text"] == first and offer["text"] == SAME_ANSWER_TEXT
+
+
 def test_a_question_asked_while_a_change_waits_for_a_yes_asks_for_it_again(kb_source) -> None:
     latest = {"text": "wait, is there a cancellation fee?", "intent": {"name": "check_cancellation_fee", "confidence": 0.99}}
     events = [{"event": "session_started"}, {"event": "user", "text": latest["text"], "parse_data": latest}]

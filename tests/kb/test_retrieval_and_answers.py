@@ -50,6 +50,14 @@ def test_a_follow_up_asking_how_long_or_how_much_gets_the_figure(kb_source: Loca
     assert fact in answer.text
 
 
+def test_a_follow_up_whose_passage_fits_the_earlier_turn_gets_it(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "who pays the shipping?" after the return policy got the shipping rates: the return
+    # shipping passage, found with the earlier turn, scored a little lower than the rates did alone.
+    answer = ask(kb_source, "who pays the shipping?", ["what's your return policy?"])
+    assert "Return shipping is free for defective items" in answer.text
+    assert "Standard shipping takes 3-5 business days" in ask(kb_source, "who pays the shipping?", []).text
+
+
 @pytest.mark.parametrize("question", ["how do i do that", "how do I do it?"])
 def test_a_message_with_no_words_of_its_own_means_the_earlier_turn(kb_source: LocalKnowledgeSource, question):
     # Seen in a chat: "how do i do that" after "I'd like to return my tent" got how to add a shipping address.
