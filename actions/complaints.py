@@ -31,6 +31,14 @@ _DAMAGED = re.compile(
     re.IGNORECASE,
 )
 
+# Worked at first, failed later: past the 48 hours for reporting damage, the warranty's case.
+_STOPPED_WORKING = re.compile(
+    r"\b(?:stopped|quit|ceased) (?:working|charging|turning on|holding (?:a )?charge)\b"
+    r"|\b(?:died|broke|failed|gave out|conked out) (?:after|within)\b"
+    r"|\bno longer (?:works?|working|turns? on|charges?)\b"
+    r"|\b(?:does ?n[o']?t|do ?n[o']?t|wo ?n[o']?t|is ?n[o']?t|not) (?:work(?:ing)?|turn(?:ing)? on|charg(?:e|ing)) any ?more\b",
+    re.IGNORECASE,
+)
 
 # Tracking says delivered, the customer has nothing.
 _NOT_RECEIVED = re.compile(
@@ -75,13 +83,15 @@ def says_not_received(text: Optional[Text]) -> bool:
 
 
 def complaint_response(text: Optional[Text]) -> Text:
-    """The response for this complaint: the wrong-item, damaged-item or missing-parcel policy, what can be
-    done about a delay or for a replacement, or the general apology."""
+    """The response for this complaint: the wrong-item, missing-parcel, warranty or damaged-item policy, what
+    can be done about a delay or for a replacement, or the general apology."""
     text = text or ""
     if _WRONG_ITEM.search(text):
         return "utter_wrong_item"
     if says_not_received(text):
         return "utter_parcel_not_received"
+    if _STOPPED_WORKING.search(text):
+        return "utter_stopped_working"
     if _DAMAGED.search(text):
         return "utter_damaged_item"
     if _DELAY.search(text):

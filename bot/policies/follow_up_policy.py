@@ -8,6 +8,9 @@ canned reply (complaint, review, change_order, payment_issue) is sent to
 ``action_answer_question`` instead, which reads it with the earlier turns and answers from the
 passage they lead to; when the help center has nothing, that action sends the intent's own
 response (``FALLBACK_RESPONSES`` in ``actions/answers.py``), so nothing is lost by asking first.
+A "how do I ...?" right after such an answer goes there too when read as one of ``how_to_intents``
+("how do i make a claim" after the warranty answer reads as a complaint, 0.98); not for change_order,
+whose "how do I change my order?" the help center would answer with the address change.
 
 Like HandoffPolicy it has nothing to learn. It predicts with confidence 1.0 and a priority above
 RulePolicy's and below HandoffPolicy's, so an angry or explicit request still goes to a person.
@@ -31,11 +34,19 @@ ANSWER_ACTION = "action_answer_question"
 # Wordings that only make sense as a question about what was just answered.
 _OPEN_CUE = re.compile(r"^\s*(what about|how about|what if|and if|but what if|same (for|with))\b", re.IGNORECASE)
 _JOINING_CUE = re.compile(r"^\s*(and|but|or|also|then|so)\b", re.IGNORECASE)
+# "how do i make a claim", "so where do I send the photo?": asks for the steps of what was just answered.
+_HOW_TO = re.compile(r"^\s*(?:(?:ok(?:ay)?|so|and|then|right)[\s,]+)*(?:how|where) (?:do|can|should|would|will) (?:i|we)\b",
+                     re.IGNORECASE)
 
 
 def is_follow_up_question(text: Text) -> bool:
     """"what about ...", "what if ...", or "and/but/also ...?" asked as a question."""
     return bool(_OPEN_CUE.search(text) or (_JOINING_CUE.search(text) and text.rstrip().endswith("?")))
+
+
+def is_how_to_question(text: Text) -> bool:
+    """"how do i make a claim", "ok where can I send the photo?"."""
+    return bool(_HOW_TO.search(text))
 
 
 def _answered_from_help_center(tracker: DialogueStateTracker, answer_action: Text) -> bool:
@@ -61,6 +72,8 @@ class FollowUpPolicy(OneActionPolicy):
             "priority": FOLLOW_UP_POLICY_PRIORITY,
             # intents with a canned reply of their own, which a follow-up question is often mistaken for.
             "intents": ["complaint", "review", "change_order", "payment_issue"],
+            # the intents whose "how do I ...?" (no follow-up cue) goes back to the help center too ([]: none).
+            "how_to_intents": ["complaint", "review", "payment_issue"],
             # the action that answers from the help center (and falls back to the intent's response).
             "answer_action": ANSWER_ACTION,
         }
@@ -69,6 +82,9 @@ class FollowUpPolicy(OneActionPolicy):
     def check_config(cls, config: Dict[Text, Any]) -> None:
         super().check_config(config)
         cls.check_names(config, "intents")
+        how_to = config.get("how_to_intents")
+        if not isinstance(how_to, list) or not all(isinstance(n, str) and n for n in how_to):
+            raise InvalidConfigException(f"FollowUpPolicy: 'how_to_intents' must be a list of intent names, got {how_to!r}")
         action = config.get("answer_action")
         if not isinstance(action, str) or not action:
             raise InvalidConfigException(f"FollowUpPolicy: 'answer_action' must be an action name, got {action!r}")
@@ -84,9 +100,13 @@ class FollowUpPolicy(OneActionPolicy):
     def applies(self, tracker: DialogueStateTracker) -> bool:
         """True right after a customer's follow-up question to a help-center answer, read as one of ``intents``."""
         message = self.message_to_answer(tracker)
-        return bool(message) and is_follow_up_question(message.text or "") and _answered_from_help_center(
-            tracker, self.answer_action
+        if not message:
+            return False
+        text = message.text or ""
+        asked = is_follow_up_question(text) or (
+            message.intent.get("name") in self.config["how_to_intents"] and is_how_to_question(text)
         )
+        return asked and _answered_from_help_center(tracker, self.answer_action)
 
     @classmethod
     def _metadata_filename(cls) -> Optional[Text]:

@@ -81,6 +81,24 @@ def test_a_wait_that_is_too_long_gets_what_can_be_done(text):
     assert complaint_response(text) == "utter_delay"
 
 
+@pytest.mark.parametrize("text", [
+    "hi i bought a blender from you and it stopped working after 3 weeks",  # seen in a chat: got the apology
+    "my headphones died after a month", "the speaker doesn't turn on anymore", "my laptop no longer charges",
+    "the kettle quit working",
+])
+def test_an_item_that_failed_later_gets_the_warranty(text):
+    assert complaint_response(text) == "utter_stopped_working"
+
+
+def test_the_warranty_facts_are_the_help_centers():
+    text = DOMAIN["responses"]["utter_stopped_working"][0]["text"]
+    warranty = (Path(__file__).resolve().parents[2] / "data" / "kb" / "warranty.md").read_text()
+    for fact in ("1-year limited warranty from the date of delivery", "defects in materials and workmanship under normal use",
+                 "email support@brightbay.example with your order number, a description of the fault and a photo or short video",
+                 "we repair or replace it"):
+        assert fact in text and fact in warranty, fact
+
+
 @pytest.mark.parametrize("text", ["can you send me a new one", "i want a replacement", "can i swap it for a bigger size"])
 def test_a_replacement_gets_who_can_arrange_one(text):
     # Seen in a chat: "can you send me a new one" got the general apology.
@@ -114,7 +132,7 @@ def test_the_replacement_facts_are_the_help_centers():
 @pytest.mark.parametrize(
     "response",
     ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay", "utter_replacement",
-     "utter_complaint", "utter_wrong_charge"],
+     "utter_stopped_working", "utter_complaint", "utter_wrong_charge"],
 )
 def test_every_reply_offers_a_person(response):
     [variant] = DOMAIN["responses"][response]

@@ -79,6 +79,23 @@ def test_other_messages_are_left_to_the_rules(policy, domain, text, intent) -> N
     assert predicted(policy, domain, t) is None
 
 
+@pytest.mark.parametrize("text,intent,expected", [
+    # Seen in a chat: after the warranty answer, "how do i make a claim" (complaint, 0.98) got the apology.
+    ("how do i make a claim", "complaint", "action_answer_question"),
+    ("ok so where do I send the photo?", "complaint", "action_answer_question"),
+    ("how can i pay with two cards", "payment_issue", "action_answer_question"),
+    # change_order keeps its own reply: the help center answers "how do I change my order?" with the address.
+    ("how do i change my order?", "change_order", None),
+    ("the blender i got is broken", "complaint", None),
+])
+def test_a_how_to_question_after_a_help_center_answer_goes_back_to_it(policy, domain, text, intent, expected) -> None:
+    t = tracker(domain, user("is it covered by warranty?", "check_refund_policy"), help_center(), user(text, intent))
+    assert predicted(policy, domain, t) == expected
+    # Not after anything else.
+    canned = tracker(domain, user("hi", "greet"), [ActionExecuted("utter_greet"), BotUttered("Hi!")], user(text, intent))
+    assert predicted(policy, domain, canned) is None
+
+
 def test_only_right_after_a_grounded_help_center_answer(policy, domain) -> None:
     follow_up = user("what about if it drops on your own site?", "complaint")
     not_found = tracker(domain, user("do you sell drones", "out_of_scope"), help_center(NOT_FOUND), follow_up)
@@ -128,6 +145,7 @@ def test_follow_up_wording() -> None:
     ("priority", 0, "0"),
     ("intents", "complaint", "'complaint'"),
     ("answer_action", "", "''"),
+    ("how_to_intents", "complaint", "'complaint'"),
 ])
 def test_bad_config_is_refused_with_the_value(tmp_path, key, value, shown) -> None:
     with pytest.raises(InvalidConfigException) as error:
