@@ -13,7 +13,7 @@ from actions.cancellation import why_not_cancellable
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.session import latest_request
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
+from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, order_values_kept
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
 from bot.orders import OrderSummary
@@ -42,12 +42,15 @@ def check_named_order(tracker: Tracker, task: Text, intent: Text) -> List[EventT
 
 
 class ActionStartOrderChange(Action):
-    """The customer said yes to "Would you like me to check your order?": the order form runs for a change."""
+    """The customer said yes to "Would you like me to check your order?", or answered it with the order number
+    ("10002", kept for the check): the order form runs for a change."""
 
     def name(self) -> Text:
         return "action_start_order_change"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "inform":
+            return [SlotSet(TASK_SLOT, CHANGE_TASK)] + order_values_kept(tracker)
         return check_named_order(tracker, CHANGE_TASK, "change_order")
 
 

@@ -251,6 +251,20 @@ def last_requested_slot(tracker: Tracker) -> Optional[Text]:
     return None
 
 
+def order_values_kept(tracker: Tracker) -> List[EventType]:
+    """Slot events keeping the order number, email or ZIP code of the latest message for the order check
+    ("10001", "alice@example.com"). Another order's number drops the previous order's email or ZIP code (not
+    assumed to fit it) and a change waiting for a yes (it was about the previous order)."""
+    given = order_values_in((tracker.latest_message or {}).get("text") or "", None)
+    events: List[EventType] = [SlotSet(slot, value) for slot, value in given.items()]
+    order_id = given.get(ORDER_ID_SLOT)
+    if order_id and order_id != tracker.get_slot(ORDER_ID_SLOT):
+        if IDENTITY_SLOT not in given and tracker.get_slot(IDENTITY_SLOT):
+            events.append(SlotSet(IDENTITY_SLOT, None))
+        events += forget_pending_change(tracker)
+    return events
+
+
 class ActionAskOrderTask(Action):
     """An order number, email or ZIP code on its own ("10001"): kept for the order check, which asks only for
     what is still missing once the customer says what they want, and checks the pair then."""
@@ -261,17 +275,9 @@ class ActionAskOrderTask(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        text = (tracker.latest_message or {}).get("text") or ""
-        given = order_values_in(text, None)
-        events: List[EventType] = [SlotSet(slot, value) for slot, value in given.items()]
-        order_id = given.get(ORDER_ID_SLOT)
-        if order_id and order_id != tracker.get_slot(ORDER_ID_SLOT):
-            # Another order: the email or ZIP code of the previous one is not assumed to fit it, and a change
-            # waiting for a yes was about the previous one.
-            if IDENTITY_SLOT not in given and tracker.get_slot(IDENTITY_SLOT):
-                events.append(SlotSet(IDENTITY_SLOT, None))
-            events += forget_pending_change(tracker)
-        order_id = order_id or tracker.get_slot(ORDER_ID_SLOT)
+        events = order_values_kept(tracker)
+        given = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        order_id = given.get(ORDER_ID_SLOT) or tracker.get_slot(ORDER_ID_SLOT)
         dispatcher.utter_message(
             response="utter_what_to_do_with_order", order=f"order {order_id}" if order_id else "your order"
         )

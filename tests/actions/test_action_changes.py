@@ -123,3 +123,12 @@ def test_the_address_answer_follows_the_orders_status(order_service, db_state, o
 def test_an_address_answer_needs_the_owner(order_service):
     _, messages = run_action(ActionAddressChange(order_service), make_tracker(verified(10002, "alice@example.com")))
     assert texts(messages) == [NOT_VERIFIED_TEXT]
+
+
+def test_an_order_number_answering_the_offer_to_check_the_order_starts_the_check():
+    # Seen in a chat: "10002" to "Would you like me to check your order?" got "What would you like to do with
+    # order 10002?". It is the yes, with the number kept for the check (an email kept for another order is not).
+    slots = {"order_id": "10001", "order_identity": "alice@example.com"}
+    events, messages = run_action(ActionStartOrderChange(), make_tracker(slots, text="10002", intent="inform"))
+    assert slot_sets(events) == [("order_task", "change"), ("order_id", "10002"), ("order_identity", None)]
+    assert messages == []
