@@ -50,7 +50,7 @@ class ActionStartOrderChange(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "inform":
-            return [SlotSet(TASK_SLOT, CHANGE_TASK)] + order_values_kept(tracker)
+            return [SlotSet(TASK_SLOT, CHANGE_TASK)] + order_values_kept(tracker, bare_digits_as_zip=False)
         return check_named_order(tracker, CHANGE_TASK, "change_order")
 
 

@@ -251,11 +251,18 @@ def last_requested_slot(tracker: Tracker) -> Optional[Text]:
     return None
 
 
-def order_values_kept(tracker: Tracker) -> List[EventType]:
+def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List[EventType]:
     """Slot events keeping the order number, email or ZIP code of the latest message for the order check
     ("10001", "alice@example.com"). Another order's number drops the previous order's email or ZIP code (not
-    assumed to fit it) and a change waiting for a yes (it was about the previous order)."""
-    given = order_values_in((tracker.latest_message or {}).get("text") or "", None)
+    assumed to fit it) and a change waiting for a yes (it was about the previous order).
+
+    With the order number kept and its email or ZIP code missing, a bare 5-digit answer ("94110") is the ZIP
+    code, as when the order check asks for it, unless ``bare_digits_as_zip`` is False (the question asked
+    was about the order); "order 10002" names another order either way.
+    """
+    waiting = bare_digits_as_zip and tracker.get_slot(ORDER_ID_SLOT) and not tracker.get_slot(IDENTITY_SLOT)
+    waiting_for = IDENTITY_SLOT if waiting else None
+    given = order_values_in((tracker.latest_message or {}).get("text") or "", waiting_for)
     events: List[EventType] = [SlotSet(slot, value) for slot, value in given.items()]
     order_id = given.get(ORDER_ID_SLOT)
     if order_id and order_id != tracker.get_slot(ORDER_ID_SLOT):

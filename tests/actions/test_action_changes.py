@@ -132,3 +132,6 @@ def test_an_order_number_answering_the_offer_to_check_the_order_starts_the_check
     events, messages = run_action(ActionStartOrderChange(), make_tracker(slots, text="10002", intent="inform"))
     assert slot_sets(events) == [("order_task", "change"), ("order_id", "10002"), ("order_identity", None)]
     assert messages == []
+    # A number kept without its email: the answer to "check your order?" is still an order number.
+    events, _ = run_action(ActionStartOrderChange(), make_tracker({"order_id": "10001"}, text="10002", intent="inform"))
+    assert slot_sets(events) == [("order_task", "change"), ("order_id", "10002")]

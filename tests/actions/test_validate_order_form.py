@@ -241,6 +241,19 @@ def test_another_order_number_drops_the_previous_orders_email_and_waiting_change
     assert slot_sets(events) == [("order_id", "10003")]
 
 
+def test_five_digits_after_the_order_number_are_its_zip_code():
+    # Seen in a chat: "10001" ... "94110" got "What would you like to do with order 94110?".
+    events, messages = run_action(ActionAskOrderTask(), make_tracker({"order_id": "10001"}, text="94110"))
+    assert slot_sets(events) == [("order_identity", "94110")]
+    assert _asked_what_to_do(messages) == "order 10001"
+    # Named as an order, it is another order; with the pair known, five digits are another order too.
+    events, _ = run_action(ActionAskOrderTask(), make_tracker({"order_id": "10001"}, text="order 10003"))
+    assert slot_sets(events) == [("order_id", "10003")]
+    known = {"order_id": "10001", "order_identity": "94110"}
+    events, _ = run_action(ActionAskOrderTask(), make_tracker(known, text="10003"))
+    assert slot_sets(events) == [("order_id", "10003"), ("order_identity", None)]
+
+
 def test_an_email_alone_asks_about_their_order():
     events, messages = run_action(ActionAskOrderTask(), make_tracker(text="carol@example.com"))
     assert slot_sets(events) == [("order_identity", "carol@example.com")]
