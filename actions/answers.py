@@ -19,12 +19,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
+from bot.orders import OrderService
 
 logger = logging.getLogger(__name__)
 
@@ -118,9 +120,11 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
 class ActionAnswerQuestion(Action):
     """Finds help-center passages for the customer's question (and the turns before it) and answers from them."""
 
-    def __init__(self, source: Optional[KnowledgeSource] = None, answerer=None) -> None:
+    def __init__(self, source: Optional[KnowledgeSource] = None, answerer=None,
+                 orders: Optional[OrderService] = None) -> None:
         self._source = source
         self._answerer = answerer
+        self._orders = orders or OrderService()
 
     def name(self) -> Text:
         return "action_answer_question"
@@ -172,6 +176,12 @@ class ActionAnswerQuestion(Action):
                 # The same answer twice in a row ("how do i delete my account", then "yes delete it"):
                 # it did not do what the customer wanted, so offer the person who can.
                 dispatcher.utter_message(text=SAME_ANSWER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
+            elif intent == "check_refund_policy":
+                # "can i return just the carabiners?" about the order they verified: the policy, then the offer.
+                try:
+                    return await offer_to_return_items_named(dispatcher, tracker, self._orders)
+                except Exception:  # the answer is given; the offer is a bonus
+                    logger.exception("could not offer a return in conversation %s", tracker.sender_id)
             return []
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"

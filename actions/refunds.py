@@ -13,7 +13,7 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.session import latest_request
-from actions.verification import VerifiedOrderAction
+from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
@@ -63,6 +63,29 @@ def offer_refund(dispatcher: CollectingDispatcher, tracker: Tracker, result: Ref
     if result.items or tracker.get_slot(ITEMS_SLOT):
         events.append(SlotSet(ITEMS_SLOT, list(result.items) or None))
     return events
+
+
+async def offer_to_return_items_named(
+    dispatcher: CollectingDispatcher, tracker: Tracker, service: OrderService
+) -> List[EventType]:
+    """"can i return just the carabiners?" asked about the order verified in this conversation: after the
+    policy's answer, the offer to start that item's refund (a yes files it). Nothing when no order is
+    verified, the message names none of its items, a change already waits for a yes, or the item can't be
+    refunded (the policy answer stands alone)."""
+    order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+    if not (order_id and identity) or tracker.get_slot(PENDING_SLOT):
+        return []
+    order = await asyncio.to_thread(service.verify, int(order_id), identity)
+    named = lines_named((tracker.latest_message or {}).get("text") or "", order) if order else []
+    if not named:
+        return []
+    result = await asyncio.to_thread(service.refund_eligibility, order.order_id, identity, named)
+    if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+        return []
+    return offer_refund(dispatcher, tracker, result, (
+        f"For order {order.order_id}, I can start that return now: a refund of {money(result.amount)}"
+        f"{items_for(result.items)} to your original payment method."
+    ))
 
 
 def why_no_refund(result: RefundResult, today: date) -> Text:

@@ -285,7 +285,10 @@ class ActionAskOrderTask(Action):
         events = order_values_kept(tracker)
         given = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         order_id = given.get(ORDER_ID_SLOT) or tracker.get_slot(ORDER_ID_SLOT)
+        # "alice@example.com" after "10003": said so, or the same question again looks like it went unread.
+        thanks = "Thanks. " if IDENTITY_SLOT in given and ORDER_ID_SLOT not in given and order_id else ""
         dispatcher.utter_message(
-            response="utter_what_to_do_with_order", order=f"order {order_id}" if order_id else "your order"
+            response="utter_what_to_do_with_order", order=f"order {order_id}" if order_id else "your order",
+            thanks=thanks,
         )
         return events

@@ -234,9 +234,13 @@ def test_an_order_number_and_email_given_before_the_task_are_used_once_it_is_sai
     # Seen in a chat: the email got "What would you like to do with that order?" again, and "where is it"
     # then asked for the order number as if it had never been given.
     assert "order 10001?" in " ".join(say(rasa_url, "before-task-1", "10001"))
-    assert "order 10001?" in " ".join(say(rasa_url, "before-task-1", "alice@example.com"))
+    assert "Thanks. What would you like to do with order 10001?" in " ".join(say(rasa_url, "before-task-1", "alice@example.com"))
     reply = " ".join(say(rasa_url, "before-task-1", "where is it"))
     assert "Order 10001" in reply and "shipped" in reply
+    # Five digits after the order number are its ZIP code (seen in a chat: "What would you like to do with order 94110?").
+    say(rasa_url, "before-task-3", "10001")
+    assert "Thanks. What would you like to do with order 10001?" in " ".join(say(rasa_url, "before-task-3", "94110"))
+    assert "Order 10001" in " ".join(say(rasa_url, "before-task-3", "where is it"))
     # A wrong pair given that way is a failed check, not an answer.
     say(rasa_url, "before-task-2", "10001")
     say(rasa_url, "before-task-2", "bob@example.com")

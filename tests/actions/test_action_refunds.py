@@ -4,8 +4,13 @@ from decimal import Decimal
 import pytest
 
 from action_helpers import make_tracker, run_action, slot_sets, texts, verified
+from actions.answers import ActionAnswerQuestion
 from actions.refunds import ActionConfirmRefund, ActionRefundMoreItems, ActionRefundStatus, ActionRequestRefund
 from bot.db.models import RefundStatus
+from bot.kb.documents import Chunk
+from bot.kb.grounded import ExtractiveAnswerer
+from bot.kb.index import Hit
+from bot.kb.source import KnowledgeSource
 
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 
@@ -221,3 +226,29 @@ def test_a_replacement_asked_for_gets_who_can_arrange_one_and_files_nothing(requ
     # "refund it" then offers the refund itself; a refund asked for without a replacement is unchanged.
     events, messages = run_action(request_refund, _asked("no replacement, just refund it", **verified(10004)))
     assert "Shall I go ahead?" in texts(messages)[0] and slot_sets(events) == [("pending_confirmation", "refund")]
+
+
+class _ReturnsPolicy(KnowledgeSource):
+    """The help center's return-window passage, whatever is asked."""
+
+    def search(self, query, history=()):
+        chunk = Chunk("help/returns", "Returns and exchanges", "Return window",
+                      "You can return unused items in their original packaging within 30 days from delivery.")
+        return [Hit(chunk, 0.03, 0.7, 5.0)]
+
+
+def test_asking_whether_an_item_of_the_verified_order_can_go_back_offers_its_return(order_service, fresh_service):
+    # Seen in a chat: "can i return just the carabiners?" about verified order 10003 got the return window only.
+    action = ActionAnswerQuestion(_ReturnsPolicy(), ExtractiveAnswerer(), orders=order_service)
+    tracker = make_tracker(verified(10003), text="can i return just the carabiners?", intent="check_refund_policy")
+    events, messages = run_action(action, tracker)
+    policy, offer = messages
+    assert "within 30 days from delivery" in policy["text"]
+    assert offer["text"] == ("For order 10003, I can start that return now: a refund of $10.00 for the Carabiner Set "
+                             "(3-pack) to your original payment method. Shall I go ahead?")
+    assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", ["Carabiner Set (3-pack)"])]
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+    # Without a verified order, or naming nothing of it, the policy answer stands alone.
+    for slots, text in (({}, "can i return just the carabiners?"), (verified(10003), "can i return opened headphones?")):
+        _, messages = run_action(action, make_tracker(slots, text=text, intent="check_refund_policy"))
+        assert len(messages) == 1

@@ -229,7 +229,10 @@ def test_an_email_after_the_order_number_is_kept_for_the_check():
     # so "where is it" then asked for the order number a second time.
     events, messages = run_action(ActionAskOrderTask(), make_tracker({"order_id": "10001"}, text="alice@example.com"))
     assert slot_sets(events) == [("order_identity", "alice@example.com")]
-    assert _asked_what_to_do(messages) == "order 10001"
+    assert _asked_what_to_do(messages) == "order 10001" and messages[0]["thanks"] == "Thanks. "
+    # The order number itself gets the question without thanks.
+    _, messages = run_action(ActionAskOrderTask(), make_tracker(text="10001"))
+    assert messages[0]["thanks"] == ""
 
 
 def test_another_order_number_drops_the_previous_orders_email_and_waiting_change():
