@@ -176,8 +176,9 @@ class ActionAnswerQuestion(Action):
                 # The same answer twice in a row ("how do i delete my account", then "yes delete it"):
                 # it did not do what the customer wanted, so offer the person who can.
                 dispatcher.utter_message(text=SAME_ANSWER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
-            elif intent == "check_refund_policy":
-                # "can i return just the carabiners?" about the order they verified: the policy, then the offer.
+            else:
+                # "can i return just the carabiners?" about the order they verified (read as a policy question
+                # or out of scope): the policy, then the offer.
                 try:
                     return await offer_to_return_items_named(dispatcher, tracker, self._orders)
                 except Exception:  # the answer is given; the offer is a bonus

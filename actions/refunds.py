@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date
 from typing import List, Sequence, Text, Tuple
 
@@ -29,6 +30,8 @@ REFUND_STATUS_TEXT = {
 
 
 ITEMS_SLOT = "refund_items"
+# A message about sending something back ("can i return the carabiners?", "could I send the bottle back").
+_RETURN_WORDS = re.compile(r"\b(?:return|send\b[^.?!]{0,25}\bback|refund)", re.IGNORECASE)
 
 
 def describe_refund(refund: RefundSummary) -> Text:
@@ -73,10 +76,11 @@ async def offer_to_return_items_named(
     verified, the message names none of its items, a change already waits for a yes, or the item can't be
     refunded (the policy answer stands alone)."""
     order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
-    if not (order_id and identity) or tracker.get_slot(PENDING_SLOT):
+    text = (tracker.latest_message or {}).get("text") or ""
+    if not (order_id and identity and _RETURN_WORDS.search(text)) or tracker.get_slot(PENDING_SLOT):
         return []
     order = await asyncio.to_thread(service.verify, int(order_id), identity)
-    named = lines_named((tracker.latest_message or {}).get("text") or "", order) if order else []
+    named = lines_named(text, order) if order else []
     if not named:
         return []
     result = await asyncio.to_thread(service.refund_eligibility, order.order_id, identity, named)

@@ -248,7 +248,11 @@ def test_asking_whether_an_item_of_the_verified_order_can_go_back_offers_its_ret
                              "(3-pack) to your original payment method. Shall I go ahead?")
     assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", ["Carabiner Set (3-pack)"])]
     assert fresh_service.refunds(10003, "alice@example.com") == []
-    # Without a verified order, or naming nothing of it, the policy answer stands alone.
-    for slots, text in (({}, "can i return just the carabiners?"), (verified(10003), "can i return opened headphones?")):
+    # Read as out of scope (it was, the next day), the same.
+    tracker = make_tracker(verified(10003), text="could i send the carabiners back?", intent="out_of_scope")
+    assert "Carabiner Set" in run_action(action, tracker)[1][1]["text"]
+    # Without a verified order, naming nothing of it, or not about sending it back, the answer stands alone.
+    for slots, text in (({}, "can i return just the carabiners?"), (verified(10003), "can i return opened headphones?"),
+                        (verified(10003), "how do i clip the carabiners to my bag?")):
         _, messages = run_action(action, make_tracker(slots, text=text, intent="check_refund_policy"))
         assert len(messages) == 1
