@@ -21,6 +21,8 @@ from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
+from actions.verification import asks_what_next, next_step_text
+from bot.catalog import CatalogueMatch, ProductCatalog, asks_about_products, catalogue_answer, catalogue_url
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
@@ -121,10 +123,11 @@ class ActionAnswerQuestion(Action):
     """Finds help-center passages for the customer's question (and the turns before it) and answers from them."""
 
     def __init__(self, source: Optional[KnowledgeSource] = None, answerer=None,
-                 orders: Optional[OrderService] = None) -> None:
+                 orders: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
         self._source = source
         self._answerer = answerer
         self._orders = orders or OrderService()
+        self._catalog = catalog or ProductCatalog()
 
     def name(self) -> Text:
         return "action_answer_question"
@@ -134,6 +137,29 @@ class ActionAnswerQuestion(Action):
             self._answerer = default_answerer()
         return self._answerer
 
+    async def _catalogue_match(self, question: Text, tracker: Tracker) -> Optional[CatalogueMatch]:
+        """The catalogue's products for a price or "do you sell" question, or None."""
+        if not asks_about_products(question):
+            return None
+        try:
+            return await asyncio.to_thread(self._catalog.find, question)
+        except Exception:  # the help center still answers
+            logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
+            return None
+
+    @staticmethod
+    def _say_products(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch,
+                      question: Text) -> List[EventType]:
+        url = catalogue_url(products)
+        dispatcher.utter_message(
+            text=f"{catalogue_answer(products, question)}\n\nSource: Brightbay catalogue ({url})",
+            kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},
+        )
+        waiting = still_waiting_question(tracker)
+        if waiting:
+            dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
+        return []
+
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message or {}
         problem = message.get(MESSAGE_PROBLEM)
@@ -142,6 +168,16 @@ class ActionAnswerQuestion(Action):
             return []
         intent = (message.get("intent") or {}).get("name")
         question = (message.get("text") or "").strip()
+        if (tracker.active_loop or {}).get("name") == "order_form" and asks_what_next(question):
+            # "what happens next?" while the order check waits: what it needs, and what it leads to (the form
+            # asks its question again after this). "how does that work?" goes to the help center.
+            dispatcher.utter_message(text=next_step_text(tracker))
+            return []
+        # "how much is the espresso machine?": the catalogue answers what it names exactly; a partial match
+        # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
+        products = await self._catalogue_match(question, tracker)
+        if products is not None and products.exact:
+            return self._say_products(dispatcher, tracker, products, question)
         try:
             source = self._source or await asyncio.to_thread(default_source)
             found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker))
@@ -184,6 +220,8 @@ class ActionAnswerQuestion(Action):
                 except Exception:  # the answer is given; the offer is a bonus
                     logger.exception("could not offer a return in conversation %s", tracker.sender_id)
             return []
+        if products is not None:
+            return self._say_products(dispatcher, tracker, products, question)
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -19,6 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
 from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_digits, has_long_number, says_no_order_number
@@ -56,6 +58,42 @@ SERVICE_DOWN_TEXT = (
     "Sorry, I can't reach our order system right now. Please try again in a few minutes, "
     "or contact support@brightbay.example."
 )
+
+
+# What the order check leads to, by the task it runs for ("what happens next?" while it waits).
+_AFTER_THE_CHECK = {
+    "status": "I'll tell you where the order is and when it should arrive",
+    "cancel": "I'll tell you whether it can still be cancelled, and cancel it once you say yes",
+    "refund": "I'll tell you whether it can be returned and start the refund once you say yes; we then email you a "
+              "return label",
+    "refund_status": "I'll tell you where its refund is",
+    "change": "I'll tell you what can still be changed",
+    "address": "I'll tell you whether its delivery address can still be changed",
+}
+
+
+_QUESTION_SHAPE = re.compile(r"\?|^\s*(?:\w+\s+){0,2}(?:how|what|then)\b", re.IGNORECASE)
+
+
+def asks_without_topic(text: Text) -> bool:
+    """A question with no topic of its own: "how does that work?", "ok what now", "what happens next?"."""
+    return bool(text.strip()) and names_no_topic(text) and bool(_QUESTION_SHAPE.search(text))
+
+
+_NEXT = re.compile(r"\b(?:next|now|then what|after that)\b", re.IGNORECASE)
+
+
+def asks_what_next(text: Text) -> bool:
+    """"what happens next?", "ok what now", "and then what" (not "how does that work?")."""
+    return asks_without_topic(text) and bool(_NEXT.search(text))
+
+
+def next_step_text(tracker: Tracker) -> Text:
+    """What happens next while the order check waits for an answer: what it needs, and what comes after it."""
+    after = _AFTER_THE_CHECK.get(tracker.get_slot("order_task") or "", "I'll help with what you asked")
+    needed = ("its order number" if not tracker.get_slot(ORDER_ID_SLOT)
+              else "the email address or ZIP code on the order")
+    return f"First I need to check that the order is yours, so I need {needed}. Then {after}."
 
 
 def failures(tracker: Tracker) -> int:
@@ -134,6 +172,8 @@ class ValidateOrderForm(FormValidationAction):
         starts_with_both = requested is None and tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT)
         if not extracted and not starts_with_both:
             intent = (message.get("intent") or {}).get("name")
+            if intent == "nlu_fallback" and asks_without_topic(text):
+                return []  # "how does that work?" read as unsure: a question for the help center, not an answer
             if requested and intent in ANSWER_INTENTS:
                 dispatcher.utter_message(text=_answer_hint(requested, message))
                 return [SlotSet(requested, None)]

@@ -337,3 +337,19 @@ def test_asking_whether_it_is_a_bot_gets_a_straight_answer(rasa_url: str) -> Non
     assert "virtual assistant, a bot" in " ".join(say(rasa_url, "bot-1", "are you a bot?"))
     assert "track an order" in " ".join(say(rasa_url, "bot-1", "what can you do"))
     assert "connecting you" not in " ".join(say(rasa_url, "bot-1", "tell me a joke"))
+
+
+def test_what_happens_next_during_the_order_check_is_answered_and_the_check_goes_on(rasa_url: str) -> None:
+    # Seen in a chat: read as goodbye, it ended the conversation and asked for a rating.
+    say(rasa_url, "next-step-1", "i want to send my speaker back")
+    reply = say(rasa_url, "next-step-1", "what happens next?")
+    assert "First I need to check that the order is yours" in reply[0] and "start the refund" in reply[0]
+    assert "order number" in reply[-1] and not any("rate this conversation" in r for r in reply)
+    assert "email address or ZIP code" in " ".join(say(rasa_url, "next-step-1", "10001"))
+
+
+def test_a_price_question_is_answered_from_the_catalogue(rasa_url: str) -> None:
+    # Seen in a chat: refused with the offer of a person.
+    reply = " ".join(say(rasa_url, "catalogue-1", "how much is the espresso machine?"))
+    assert "Espresso Machine with Grinder costs $649.99" in reply and "brightbay.example/products/HM-2004" in reply
+

@@ -1,4 +1,5 @@
-"""Declarative models for customers, orders, order items, refunds and the order lines they cover.
+"""Declarative models for customers, orders, order items, refunds and the order lines they cover, and the
+product catalogue.
 
 Datetimes are naive and in store-local time; enums are stored as plain
 strings (VARCHAR + CHECK) so SQLite and PostgreSQL behave the same.
@@ -200,6 +201,20 @@ class RefundItem(Base):
 
     refund = relationship("Refund", back_populates="items")
     order_item = relationship("OrderItem")
+
+
+class Product(Base):
+    """A catalogue item: what Brightbay sells and its current price (the product page has the rest)."""
+
+    __tablename__ = "products"
+
+    sku = Column(String(32), primary_key=True)
+    name = Column(String(200), nullable=False)
+    category = Column(String(32), nullable=False)  # electronics, home or outdoor
+    price = Column(Money(), nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<Product {self.sku} {self.name!r}>"
 
 
 class DemoMeta(Base):

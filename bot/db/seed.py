@@ -25,7 +25,9 @@ from bot.db.models import (
     Order,
     OrderItem,
     OrderStatus,
+    Product as CatalogueProduct,
     Refund,
+    RefundItem,
     RefundStatus,
 )
 from bot.db.session import acquire_setup_lock, session_scope
@@ -87,6 +89,7 @@ CATALOG: Tuple[Product, ...] = (
     ("OD-3013", "Cooler, 45 qt", "219.00"),
 )
 _BY_SKU = {sku: (name, Decimal(price)) for sku, name, price in CATALOG}
+CATEGORIES = {"EL": "electronics", "HM": "home", "OD": "outdoor"}
 
 FIRST_NAMES = (
     "Olivia", "Liam", "Emma", "Noah", "Ava", "Mateo", "Sophia", "Elijah", "Isabella", "Lucas",
@@ -291,6 +294,10 @@ def seed_demo_data(session: Session, today: Optional[date] = None) -> SeedStats:
     # Demo orders never get refunds, so the scripted conversations stay predictable.
     refunds = _random_refunds(rng, random_orders, today)
 
+    session.add_all(
+        CatalogueProduct(sku=sku, name=name, category=CATEGORIES[sku[:2]], price=Decimal(price))
+        for sku, name, price in CATALOG
+    )
     session.add_all(customers)
     session.add_all(orders)
     session.add_all(refunds)
@@ -302,7 +309,7 @@ def seed_demo_data(session: Session, today: Optional[date] = None) -> SeedStats:
 
 def wipe_demo_data(session: Session) -> None:
     """Delete all rows from the demo tables, children first."""
-    for model in (Refund, OrderItem, Order, Customer, DemoMeta):
+    for model in (RefundItem, Refund, OrderItem, Order, Customer, CatalogueProduct, DemoMeta):
         session.execute(delete(model))
 
 
@@ -317,7 +324,8 @@ def ensure_demo_data(url: Optional[str] = None, today: Optional[date] = None,
         meta = session.get(DemoMeta, SEEDED_ON_KEY)
         seeded_on = meta.value if meta is not None else None
         has_orders = session.execute(select(Order.id).limit(1)).first() is not None
-        if not reset and has_orders and seeded_on == today.isoformat():
+        has_products = session.execute(select(CatalogueProduct.sku).limit(1)).first() is not None
+        if not reset and has_orders and has_products and seeded_on == today.isoformat():
             return f"demo data up to date ({seeded_on})"
         wipe_demo_data(session)
         stats = seed_demo_data(session, today)

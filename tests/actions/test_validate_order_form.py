@@ -185,6 +185,16 @@ def test_an_email_or_zip_given_for_the_order_number_is_kept_and_acknowledged(for
     assert texts(messages) == [f"Thanks, I'll check the order with that {kind}."]
 
 
+def test_an_unsure_question_with_no_topic_is_left_to_the_rules(form):
+    # "how does that work?" read as nlu_fallback while the form asked for the order number got "I couldn't find
+    # an order number in that"; it is a question for the help center (a digression rule answers it).
+    events, messages = run_action(form, make_tracker(text="how does that work?", intent="nlu_fallback", requested_slot="order_id"))
+    assert events == [] and messages == []
+    # An unsure answer that isn't such a question still gets the hint.
+    _, messages = run_action(form, make_tracker(text="it's the one from tuesday", intent="nlu_fallback", requested_slot="order_id"))
+    assert "order number" in texts(messages)[0]
+
+
 def test_not_having_the_email_is_not_about_the_order_number(form):
     tracker = make_tracker({"order_id": "10003"}, text="i don't know which email i used", requested_slot="order_identity")
     _, messages = run_action(form, tracker)

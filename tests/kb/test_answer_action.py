@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any, Dict, Iterator, List, Sequence
 
 import pytest
@@ -9,6 +10,8 @@ from rasa_sdk import Tracker
 
 from actions.answers import NOT_UNDERSTOOD_TEXT, OUT_OF_SCOPE_TEXT, SAME_ANSWER_TEXT, ActionAnswerQuestion
 from actions.fallback import PROBLEM_TEXT
+from bot.catalog import ProductCatalog
+from bot.db.session import session_scope
 from bot.kb.documents import KB_DIR, Chunk
 from bot.kb.grounded import SYSTEM_PROMPT, ExtractiveAnswerer, LLMAnswerer, check_answer
 from bot.kb.index import Hit
@@ -179,6 +182,43 @@ def test_a_follow_up_answered_by_the_reply_just_given_gets_that_sentence(kb_sour
                     events + [{"event": "user", "text": "i want to delete my account"}], False, None, {}, "action_listen")
     answer, offer = run_action(action, again)[1]
     assert answer["text"] == first and offer["text"] == SAME_ANSWER_TEXT
+
+
+def test_price_and_do_you_sell_questions_are_answered_from_the_catalogue(kb_source, db_url) -> None:
+    # Seen in a chat: "how much is the espresso machine?" and "do you sell tents?" were refused.
+    catalog = ProductCatalog(partial(session_scope, db_url))
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), catalog=catalog)
+    message = only_message(run_action(action, tracker("how much is the espresso machine?", "nlu_fallback"))[1])
+    assert message["text"].startswith("The Espresso Machine with Grinder costs $649.99.")
+    assert "Source: Brightbay catalogue (https://brightbay.example/products/HM-2004)" in message["text"]
+    assert message["kb_answer"]["grounded"] and not message.get("buttons")
+    assert "Ultralight 2-Person Tent ($389.00)" in only_message(run_action(action, tracker("do you sell tents?", "out_of_scope"))[1])["text"]
+    # A name only partly matched gives way to the help center when it has the answer...
+    shipping = only_message(run_action(action, tracker("how much does shipping cost for the tent", "delivery_options"))[1])
+    assert "help/shipping" in shipping["text"] and "$389.00" not in shipping["text"]
+    # ...and is offered as the closest item when it has none.
+    sony = only_message(run_action(action, tracker("how much are the sony headphones?", "place_order"))[1])
+    assert sony["text"].startswith("I couldn't find exactly that in our catalogue. The closest: Noise-Cancelling Over-Ear Headphones, $249.00.")
+    # No product named: the help center as before.
+    assert "$14.99" in only_message(run_action(action, tracker("how much does express shipping cost"))[1])["text"]
+
+
+def test_what_happens_next_while_the_order_check_waits_says_what_it_needs_and_leads_to(kb_source) -> None:
+    # Seen in a chat: "what happens next?" after "i want to send my speaker back" (the form asking for the order
+    # number) was read as goodbye and ended the conversation; read as out of scope, the help center had nothing.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    latest = {"text": "what happens next?", "intent": {"name": "out_of_scope", "confidence": 0.6}}
+    waiting = Tracker("answers-test", {"order_task": "refund", "order_id": None}, latest,
+                      [{"event": "user", "text": "what happens next?", "parse_data": latest}],
+                      False, None, {"name": "order_form"}, "action_listen")
+    message = only_message(run_action(action, waiting)[1])
+    assert message["text"] == ("First I need to check that the order is yours, so I need its order number. Then I'll tell "
+                               "you whether it can be returned and start the refund once you say yes; we then email you "
+                               "a return label.")
+    # Outside the order check, the same question goes to the help center with the earlier turns.
+    outside = Tracker("answers-test", {}, latest, [{"event": "user", "text": "what happens next?", "parse_data": latest}],
+                      False, None, {}, "action_listen")
+    assert "First I need to check" not in only_message(run_action(action, outside)[1])["text"]
 
 
 def test_a_question_asked_while_a_change_waits_for_a_yes_asks_for_it_again(kb_source) -> None:

@@ -1,0 +1,149 @@
+"""The product catalogue: what Brightbay sells and what it costs, for "how much is the espresso machine?"
+and "do you sell tents?".
+
+Matching is by words of the product names (the catalogue is small and its names are plain), so an answer
+only ever names real catalogue rows. Stock is not here: the product page shows it (data/kb/ordering.md).
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable, ContextManager, Dict, List, Optional, Tuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.db.models import Product
+from bot.db.session import session_scope
+from bot.formatting import money
+from bot.kb.lexical import tokenize
+
+SessionFactory = Callable[[], ContextManager[Session]]
+
+# Asking what something costs, or whether Brightbay sells it.
+_ASKS_PRICE = re.compile(r"\bhow much\b|\bprices?\b|\bpriced\b|\bcosts?\b", re.IGNORECASE)
+_ASKS_SOLD = re.compile(
+    r"\bdo (?:you|u)(?: guys)? (?:sell|have|carry|stock|offer)\b|\b(?:in|out of) stock\b|\bavailable\b"
+    r"|\bcan i (?:buy|order|get)\b|\bwhere can i (?:buy|find)\b",
+    re.IGNORECASE,
+)
+# Words of a product question that name no product ("how much is the ... in stock?").
+_QUESTION_WORDS = frozenset(
+    "much price priced cost costs sell have carry stock offer available buy order get find guy u please "
+    "brightbay store shop site online right now currently today any one some thing item product new "
+    "hi hello hey thanks ok okay also still".split()
+)
+# Catalogue words too general to name a product alone ("set", "pack", "with").
+_GENERIC_NAME_WORDS = frozenset("set pack with pair person large room".split())
+# Customer words for catalogue words.
+_SYNONYMS = {
+    "headset": "headphone", "earphone": "earbud", "earpod": "earbud", "television": "tv", "telly": "tv",
+    "notebook": "laptop", "hoover": "vacuum", "flask": "bottle", "backpack": "daypack", "rucksack": "daypack",
+    "watch": "smartwatch", "kindle": "reader", "ereader": "reader", "router": "mesh",
+}
+CACHE_SECONDS = 300.0
+STORE_URL = "https://brightbay.example/products"
+
+
+@dataclass(frozen=True)
+class ProductView:
+    sku: str
+    name: str
+    category: str
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class CatalogueMatch:
+    """The products a message names, best first, and whether the best one covers every word that names it."""
+
+    products: Tuple[ProductView, ...]
+    exact: bool
+
+
+def _words(text: str) -> List[str]:
+    """Words of ``text`` as the catalogue index spells them ("watches" -> "smartwatch")."""
+    words = []
+    for token in tokenize(text):
+        if token.endswith("e") and token[:-1] in ("watch", "box", "brush", "dish"):
+            token = token[:-1]  # the tokenizer strips only the "s" of "watches"
+        words.append(_SYNONYMS.get(token, token))
+    return words
+
+
+def asks_about_products(text: str) -> bool:
+    """"how much is the espresso machine?", "do you sell tents?", "is the kettle in stock"."""
+    return bool(_ASKS_PRICE.search(text) or _ASKS_SOLD.search(text))
+
+
+def asks_price(text: str) -> bool:
+    return bool(_ASKS_PRICE.search(text))
+
+
+class ProductCatalog:
+    """The catalogue in the orders database, read at most every ``CACHE_SECONDS`` (prices change rarely)."""
+
+    def __init__(self, session_factory: SessionFactory = session_scope, cache_seconds: float = CACHE_SECONDS) -> None:
+        self._session_factory = session_factory
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._loaded_at = float("-inf")
+        self._products: List[ProductView] = []
+        self._index: Dict[str, List[int]] = {}
+
+    def products(self) -> List[ProductView]:
+        """Every product, by SKU. Blocking: database (when the cache is stale)."""
+        with self._lock:
+            if time.monotonic() - self._loaded_at > self._cache_seconds:
+                with self._session_factory() as session:
+                    rows = session.execute(select(Product).order_by(Product.sku)).scalars().all()
+                    self._products = [ProductView(r.sku, r.name, r.category, r.price) for r in rows]
+                self._index = {}
+                for i, product in enumerate(self._products):
+                    for word in set(_words(product.name)) - _GENERIC_NAME_WORDS:
+                        self._index.setdefault(word, []).append(i)
+                self._loaded_at = time.monotonic()
+            return list(self._products)
+
+    def find(self, text: str, limit: int = 3) -> Optional[CatalogueMatch]:
+        """The products ``text`` names, best first (most of its words in the name), or None."""
+        products = self.products()
+        wanted = {w for w in _words(text) if w not in _QUESTION_WORDS | _GENERIC_NAME_WORDS and not w[0].isdigit()}
+        # A word in few names says more ("smartwatch" over "smart"): each counts 1 / the names it is in.
+        scores: Dict[int, float] = {}
+        matched: Dict[int, set] = {}
+        for word in wanted:
+            holders = self._index.get(word, ())
+            for i in holders:
+                scores[i] = scores.get(i, 0.0) + 1.0 / len(holders)
+                matched.setdefault(i, set()).add(word)
+        if not scores:
+            return None
+        best = max(scores.values())
+        ranked = sorted((i for i, score in scores.items() if score >= best - 1e-9), key=lambda i: products[i].name)
+        return CatalogueMatch(tuple(products[i] for i in ranked[:limit]), exact=matched[ranked[0]] == wanted)
+
+
+def catalogue_answer(match: CatalogueMatch, text: str) -> str:
+    """The reply naming the matched products and their prices; the product page for stock."""
+    listed = "; ".join(f"{p.name}, {money(p.price)}" for p in match.products)
+    if match.exact and len(match.products) == 1:
+        product = match.products[0]
+        head = (f"The {product.name} costs {money(product.price)}." if asks_price(text)
+                else f"Yes, we sell the {product.name} ({money(product.price)}).")
+    elif match.exact:
+        head = f"We have: {listed}."
+    else:
+        head = f"I couldn't find exactly that in our catalogue. The closest: {listed}."
+    return (f"{head} Its product page at brightbay.example shows whether it's in stock and how soon it ships."
+            if len(match.products) == 1 else
+            f"{head} Each product page at brightbay.example shows whether it's in stock and how soon it ships.")
+
+
+def catalogue_url(match: CatalogueMatch) -> str:
+    """The product's page, or the catalogue's when several are named."""
+    return f"{STORE_URL}/{match.products[0].sku}" if len(match.products) == 1 else STORE_URL
+

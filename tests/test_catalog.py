@@ -1,0 +1,63 @@
+"""The product catalogue: which products a question names, and the reply with their prices."""
+from functools import partial
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import update
+
+from bot.catalog import ProductCatalog, asks_about_products, catalogue_answer, catalogue_url
+from bot.db.models import Product
+from bot.db.session import session_scope
+
+
+@pytest.fixture
+def catalog(db_url: str) -> ProductCatalog:
+    return ProductCatalog(partial(session_scope, db_url))
+
+
+@pytest.mark.parametrize("question, name, exact", [
+    ("how much is the espresso machine?", "Espresso Machine with Grinder", True),
+    ("do you sell tents?", "Ultralight 2-Person Tent", True),
+    ("do you guys carry kayaks", "Inflatable Kayak, 2-Person", True),
+    ("how much is a kindle", 'E-Reader, 7" Glare-Free', True),
+    ("do you sell usb-c chargers", "65 W GaN USB-C Charger", True),
+    ("how much are smart watches", "Smartwatch Series 4, 44 mm", False),  # "smart" is in three names
+    ("do you have the sony headphones in stock?", "Noise-Cancelling Over-Ear Headphones", False),
+    ("how much does shipping cost for the tent", "Ultralight 2-Person Tent", False),
+])
+def test_the_product_a_question_names(catalog, question, name, exact) -> None:
+    match = catalog.find(question)
+    assert match is not None and match.products[0].name == name and match.exact is exact
+
+
+@pytest.mark.parametrize("question", [
+    "how much is the sony wh-1000xm5?", "how much does express shipping cost", "do you have a store in boston?",
+    "how much is the return fee", "",
+])
+def test_questions_naming_no_product(catalog, question) -> None:
+    assert catalog.find(question) is None
+
+
+def test_the_reply_states_the_catalogue_price_and_where_stock_is_shown(catalog) -> None:
+    match = catalog.find("how much is the espresso machine?")
+    assert catalogue_answer(match, "how much is the espresso machine?").startswith(
+        "The Espresso Machine with Grinder costs $649.99. Its product page at brightbay.example shows whether it's in stock")
+    assert catalogue_url(match) == "https://brightbay.example/products/HM-2004"
+    assert catalogue_answer(match, "do you sell espresso machines").startswith("Yes, we sell the Espresso Machine")
+    partial_match = catalog.find("do you have the sony headphones in stock?")
+    assert catalogue_answer(partial_match, "...").startswith("I couldn't find exactly that in our catalogue. The closest:")
+
+
+def test_prices_come_from_the_database(db_url) -> None:
+    catalog = ProductCatalog(partial(session_scope, db_url), cache_seconds=0)
+    with session_scope(db_url) as session:
+        session.execute(update(Product).where(Product.sku == "OD-3001").values(price=Decimal("349.00")))
+    assert catalog.find("how much is the tent").products[0].price == Decimal("349.00")
+
+
+@pytest.mark.parametrize("text, asks", [
+    ("how much is the tv", True), ("price of the kettle", True), ("is the kettle in stock", True),
+    ("do u sell drones", True), ("where is my order", False), ("how do i return it", False),
+])
+def test_product_questions(text, asks) -> None:
+    assert asks_about_products(text) is asks
