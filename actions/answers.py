@@ -22,10 +22,17 @@ from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import asks_what_next, next_step_text
-from bot.catalog import CatalogueMatch, ProductCatalog, asks_about_products, catalogue_answer, catalogue_url
+from bot.catalog import (
+    STORE_URL,
+    CatalogueMatch,
+    ProductCatalog,
+    asks_about_products,
+    catalogue_answer,
+    catalogue_url,
+)
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
+from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, is_elliptic, topic_turns
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService
@@ -119,6 +126,15 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     return last[0][1] if last and last[0][0] == "assistant" else None
 
 
+def _after_catalogue_answer(tracker: Tracker) -> bool:
+    """Whether the bot's last message before the latest user message answered from the product catalogue."""
+    events = session_events(tracker)
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    bots = [e for e in events[: users[-1] if users else 0] if e.get("event") == "bot"]
+    sources = (((bots[-1].get("metadata") or {}).get("kb_answer") or {}).get("sources") or []) if bots else []
+    return bool(sources) and str(sources[0]).startswith(STORE_URL)
+
+
 class ActionAnswerQuestion(Action):
     """Finds help-center passages for the customer's question (and the turns before it) and answers from them."""
 
@@ -138,8 +154,9 @@ class ActionAnswerQuestion(Action):
         return self._answerer
 
     async def _catalogue_match(self, question: Text, tracker: Tracker) -> Optional[CatalogueMatch]:
-        """The catalogue's products for a price or "do you sell" question, or None."""
-        if not asks_about_products(question):
+        """The catalogue's products for a price or "do you sell" question, or for a follow-up to a catalogue
+        answer ("what about the monitor?"); None otherwise."""
+        if not (asks_about_products(question) or (is_elliptic(question) and _after_catalogue_answer(tracker))):
             return None
         try:
             return await asyncio.to_thread(self._catalog.find, question)
@@ -149,13 +166,15 @@ class ActionAnswerQuestion(Action):
 
     @staticmethod
     def _say_products(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch,
-                      question: Text) -> List[EventType]:
+                      question: Text, ask_waiting: bool = True) -> List[EventType]:
         url = catalogue_url(products)
+        # A follow-up to a price answer ("what about the monitor?") asks the price too.
+        price = True if not asks_about_products(question) else None
         dispatcher.utter_message(
-            text=f"{catalogue_answer(products, question)}\n\nSource: Brightbay catalogue ({url})",
+            text=f"{catalogue_answer(products, question, price)}\n\nSource: Brightbay catalogue ({url})",
             kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},
         )
-        waiting = still_waiting_question(tracker)
+        waiting = still_waiting_question(tracker) if ask_waiting else None
         if waiting:
             dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
         return []
@@ -177,7 +196,10 @@ class ActionAnswerQuestion(Action):
         # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
         products = await self._catalogue_match(question, tracker)
         if products is not None and products.exact:
-            return self._say_products(dispatcher, tracker, products, question)
+            if products.whole:
+                return self._say_products(dispatcher, tracker, products, question)
+            # "how much is the laptop and does it come with a warranty?": the price, then the help center.
+            self._say_products(dispatcher, tracker, products, question, ask_waiting=False)
         try:
             source = self._source or await asyncio.to_thread(default_source)
             found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker))
@@ -221,7 +243,8 @@ class ActionAnswerQuestion(Action):
                     logger.exception("could not offer a return in conversation %s", tracker.sender_id)
             return []
         if products is not None:
-            return self._say_products(dispatcher, tracker, products, question)
+            # The closest items for a name matched in part; nothing more when a clause was answered exactly.
+            return [] if products.exact else self._say_products(dispatcher, tracker, products, question)
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one.

@@ -34,7 +34,7 @@ _ASKS_SOLD = re.compile(
 _QUESTION_WORDS = frozenset(
     "much price priced cost costs sell have carry stock offer available buy order get find guy u please "
     "brightbay store shop site online right now currently today any one some thing item product new "
-    "hi hello hey thanks ok okay also still".split()
+    "hi hello hey thanks ok okay also still about like ones".split()
 )
 # Catalogue words too general to name a product alone ("set", "pack", "with").
 _GENERIC_NAME_WORDS = frozenset("set pack with pair person large room".split())
@@ -45,6 +45,8 @@ _SYNONYMS = {
     "watch": "smartwatch", "kindle": "reader", "ereader": "reader", "router": "mesh",
 }
 CACHE_SECONDS = 300.0
+# Where a message asking two things splits ("how much is the laptop and does it have a warranty?").
+_CLAUSE = re.compile(r"[?.!;]|,\s*(?:and|but|also)\b|\band\b", re.IGNORECASE)
 STORE_URL = "https://brightbay.example/products"
 
 
@@ -58,10 +60,12 @@ class ProductView:
 
 @dataclass(frozen=True)
 class CatalogueMatch:
-    """The products a message names, best first, and whether the best one covers every word that names it."""
+    """The products a message names, best first, and whether the best one covers every word that names it
+    (of the whole message, or of one clause of it)."""
 
     products: Tuple[ProductView, ...]
     exact: bool
+    whole: bool = True  # False: only one clause of the message named them, the rest asks something else
 
 
 def _words(text: str) -> List[str]:
@@ -109,7 +113,22 @@ class ProductCatalog:
             return list(self._products)
 
     def find(self, text: str, limit: int = 3) -> Optional[CatalogueMatch]:
-        """The products ``text`` names, best first (most of its words in the name), or None."""
+        """The products ``text`` names, best first (most of its words in the name), or None.
+
+        A message asking two things ("how much is the laptop and does it come with a warranty?") is matched
+        exactly by its product question's clause; ``CatalogueMatch.whole`` then says the rest asks more.
+        """
+        match = self._find(text, limit)
+        if match is None or match.exact:
+            return match
+        for clause in _CLAUSE.split(text):
+            if clause.strip() and clause.strip() != text.strip() and asks_about_products(clause):
+                part = self._find(clause, limit)
+                if part is not None and part.exact:
+                    return CatalogueMatch(part.products, exact=True, whole=False)
+        return match
+
+    def _find(self, text: str, limit: int) -> Optional[CatalogueMatch]:
         products = self.products()
         wanted = {w for w in _words(text) if w not in _QUESTION_WORDS | _GENERIC_NAME_WORDS and not w[0].isdigit()}
         # A word in few names says more ("smartwatch" over "smart"): each counts 1 / the names it is in.
@@ -127,12 +146,13 @@ class ProductCatalog:
         return CatalogueMatch(tuple(products[i] for i in ranked[:limit]), exact=matched[ranked[0]] == wanted)
 
 
-def catalogue_answer(match: CatalogueMatch, text: str) -> str:
-    """The reply naming the matched products and their prices; the product page for stock."""
+def catalogue_answer(match: CatalogueMatch, text: str, price: Optional[bool] = None) -> str:
+    """The reply naming the matched products and their prices; the product page for stock. ``price`` says
+    whether the price was asked (None: read from ``text``)."""
     listed = "; ".join(f"{p.name}, {money(p.price)}" for p in match.products)
     if match.exact and len(match.products) == 1:
         product = match.products[0]
-        head = (f"The {product.name} costs {money(product.price)}." if asks_price(text)
+        head = (f"The {product.name} costs {money(product.price)}." if (asks_price(text) if price is None else price)
                 else f"Yes, we sell the {product.name} ({money(product.price)}).")
     elif match.exact:
         head = f"We have: {listed}."

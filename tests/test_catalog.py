@@ -30,6 +30,12 @@ def test_the_product_a_question_names(catalog, question, name, exact) -> None:
     assert match is not None and match.products[0].name == name and match.exact is exact
 
 
+def test_a_message_asking_two_things_is_matched_by_its_product_clause(catalog) -> None:
+    match = catalog.find("how much is the laptop and does it come with a warranty?")
+    assert match.products[0].name == 'Aurora 14" Laptop, 16 GB RAM' and match.exact and not match.whole
+    assert catalog.find("how much is the laptop").whole
+
+
 @pytest.mark.parametrize("question", [
     "how much is the sony wh-1000xm5?", "how much does express shipping cost", "do you have a store in boston?",
     "how much is the return fee", "",

@@ -201,6 +201,18 @@ def test_price_and_do_you_sell_questions_are_answered_from_the_catalogue(kb_sour
     assert sony["text"].startswith("I couldn't find exactly that in our catalogue. The closest: Noise-Cancelling Over-Ear Headphones, $249.00.")
     # No product named: the help center as before.
     assert "$14.99" in only_message(run_action(action, tracker("how much does express shipping cost"))[1])["text"]
+    # Seen in a chat: "how much is the laptop and does it come with a warranty?" got the warranty only.
+    price, warranty = run_action(action, tracker("how much is the laptop and does it come with a warranty?", "out_of_scope"))[1]
+    assert price["text"].startswith('The Aurora 14" Laptop, 16 GB RAM costs $1,099.00.')
+    assert "1-year limited warranty" in warranty["text"]
+    # ...and "what about the monitor?" right after a catalogue answer was refused.
+    events = [{"event": "session_started"},
+              {"event": "user", "text": "how much is the laptop", "parse_data": {"intent": {"name": "out_of_scope"}}},
+              {"event": "bot", "text": price["text"], "metadata": {"kb_answer": price["kb_answer"]}}]
+    latest = {"text": "what about the monitor?", "intent": {"name": "out_of_scope", "confidence": 0.5}}
+    follow_up = Tracker("answers-test", {}, latest, events + [{"event": "user", "text": latest["text"], "parse_data": latest}],
+                        False, None, {}, "action_listen")
+    assert only_message(run_action(action, follow_up)[1])["text"].startswith('The 27" 1440p IPS Monitor costs $299.99.')
 
 
 def test_what_happens_next_while_the_order_check_waits_says_what_it_needs_and_leads_to(kb_source) -> None:
