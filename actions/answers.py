@@ -127,12 +127,17 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
 
 
 def _after_catalogue_answer(tracker: Tracker) -> bool:
-    """Whether the bot's last message before the latest user message answered from the product catalogue."""
+    """Whether the bot's turn before the latest user message answered from the product catalogue (in one of
+    its messages: a price can be followed by the help center's answer to the rest of the question)."""
     events = session_events(tracker)
     users = [i for i, e in enumerate(events) if e.get("event") == "user"]
-    bots = [e for e in events[: users[-1] if users else 0] if e.get("event") == "bot"]
-    sources = (((bots[-1].get("metadata") or {}).get("kb_answer") or {}).get("sources") or []) if bots else []
-    return bool(sources) and str(sources[0]).startswith(STORE_URL)
+    if len(users) < 2:
+        return False
+    turn = [e for e in events[users[-2] + 1: users[-1]] if e.get("event") == "bot"]
+    return any(
+        str(source).startswith(STORE_URL)
+        for e in turn for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
+    )
 
 
 class ActionAnswerQuestion(Action):
@@ -168,10 +173,13 @@ class ActionAnswerQuestion(Action):
     def _say_products(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch,
                       question: Text, ask_waiting: bool = True) -> List[EventType]:
         url = catalogue_url(products)
-        # A follow-up to a price answer ("what about the monitor?") asks the price too.
+        # A follow-up to a price answer ("what about the monitor?") asks the price too, and was told where
+        # stock is shown.
+        follow_up = _after_catalogue_answer(tracker)
         price = True if not asks_about_products(question) else None
+        text = catalogue_answer(products, question, price, stock_note=not follow_up)
         dispatcher.utter_message(
-            text=f"{catalogue_answer(products, question, price)}\n\nSource: Brightbay catalogue ({url})",
+            text=f"{text}\n\nSource: Brightbay catalogue ({url})",
             kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},
         )
         waiting = still_waiting_question(tracker) if ask_waiting else None

@@ -146,9 +146,9 @@ class ProductCatalog:
         return CatalogueMatch(tuple(products[i] for i in ranked[:limit]), exact=matched[ranked[0]] == wanted)
 
 
-def catalogue_answer(match: CatalogueMatch, text: str, price: Optional[bool] = None) -> str:
-    """The reply naming the matched products and their prices; the product page for stock. ``price`` says
-    whether the price was asked (None: read from ``text``)."""
+def catalogue_answer(match: CatalogueMatch, text: str, price: Optional[bool] = None, stock_note: bool = True) -> str:
+    """The reply naming the matched products and their prices, and (``stock_note``) that the product page
+    shows stock. ``price`` says whether the price was asked (None: read from ``text``)."""
     listed = "; ".join(f"{p.name}, {money(p.price)}" for p in match.products)
     if match.exact and len(match.products) == 1:
         product = match.products[0]
@@ -158,6 +158,8 @@ def catalogue_answer(match: CatalogueMatch, text: str, price: Optional[bool] = N
         head = f"We have: {listed}."
     else:
         head = f"I couldn't find exactly that in our catalogue. The closest: {listed}."
+    if not stock_note:
+        return head
     return (f"{head} Its product page at brightbay.example shows whether it's in stock and how soon it ships."
             if len(match.products) == 1 else
             f"{head} Each product page at brightbay.example shows whether it's in stock and how soon it ships.")
