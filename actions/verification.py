@@ -20,6 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.session import session_events
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
@@ -291,6 +292,17 @@ def last_requested_slot(tracker: Tracker) -> Optional[Text]:
     return None
 
 
+def order_named_earlier(tracker: Tracker) -> Optional[Text]:
+    """The order number ("order 10004", "#10004") in the customer's latest earlier message of this session
+    that names one, or None."""
+    users = [e for e in session_events(tracker) if e.get("event") == "user"][:-1]
+    for event in reversed(users):
+        numbers = [s.value for s in find_entities(event.get("text") or "") if s.entity == ORDER_ID and s.explicit]
+        if numbers:
+            return numbers[0]
+    return None
+
+
 def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List[EventType]:
     """Slot events keeping the order number, email or ZIP code of the latest message for the order check
     ("10001", "alice@example.com"). Another order's number drops the previous order's email or ZIP code (not
@@ -303,6 +315,11 @@ def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List
     waiting = bare_digits_as_zip and tracker.get_slot(ORDER_ID_SLOT) and not tracker.get_slot(IDENTITY_SLOT)
     waiting_for = IDENTITY_SLOT if waiting else None
     given = order_values_in((tracker.latest_message or {}).get("text") or "", waiting_for)
+    if IDENTITY_SLOT in given and ORDER_ID_SLOT not in given and not tracker.get_slot(ORDER_ID_SLOT):
+        # "carol@example.com" after "my order 10004 arrived with a cracked tank": the order named earlier.
+        earlier = order_named_earlier(tracker)
+        if earlier:
+            given = {ORDER_ID_SLOT: earlier, **given}
     events: List[EventType] = [SlotSet(slot, value) for slot, value in given.items()]
     order_id = given.get(ORDER_ID_SLOT)
     if order_id and order_id != tracker.get_slot(ORDER_ID_SLOT):
@@ -326,7 +343,8 @@ class ActionAskOrderTask(Action):
         given = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
         order_id = given.get(ORDER_ID_SLOT) or tracker.get_slot(ORDER_ID_SLOT)
         # "alice@example.com" after "10003": said so, or the same question again looks like it went unread.
-        thanks = "Thanks. " if IDENTITY_SLOT in given and ORDER_ID_SLOT not in given and order_id else ""
+        typed = [s.value for s in find_entities((tracker.latest_message or {}).get("text") or "") if s.entity == ORDER_ID]
+        thanks = "Thanks. " if IDENTITY_SLOT in given and given.get(ORDER_ID_SLOT) not in typed and order_id else ""
         dispatcher.utter_message(
             response="utter_what_to_do_with_order", order=f"order {order_id}" if order_id else "your order",
             thanks=thanks,

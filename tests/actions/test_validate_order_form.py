@@ -267,6 +267,20 @@ def test_five_digits_after_the_order_number_are_its_zip_code():
     assert slot_sets(events) == [("order_id", "10003"), ("order_identity", None)]
 
 
+def test_an_email_after_a_message_naming_the_order_is_kept_with_that_order():
+    # Seen in a chat: "my order 10004 espresso machine arrived with a cracked tank" ... "carol@example.com" got
+    # "What would you like to do with your order?".
+    tracker = make_tracker(text="carol@example.com")
+    tracker.events = [
+        {"event": "user", "text": "my order 10004 espresso machine arrived with a cracked tank"},
+        {"event": "bot", "text": "I'm sorry it arrived like that..."},
+        {"event": "user", "text": "carol@example.com"},
+    ]
+    events, messages = run_action(ActionAskOrderTask(), tracker)
+    assert slot_sets(events) == [("order_id", "10004"), ("order_identity", "carol@example.com")]
+    assert _asked_what_to_do(messages) == "order 10004" and messages[0]["thanks"] == "Thanks. "
+
+
 def test_an_email_alone_asks_about_their_order():
     events, messages = run_action(ActionAskOrderTask(), make_tracker(text="carol@example.com"))
     assert slot_sets(events) == [("order_identity", "carol@example.com")]
