@@ -20,6 +20,8 @@ from rasa_sdk.executor import CollectingDispatcher
 _WRONG_ITEM = re.compile(
     r"\b(?:wrong (?:item|product|size|colou?r|model|thing|one|order|parcel|package)s?|not what i (?:ordered|bought)"
     r"|(?:is|are|was|were|went|goes|something|item|items|part|parts|piece|pieces|accessor(?:y|ies)|cable|charger) missing"
+    r"|(?:is ?n[o']?t|not) the (?:colou?r|size|model|one|item|version) i (?:ordered|bought|chose|picked)"
+    r"|different (?:size|colou?r|model|item|product|version) (?:than|from) (?:i|what i|the one i) (?:ordered|bought)"
     r"|missing (?:item|items|part|parts|piece|pieces|from)|(?:did ?n[o']?t|never) (?:get|receive|come with) (?:all|everything|the)\b[^.?!]{0,20}\b(?:items?|parts?|pieces?))",
     re.IGNORECASE,
 )
