@@ -158,10 +158,12 @@ class ActionAnswerQuestion(Action):
             self._answerer = default_answerer()
         return self._answerer
 
-    async def _catalogue_match(self, question: Text, tracker: Tracker) -> Optional[CatalogueMatch]:
+    async def _catalogue_match(
+        self, question: Text, tracker: Tracker, after_catalogue: bool
+    ) -> Optional[CatalogueMatch]:
         """The catalogue's products for a price or "do you sell" question, or for a follow-up to a catalogue
         answer ("what about the monitor?"); None otherwise."""
-        if not (asks_about_products(question) or (is_elliptic(question) and _after_catalogue_answer(tracker))):
+        if not (asks_about_products(question) or (after_catalogue and is_elliptic(question))):
             return None
         try:
             return await asyncio.to_thread(self._catalog.find, question)
@@ -171,13 +173,12 @@ class ActionAnswerQuestion(Action):
 
     @staticmethod
     def _say_products(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch,
-                      question: Text, ask_waiting: bool = True) -> List[EventType]:
+                      question: Text, after_catalogue: bool, ask_waiting: bool = True) -> List[EventType]:
         url = catalogue_url(products)
         # A follow-up to a price answer ("what about the monitor?") asks the price too, and was told where
         # stock is shown.
-        follow_up = _after_catalogue_answer(tracker)
         price = True if not asks_about_products(question) else None
-        text = catalogue_answer(products, question, price, stock_note=not follow_up)
+        text = catalogue_answer(products, question, price, stock_note=not after_catalogue)
         dispatcher.utter_message(
             text=f"{text}\n\nSource: Brightbay catalogue ({url})",
             kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},
@@ -202,12 +203,13 @@ class ActionAnswerQuestion(Action):
             return []
         # "how much is the espresso machine?": the catalogue answers what it names exactly; a partial match
         # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
-        products = await self._catalogue_match(question, tracker)
+        after_catalogue = _after_catalogue_answer(tracker)
+        products = await self._catalogue_match(question, tracker, after_catalogue)
         if products is not None and products.exact:
             if products.whole:
-                return self._say_products(dispatcher, tracker, products, question)
+                return self._say_products(dispatcher, tracker, products, question, after_catalogue)
             # "how much is the laptop and does it come with a warranty?": the price, then the help center.
-            self._say_products(dispatcher, tracker, products, question, ask_waiting=False)
+            self._say_products(dispatcher, tracker, products, question, after_catalogue, ask_waiting=False)
         try:
             source = self._source or await asyncio.to_thread(default_source)
             found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker))
@@ -252,7 +254,9 @@ class ActionAnswerQuestion(Action):
             return []
         if products is not None:
             # The closest items for a name matched in part; nothing more when a clause was answered exactly.
-            return [] if products.exact else self._say_products(dispatcher, tracker, products, question)
+            if products.exact:
+                return []
+            return self._say_products(dispatcher, tracker, products, question, after_catalogue)
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one.

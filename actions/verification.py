@@ -303,23 +303,30 @@ def order_named_earlier(tracker: Tracker) -> Optional[Text]:
     return None
 
 
-def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List[EventType]:
-    """Slot events keeping the order number, email or ZIP code of the latest message for the order check
-    ("10001", "alice@example.com"). Another order's number drops the previous order's email or ZIP code (not
-    assumed to fit it) and a change waiting for a yes (it was about the previous order).
+def order_values_typed(tracker: Tracker, bare_digits_as_zip: bool = True) -> Dict[Text, Any]:
+    """The order number, email or ZIP code in the latest message.
 
     With the order number kept and its email or ZIP code missing, a bare 5-digit answer ("94110") is the ZIP
     code, as when the order check asks for it, unless ``bare_digits_as_zip`` is False (the question asked
     was about the order); "order 10002" names another order either way.
     """
     waiting = bare_digits_as_zip and tracker.get_slot(ORDER_ID_SLOT) and not tracker.get_slot(IDENTITY_SLOT)
-    waiting_for = IDENTITY_SLOT if waiting else None
-    given = order_values_in((tracker.latest_message or {}).get("text") or "", waiting_for)
-    if IDENTITY_SLOT in given and ORDER_ID_SLOT not in given and not tracker.get_slot(ORDER_ID_SLOT):
-        # "carol@example.com" after "my order 10004 arrived with a cracked tank": the order named earlier.
+    return order_values_in((tracker.latest_message or {}).get("text") or "", IDENTITY_SLOT if waiting else None)
+
+
+def with_order_named_earlier(tracker: Tracker, typed: Dict[Text, Any]) -> Dict[Text, Any]:
+    """``typed`` with, for an email or ZIP code given alone and no order kept, the order named earlier
+    ("carol@example.com" after "my order 10004 arrived with a cracked tank")."""
+    if IDENTITY_SLOT in typed and ORDER_ID_SLOT not in typed and not tracker.get_slot(ORDER_ID_SLOT):
         earlier = order_named_earlier(tracker)
         if earlier:
-            given = {ORDER_ID_SLOT: earlier, **given}
+            return {ORDER_ID_SLOT: earlier, **typed}
+    return typed
+
+
+def keep_order_values(tracker: Tracker, given: Dict[Text, Any]) -> List[EventType]:
+    """Slot events keeping ``given`` for the order check. Another order's number drops the previous order's
+    email or ZIP code (not assumed to fit it) and a change waiting for a yes (it was about the previous order)."""
     events: List[EventType] = [SlotSet(slot, value) for slot, value in given.items()]
     order_id = given.get(ORDER_ID_SLOT)
     if order_id and order_id != tracker.get_slot(ORDER_ID_SLOT):
@@ -327,6 +334,13 @@ def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List
             events.append(SlotSet(IDENTITY_SLOT, None))
         events += forget_pending_change(tracker)
     return events
+
+
+def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List[EventType]:
+    """Slot events keeping the order number, email or ZIP code of the latest message ("10001",
+    "alice@example.com") for the order check (see the three functions above)."""
+    typed = order_values_typed(tracker, bare_digits_as_zip)
+    return keep_order_values(tracker, with_order_named_earlier(tracker, typed))
 
 
 class ActionAskOrderTask(Action):
@@ -339,14 +353,13 @@ class ActionAskOrderTask(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        events = order_values_kept(tracker)
-        given = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+        typed = order_values_typed(tracker)
+        given = with_order_named_earlier(tracker, typed)
         order_id = given.get(ORDER_ID_SLOT) or tracker.get_slot(ORDER_ID_SLOT)
         # "alice@example.com" after "10003": said so, or the same question again looks like it went unread.
-        typed = [s.value for s in find_entities((tracker.latest_message or {}).get("text") or "") if s.entity == ORDER_ID]
-        thanks = "Thanks. " if IDENTITY_SLOT in given and given.get(ORDER_ID_SLOT) not in typed and order_id else ""
+        thanks = "Thanks. " if IDENTITY_SLOT in typed and ORDER_ID_SLOT not in typed and order_id else ""
         dispatcher.utter_message(
             response="utter_what_to_do_with_order", order=f"order {order_id}" if order_id else "your order",
             thanks=thanks,
         )
-        return events
+        return keep_order_values(tracker, given)

@@ -38,6 +38,7 @@ _QUESTION_WORDS = frozenset(
 )
 # Catalogue words too general to name a product alone ("set", "pack", "with").
 _GENERIC_NAME_WORDS = frozenset("set pack with pair person large room".split())
+_NOT_NAMING = _QUESTION_WORDS | _GENERIC_NAME_WORDS
 # Customer words for catalogue words.
 _SYNONYMS = {
     "headset": "headphone", "earphone": "earbud", "earpod": "earbud", "television": "tv", "telly": "tv",
@@ -98,19 +99,21 @@ class ProductCatalog:
         self._products: List[ProductView] = []
         self._index: Dict[str, List[int]] = {}
 
-    def products(self) -> List[ProductView]:
-        """Every product, by SKU. Blocking: database (when the cache is stale)."""
+    def _snapshot(self) -> Tuple[List[ProductView], Dict[str, List[int]]]:
+        """The products, by SKU, and the index of their name words, read together (a refresh by another
+        thread replaces both). Blocking: database (when the cache is stale)."""
         with self._lock:
             if time.monotonic() - self._loaded_at > self._cache_seconds:
                 with self._session_factory() as session:
                     rows = session.execute(select(Product).order_by(Product.sku)).scalars().all()
-                    self._products = [ProductView(r.sku, r.name, r.category, r.price) for r in rows]
-                self._index = {}
-                for i, product in enumerate(self._products):
+                    products = [ProductView(r.sku, r.name, r.category, r.price) for r in rows]
+                index: Dict[str, List[int]] = {}
+                for i, product in enumerate(products):
                     for word in set(_words(product.name)) - _GENERIC_NAME_WORDS:
-                        self._index.setdefault(word, []).append(i)
+                        index.setdefault(word, []).append(i)
+                self._products, self._index = products, index
                 self._loaded_at = time.monotonic()
-            return list(self._products)
+            return self._products, self._index
 
     def find(self, text: str, limit: int = 3) -> Optional[CatalogueMatch]:
         """The products ``text`` names, best first (most of its words in the name), or None.
@@ -118,32 +121,36 @@ class ProductCatalog:
         A message asking two things ("how much is the laptop and does it come with a warranty?") is matched
         exactly by its product question's clause; ``CatalogueMatch.whole`` then says the rest asks more.
         """
-        match = self._find(text, limit)
+        products, index = self._snapshot()
+        match = _best_match(text, products, index, limit)
         if match is None or match.exact:
             return match
         for clause in _CLAUSE.split(text):
             if clause.strip() and clause.strip() != text.strip() and asks_about_products(clause):
-                part = self._find(clause, limit)
+                part = _best_match(clause, products, index, limit)
                 if part is not None and part.exact:
                     return CatalogueMatch(part.products, exact=True, whole=False)
         return match
 
-    def _find(self, text: str, limit: int) -> Optional[CatalogueMatch]:
-        products = self.products()
-        wanted = {w for w in _words(text) if w not in _QUESTION_WORDS | _GENERIC_NAME_WORDS and not w[0].isdigit()}
-        # A word in few names says more ("smartwatch" over "smart"): each counts 1 / the names it is in.
-        scores: Dict[int, float] = {}
-        matched: Dict[int, set] = {}
-        for word in wanted:
-            holders = self._index.get(word, ())
-            for i in holders:
-                scores[i] = scores.get(i, 0.0) + 1.0 / len(holders)
-                matched.setdefault(i, set()).add(word)
-        if not scores:
-            return None
-        best = max(scores.values())
-        ranked = sorted((i for i, score in scores.items() if score >= best - 1e-9), key=lambda i: products[i].name)
-        return CatalogueMatch(tuple(products[i] for i in ranked[:limit]), exact=matched[ranked[0]] == wanted)
+
+def _best_match(
+    text: str, products: List[ProductView], index: Dict[str, List[int]], limit: int
+) -> Optional[CatalogueMatch]:
+    """The products whose names hold most of ``text``'s naming words."""
+    wanted = {w for w in _words(text) if w not in _NOT_NAMING and not w[0].isdigit()}
+    # A word in few names says more ("smartwatch" over "smart"): each counts 1 / the names it is in.
+    scores: Dict[int, float] = {}
+    matched: Dict[int, set] = {}
+    for word in wanted:
+        holders = index.get(word, ())
+        for i in holders:
+            scores[i] = scores.get(i, 0.0) + 1.0 / len(holders)
+            matched.setdefault(i, set()).add(word)
+    if not scores:
+        return None
+    best = max(scores.values())
+    ranked = sorted((i for i, score in scores.items() if score >= best - 1e-9), key=lambda i: products[i].name)
+    return CatalogueMatch(tuple(products[i] for i in ranked[:limit]), exact=matched[ranked[0]] == wanted)
 
 
 def catalogue_answer(match: CatalogueMatch, text: str, price: Optional[bool] = None, stock_note: bool = True) -> str:

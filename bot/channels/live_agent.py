@@ -38,12 +38,20 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
+from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.handoff.live import HUB, CustomerOutbox, LiveHub, OutboxOutput, live_message
+from bot.handoff.live import (
+    HUB,
+    CustomerOutbox,
+    LiveHub,
+    OutboxOutput,
+    live_message,
+    record_bot_back,
+    rendered_response,
+)
 from bot.handoff.store import HandoffStore, HandoffView
 
 logger = logging.getLogger(__name__)
@@ -162,25 +170,21 @@ class LiveAgentInput(InputChannel):
             tracker = await agent_app.tracker_store.retrieve(sender)
             if tracker is None:
                 raise LookupError(f"no conversation {sender}")
-            if response_name:  # the hand-back: the assistant speaks again
-                tracker.update(ConversationResumed())
-                tracker.update(ActionExecuted(response_name))
             await output.send_text_message(sender, text)
-            tracker.update(BotUttered(text, metadata=metadata))
-            if response_name:
-                tracker.update(ActionExecuted("action_listen"))
+            if response_name:  # the hand-back: the assistant speaks again
+                record_bot_back(tracker, response_name, text, metadata)
+            else:
+                tracker.update(BotUttered(text, metadata=metadata))
             await agent_app.tracker_store.save(tracker)
 
     async def _handback_text(self, request: Request, handoff: HandoffView) -> str:
         agent_app = request.app.ctx.agent
         try:
             tracker = await agent_app.tracker_store.retrieve(handoff.conversation_id)
-            generated = await agent_app.nlg.generate(HANDBACK_RESPONSE, tracker, handoff.channel)
-            if generated and generated.get("text"):
-                return generated["text"]
         except Exception:
-            logger.exception("could not render %s; using the default text", HANDBACK_RESPONSE)
-        return HANDBACK_TEXT
+            logger.exception("could not read conversation %s; using the default hand-back text", handoff.conversation_id)
+            return HANDBACK_TEXT
+        return await rendered_response(agent_app.nlg, HANDBACK_RESPONSE, tracker, handoff.channel, HANDBACK_TEXT)
 
     # ---------------------------------------------------------------- blueprint
 

@@ -19,10 +19,11 @@ import os
 
 from rasa.core.channels.channel import OutputChannel
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, EXTERNAL_MESSAGE_PREFIX
-from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, UserUttered
+from rasa.shared.core.constants import EXTERNAL_MESSAGE_PREFIX
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.handoff.live import record_bot_back, rendered_response
 from bot.handoff.store import HandoffStore
 from bot.handoff.waiting import DEFAULT_INTERVAL_S, QueueNotices, wants_to_leave_queue
 
@@ -71,17 +72,9 @@ async def _left_queue(self: MessageProcessor, output_channel: OutputChannel, tra
     except Exception:
         logger.exception("could not take conversation %s out of the agent queue", tracker.sender_id)
         return False
-    text = LEFT_QUEUE_TEXT
-    try:
-        generated = await self.nlg.generate(LEFT_QUEUE_RESPONSE, tracker, output_channel.name())
-        text = (generated or {}).get("text") or text
-    except Exception:
-        logger.exception("could not render %s; using the default text", LEFT_QUEUE_RESPONSE)
-    tracker.update(ConversationResumed())
-    tracker.update(ActionExecuted(LEFT_QUEUE_RESPONSE))
+    text = await rendered_response(self.nlg, LEFT_QUEUE_RESPONSE, tracker, output_channel.name(), LEFT_QUEUE_TEXT)
     await output_channel.send_text_message(tracker.sender_id, text)
-    tracker.update(BotUttered(text, metadata={"utter_action": LEFT_QUEUE_RESPONSE}))
-    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    record_bot_back(tracker, LEFT_QUEUE_RESPONSE, text, {"utter_action": LEFT_QUEUE_RESPONSE})
     return True
 
 

@@ -25,7 +25,7 @@ from bot.db.models import (
     Order,
     OrderItem,
     OrderStatus,
-    Product as CatalogueProduct,
+    Product,
     Refund,
     RefundItem,
     RefundStatus,
@@ -40,8 +40,8 @@ VIP_COUNT = 5
 SEEDED_ON_KEY = "seeded_on"
 
 # (sku, name, unit price)
-Product = Tuple[str, str, str]
-CATALOG: Tuple[Product, ...] = (
+CatalogEntry = Tuple[str, str, str]
+CATALOG: Tuple[CatalogEntry, ...] = (
     ("EL-1001", "Aurora Wireless Earbuds", "79.99"),
     ("EL-1002", "Noise-Cancelling Over-Ear Headphones", "249.00"),
     ("EL-1003", "Portable Bluetooth Speaker", "69.95"),
@@ -295,7 +295,7 @@ def seed_demo_data(session: Session, today: Optional[date] = None) -> SeedStats:
     refunds = _random_refunds(rng, random_orders, today)
 
     session.add_all(
-        CatalogueProduct(sku=sku, name=name, category=CATEGORIES[sku[:2]], price=Decimal(price))
+        Product(sku=sku, name=name, category=CATEGORIES[sku[:2]], price=Decimal(price))
         for sku, name, price in CATALOG
     )
     session.add_all(customers)
@@ -309,7 +309,7 @@ def seed_demo_data(session: Session, today: Optional[date] = None) -> SeedStats:
 
 def wipe_demo_data(session: Session) -> None:
     """Delete all rows from the demo tables, children first."""
-    for model in (RefundItem, Refund, OrderItem, Order, Customer, CatalogueProduct, DemoMeta):
+    for model in (RefundItem, Refund, OrderItem, Order, Customer, Product, DemoMeta):
         session.execute(delete(model))
 
 
@@ -324,7 +324,7 @@ def ensure_demo_data(url: Optional[str] = None, today: Optional[date] = None,
         meta = session.get(DemoMeta, SEEDED_ON_KEY)
         seeded_on = meta.value if meta is not None else None
         has_orders = session.execute(select(Order.id).limit(1)).first() is not None
-        has_products = session.execute(select(CatalogueProduct.sku).limit(1)).first() is not None
+        has_products = session.execute(select(Product.sku).limit(1)).first() is not None
         if not reset and has_orders and has_products and seeded_on == today.isoformat():
             return f"demo data up to date ({seeded_on})"
         wipe_demo_data(session)

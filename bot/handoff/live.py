@@ -10,6 +10,8 @@
   pushed to (Rasa's REST channel is request/response); they poll
   ``GET /webhooks/live_agent/customer/<sender>/messages?after=<id>``. A Redis list when
   ``REDIS_URL`` is set (shared by every Rasa instance), in-process otherwise.
+- ``rendered_response`` and ``record_bot_back``: the assistant's first message when a paused
+  conversation is its own again (an agent's hand-back, a customer leaving the queue).
 """
 from __future__ import annotations
 
@@ -23,6 +25,10 @@ from typing import Any, Dict, List, Optional, Set, Text
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.channels.channel import OutputChannel
+from rasa.core.nlg import NaturalLanguageGenerator
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 logger = logging.getLogger(__name__)
@@ -248,3 +254,26 @@ class OutboxOutput(OutputChannel):
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         self.outbox.append(recipient_id, {"from": self.sender_role, "text": text})
+
+
+async def rendered_response(nlg: NaturalLanguageGenerator, response: Text, tracker: Optional[DialogueStateTracker],
+                            channel: Text, default: Text) -> Text:
+    """The text of ``response`` from the domain (so a changed wording applies), or ``default`` when it can't be
+    rendered."""
+    try:
+        generated = await nlg.generate(response, tracker, channel)
+        if generated and generated.get("text"):
+            return generated["text"]
+    except Exception:
+        logger.exception("could not render %s; using the default text", response)
+    return default
+
+
+def record_bot_back(tracker: DialogueStateTracker, response: Text, text: Text, metadata: Dict[str, Any]) -> None:
+    """Records a paused conversation becoming the assistant's again, with ``response`` (already sent as
+    ``text``) as its first message, then listening: the next customer message is the bot's to answer."""
+    tracker.update(ConversationResumed())
+    tracker.update(ActionExecuted(response))
+    tracker.update(BotUttered(text, metadata=metadata))
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+

@@ -35,8 +35,9 @@ ANSWER_ACTION = "action_answer_question"
 _OPEN_CUE = re.compile(r"^\s*(what about|how about|what if|and if|but what if|same (for|with))\b", re.IGNORECASE)
 _JOINING_CUE = re.compile(r"^\s*(and|but|or|also|then|so)\b", re.IGNORECASE)
 # "how do i make a claim", "so where do I send the photo?": asks for the steps of what was just answered.
-_HOW_TO = re.compile(r"^\s*(?:(?:ok(?:ay)?|so|and|then|right)[\s,]+)*(?:how|where) (?:do|can|should|would|will) (?:i|we)\b",
-                     re.IGNORECASE)
+_HOW_TO = re.compile(
+    r"^\s*(?:(?:ok(?:ay)?|so|and|then|right)[\s,]+)*(?:how|where) (?:do|can|should|would|will) (?:i|we)\b", re.IGNORECASE
+)
 
 
 def is_follow_up_question(text: Text) -> bool:
@@ -82,9 +83,7 @@ class FollowUpPolicy(OneActionPolicy):
     def check_config(cls, config: Dict[Text, Any]) -> None:
         super().check_config(config)
         cls.check_names(config, "intents")
-        how_to = config.get("how_to_intents")
-        if not isinstance(how_to, list) or not all(isinstance(n, str) and n for n in how_to):
-            raise InvalidConfigException(f"FollowUpPolicy: 'how_to_intents' must be a list of intent names, got {how_to!r}")
+        cls.check_names(config, "how_to_intents", allow_empty=True)
         action = config.get("answer_action")
         if not isinstance(action, str) or not action:
             raise InvalidConfigException(f"FollowUpPolicy: 'answer_action' must be an action name, got {action!r}")

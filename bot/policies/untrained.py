@@ -68,10 +68,11 @@ class OneActionPolicy(UntrainedPolicy, abc.ABC):
         """The action this policy predicts."""
 
     @classmethod
-    def check_names(cls, config: Dict[Text, Any], key: Text) -> None:
-        """Raises InvalidConfigException unless ``config[key]`` is a non-empty list of names."""
+    def check_names(cls, config: Dict[Text, Any], key: Text, allow_empty: bool = False) -> None:
+        """Raises InvalidConfigException unless ``config[key]`` is a list of names (non-empty unless
+        ``allow_empty``)."""
         names = config.get(key)
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        if not isinstance(names, list) or not (names or allow_empty) or not all(isinstance(n, str) and n for n in names):
             raise InvalidConfigException(f"{cls.__name__}: '{key}' must be a list of names, got {names!r}")
 
     def message_to_answer(self, tracker: DialogueStateTracker) -> Optional[UserUttered]:
