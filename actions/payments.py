@@ -1,7 +1,8 @@
 """Payment problems: a charge that shouldn't be there (twice, or without an order) needs a person who can
-see the payment; a payment that won't go through gets what the customer can try themselves.
+see the payment; a payment that won't go through gets what the customer can try themselves; a promo code
+that won't apply is a help-center question (``data/kb/promo-codes.md``).
 
-Both wordings come from the help center's payment article (``data/kb/payment.md``).
+The first two wordings come from the help center's payment article (``data/kb/payment.md``).
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import ActionAnswerQuestion
 
 # Charged twice, or charged for an order that doesn't exist: only a support agent can refund the extra charge.
 _WRONG_CHARGE = re.compile(
@@ -22,18 +25,37 @@ _WRONG_CHARGE = re.compile(
     re.IGNORECASE,
 )
 
+# "my promo code isn't working", "the coupon won't apply", "the code SAVE10 says expired": not a card problem
+# (a ZIP, security or verification code is).
+_PROMO_CODE = re.compile(
+    r"\b(?:promo(?:tion(?:al)?)?|coupon|discount|voucher)s?\b"
+    r"|(?<!zip )(?<!postal )(?<!security )(?<!cvv )(?<!cvc )(?<!verification )(?<!sms )(?<!card )\bcodes?\b",
+    re.IGNORECASE,
+)
+
 
 def payment_response(text: Optional[Text]) -> Text:
     """``utter_wrong_charge`` for a charge that shouldn't be there, else ``utter_payment_issue``."""
     return "utter_wrong_charge" if text and _WRONG_CHARGE.search(text) else "utter_payment_issue"
 
 
+def about_promo_code(text: Optional[Text]) -> bool:
+    return bool(text and _PROMO_CODE.search(text))
+
+
 class ActionAnswerPaymentIssue(Action):
-    """Answers a payment problem; a wrong charge gets the offer of a person (a "yes" or the button hands off)."""
+    """Answers a payment problem; a wrong charge gets the offer of a person (a "yes" or the button hands off);
+    a promo code problem gets the help center's answer."""
+
+    def __init__(self, help_center: Optional[Action] = None) -> None:
+        self._help_center = help_center or ActionAnswerQuestion()
 
     def name(self) -> Text:
         return "action_answer_payment_issue"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response=payment_response((tracker.latest_message or {}).get("text")))
+        text = (tracker.latest_message or {}).get("text")
+        if about_promo_code(text):
+            return await self._help_center.run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response=payment_response(text))
         return []

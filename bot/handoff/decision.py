@@ -158,8 +158,12 @@ class Turn:
     # also when a custom action sent it).
     offered_payloads: Tuple[str, ...] = ()
     offered_responses: Tuple[str, ...] = ()
-    # The help center answered it (a grounded answer): understood, whatever its intent and confidence.
-    answered_from_help_center: bool = False
+    # The help center's answers to it (grounded answers' texts): understood, whatever its intent and confidence.
+    help_center_answers: Tuple[str, ...] = ()
+
+    @property
+    def answered_from_help_center(self) -> bool:
+        return bool(self.help_center_answers)
 
 
 @dataclass(frozen=True)
@@ -289,7 +293,8 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
             if isinstance(response, str):
                 responses.append(response)
             if turns and ((metadata.get("kb_answer") or {}).get("grounded")):
-                turns[-1] = replace(turns[-1], answered_from_help_center=True)
+                answers = turns[-1].help_center_answers + (str(event.get("text") or ""),)
+                turns[-1] = replace(turns[-1], help_center_answers=answers)
         elif kind == "user":
             parse = dict(event.get("parse_data") or {})
             parse.setdefault("text", event.get("text") or "")
@@ -369,6 +374,11 @@ def _repeated(turns: List[Turn], cfg: Mapping[str, Any], similarity: TextSimilar
             # three of them is exploring, asking one three times is going in circles.
             threshold = cfg["same_request_min_similarity"]
             same = [t for t in same if t is latest or similarity(t.text, latest.text) >= threshold]
+            earlier = [t.help_center_answers for t in same if t is not latest]
+            if all(earlier) and len(set(earlier)) == len(earlier):
+                # Each earlier one got a different help-center answer ("how do i use a discount code",
+                # "is there a student discount"): new questions on one topic, not the same one again.
+                same = [latest]
         if len(same) >= cfg["max_same_request"]:
             evidence.append(f"asked for {latest.intent} {len(same)} times")
     for pattern in _patterns(cfg["not_helped_patterns"]):

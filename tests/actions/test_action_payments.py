@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+from rasa_sdk import Action
 
 from action_helpers import DOMAIN, make_tracker, run_action
 from actions.payments import ActionAnswerPaymentIssue, payment_response
@@ -37,3 +38,35 @@ def test_the_action_sends_the_response():
     events, messages = run_action(ActionAnswerPaymentIssue(),
                                   make_tracker(text="i was charged twice", intent="payment_issue"))
     assert events == [] and [m["response"] for m in messages] == ["utter_wrong_charge"]
+
+
+class _RecordingHelpCenter(Action):
+    """Stands in for action_answer_question: says which message it was asked to answer."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text=f"help center: {tracker.latest_message['text']}")
+        return []
+
+
+@pytest.mark.parametrize("text", [
+    "my promo code isnt working",  # seen in a chat: got the declined-card advice
+    "the coupon won't apply at checkout", "discount code says invalid", "my voucher code failed",
+    "the code SAVE10 says expired",
+])
+def test_a_promo_code_problem_is_answered_by_the_help_center(text):
+    _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
+                             make_tracker(text=text, intent="payment_issue"))
+    assert [m["text"] for m in messages] == [f"help center: {text}"]
+
+
+@pytest.mark.parametrize("text", [
+    "my card keeps getting declined", "it says the zip code doesn't match", "where do i find the security code",
+    "the verification code never arrived",
+])
+def test_a_card_problem_is_not_sent_to_the_help_center(text):
+    _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
+                             make_tracker(text=text, intent="payment_issue"))
+    assert [m["response"] for m in messages] == ["utter_payment_issue"]

@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 
 from actions.answers import NOT_UNDERSTOOD_TEXT, OUT_OF_SCOPE_TEXT, SAME_ANSWER_TEXT, ActionAnswerQuestion
 from actions.fallback import PROBLEM_TEXT
+from actions.payments import ActionAnswerPaymentIssue
 from bot.catalog import ProductCatalog
 from bot.db.session import session_scope
 from bot.kb.documents import KB_DIR, Chunk
@@ -84,6 +85,25 @@ def test_extractive_answer_states_the_fact_and_names_the_article(kb_source) -> N
     assert message["kb_answer"]["grounded"] and message["kb_answer"]["sources"] == [SHIPPING_URL]
     assert message["kb_answer"]["llm_usage"] is None
     assert not message["buttons"]
+
+
+PROMO_URL = "https://help.brightbay.example/help/promo-codes"
+
+
+@pytest.mark.parametrize("text, intent, fact", [
+    # Seen in a chat, each refused, answered from the wrong article or with card advice before the promo-code article.
+    ("my promo code isnt working", "payment_issue", "end date"),
+    ("the code SAVE10 says expired", "payment_issue", "end date"),
+    ("i forgot to use my coupon", "out_of_scope", "14 days"),
+    ("how do i use a discount code", "check_refund_policy", "Promo code"),
+    ("do you have any discount codes", "check_refund_policy", "newsletter"),
+    ("is there a student discount", "check_refund_policy", "student"),
+])
+def test_promo_code_questions_get_the_promo_code_article(kb_source, text, intent, fact) -> None:
+    help_center = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    action = ActionAnswerPaymentIssue(help_center) if intent == "payment_issue" else help_center
+    message = only_message(run_action(action, tracker(text, intent))[1])
+    assert PROMO_URL in message["text"] and fact in message["text"]
 
 
 def test_follow_up_uses_the_earlier_turn_from_the_tracker(kb_source) -> None:

@@ -224,6 +224,31 @@ def test_different_questions_under_one_intent_are_not_the_same_request(policy, d
     assert predict(policy, domain, tracker(domain, *steps[:-1])) is None
 
 
+def help_center(text: str) -> List[Event]:
+    return [ActionExecuted("action_answer_question"), BotUttered(text, metadata={"kb_answer": {"grounded": True}})]
+
+
+DISCOUNT_QUESTIONS = ("how do i use a discount code", "is there a student discount", "do you have any discount codes")
+
+
+def test_similar_questions_each_answered_differently_by_the_help_center_are_not_the_same_request(policy, domain) -> None:
+    # Seen in a chat: three discount questions (all check_refund_policy, similar wording), each answered with a
+    # different passage, handed a calm customer to an agent.
+    answers = ("Enter your promo code at checkout.", "We don't offer student discounts.")
+    steps = [user(DISCOUNT_QUESTIONS[0], "check_refund_policy"), help_center(answers[0]),
+             user(DISCOUNT_QUESTIONS[1], "check_refund_policy"), help_center(answers[1]),
+             user(DISCOUNT_QUESTIONS[2], "check_refund_policy")]
+    assert predict(policy, domain, tracker(domain, *steps)) is None
+
+
+def test_similar_questions_given_the_same_help_center_answer_are_the_same_request(policy, domain) -> None:
+    same = "Enter your promo code at checkout."
+    steps = [user(DISCOUNT_QUESTIONS[0], "check_refund_policy"), help_center(same),
+             user(DISCOUNT_QUESTIONS[1], "check_refund_policy"), help_center(same),
+             user(DISCOUNT_QUESTIONS[2], "check_refund_policy")]
+    assert reasons(predict(policy, domain, tracker(domain, *steps))) == ["repeated"]
+
+
 def test_the_same_order_asked_about_again_and_again_needs_no_similar_wording(policy, domain) -> None:
     steps = []
     for text in ("where is order 10001", "any news on 10001?", "10001 still not here"):
