@@ -55,13 +55,16 @@ class ActionStartOrderChange(Action):
 
 
 class ActionStartAddressCheck(Action):
-    """An address change asked about a named order ("can I change the delivery address for order 10001?"):
-    after the help center's answer, the order form runs to say whether that order's address can still change."""
+    """An address change asked about a named order ("can I change the delivery address for order 10001?"), or a
+    yes (or the order number) to the offer to check: the order form runs to say whether that order's address
+    can still change."""
 
     def name(self) -> Text:
         return "action_start_address_check"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "inform":
+            return [SlotSet(TASK_SLOT, ADDRESS_TASK)] + order_values_kept(tracker, bare_digits_as_zip=False)
         return check_named_order(tracker, ADDRESS_TASK, "change_shipping_address")
 
 

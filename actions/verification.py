@@ -24,7 +24,16 @@ from actions.session import session_events
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
-from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_digits, has_long_number, says_no_order_number
+from bot.parsing import (
+    EMAIL,
+    ORDER_ID,
+    ZIP_CODE,
+    find_entities,
+    has_digits,
+    has_long_number,
+    has_street_address,
+    says_no_order_number,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -354,6 +363,11 @@ class ActionAskOrderTask(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         typed = order_values_typed(tracker)
+        if has_street_address((tracker.latest_message or {}).get("text")):
+            # "123 New Street, Springfield, IL 62704": a new delivery address, which only the account (or an agent)
+            # can set; its ZIP code is not the customer's to check the order with.
+            dispatcher.utter_message(response="utter_address_not_changed_here")
+            return keep_order_values(tracker, {k: v for k, v in typed.items() if k == ORDER_ID_SLOT})
         given = with_order_named_earlier(tracker, typed)
         order_id = given.get(ORDER_ID_SLOT) or tracker.get_slot(ORDER_ID_SLOT)
         # "alice@example.com" after "10003": said so, or the same question again looks like it went unread.

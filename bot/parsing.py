@@ -21,6 +21,32 @@ _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\
 _FIVE_DIGITS_RE = re.compile(r"(?<![\w.,$])#?(\d{5})(?![\w]|[.,]\d)")
 _LONG_NUMBER_RE = re.compile(r"\d{6,}")
 _ZIP_CONTEXT_RE = re.compile(r"\b(?:zip|zipcode|zip\s*code|postal(?:\s*code)?|post\s*code|postcode)\b\W{0,3}(?:(?:is|was|code|number|:)\W{0,3}){0,2}$", re.I)
+_US_STATE_CODES = (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR "
+    "PA RI SC SD TN TX UT VT VA WA WV WI WY"
+).split()
+_US_STATE_NAMES = (
+    "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut", "delaware", "florida",
+    "georgia", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas", "kentucky", "louisiana", "maine",
+    "maryland", "massachusetts", "michigan", "minnesota", "mississippi", "missouri", "montana", "nebraska", "nevada",
+    "new hampshire", "new jersey", "new mexico", "new york", "north carolina", "north dakota", "ohio", "oklahoma",
+    "oregon", "pennsylvania", "rhode island", "south carolina", "south dakota", "tennessee", "texas", "utah",
+    "vermont", "virginia", "washington", "west virginia", "wisconsin", "wyoming",
+)
+# The end of a postal address before the ZIP code: "Springfield, IL 62704", "Austin, Texas 73301". State codes are
+# matched in capitals only and after a city ("or 10001" and "in 10001" are not Oregon and Indiana).
+_POSTAL_CONTEXT_RE = re.compile(
+    r"(?:,\s*|\b[A-Z][a-z]+\s+)(?:" + "|".join(_US_STATE_CODES) + r")\.?,?\s*$"
+    r"|,\s*(?i:" + "|".join(_US_STATE_NAMES) + r"),?\s*$"
+)
+# A street address: a house number, up to four name words and a street type ("123 New Street", "500 Mission St";
+# not "2 items on the way").
+_NOT_STREET_NAME = r"(?!(?:on|the|in|to|my|is|of|and|or|for|a|an|by|at|with|from|it|this|that|was|are|be|way)\b)"
+_STREET_RE = re.compile(
+    r"\b\d{1,6}[a-z]?\s+(?:" + _NOT_STREET_NAME + r"[\w.'-]+\s+){0,4}?(?:st|street|ave|avenue|rd|road|blvd|boulevard|ln|lane|dr|drive|way|"
+    r"ct|court|pl|place|ter|terrace|pkwy|parkway|hwy|highway|cir|circle|sq|square)\b",
+    re.I,
+)
 _ORDER_CONTEXT_RE = re.compile(r"(?:\border\b|\bno\b\.?|\bnumber\b|\bnr\b\.?|#)\W{0,3}(?:(?:is|was|number|no\.?|#)\W{0,3}){0,2}$", re.I)
 
 
@@ -50,12 +76,21 @@ def find_entities(text: Optional[str]) -> List[EntitySpan]:
         before = text[max(0, match.start() - 30) : match.start()]
         start, end = match.start(1), match.end(1)
         hashed = text[match.start()] == "#"
-        if _ZIP_CONTEXT_RE.search(before):
+        explicit_order = hashed or bool(_ORDER_CONTEXT_RE.search(before))
+        # After a street address or a city and state, five digits end the address: "12 Oak Road, Chicago 60614".
+        in_address = not explicit_order and (
+            bool(_POSTAL_CONTEXT_RE.search(before)) or bool(_STREET_RE.search(text[: match.start()]))
+        )
+        if _ZIP_CONTEXT_RE.search(before) or in_address:
             spans.append(EntitySpan(ZIP_CODE, match.group(1), start, end, True))
         else:
-            explicit = hashed or bool(_ORDER_CONTEXT_RE.search(before))
-            spans.append(EntitySpan(ORDER_ID, match.group(1), start, end, explicit))
+            spans.append(EntitySpan(ORDER_ID, match.group(1), start, end, explicit_order))
     return sorted(spans, key=lambda s: s.start)
+
+
+def has_street_address(text: Optional[str]) -> bool:
+    """Whether the message holds a street address ("123 New Street, Springfield, IL 62704")."""
+    return bool(text and _STREET_RE.search(text))
 
 
 def has_long_number(text: Optional[str]) -> bool:

@@ -1,6 +1,15 @@
 import pytest
 
-from bot.parsing import EMAIL, ORDER_ID, ZIP_CODE, find_entities, has_long_number, items_named, says_no_order_number
+from bot.parsing import (
+    EMAIL,
+    ORDER_ID,
+    ZIP_CODE,
+    find_entities,
+    has_long_number,
+    has_street_address,
+    items_named,
+    says_no_order_number,
+)
 
 
 def entities(text):
@@ -17,6 +26,34 @@ def test_order_numbers_in_their_usual_forms() -> None:
 def test_zip_codes_need_words_that_say_so() -> None:
     assert entities("my zip is 94110") == [(ZIP_CODE, "94110", True)]
     assert entities("postal code: 60614") == [(ZIP_CODE, "60614", True)]
+
+
+@pytest.mark.parametrize("text, zip_code", [
+    # Seen in a chat: a new delivery address got "What would you like to do with order 62704?".
+    ("123 New Street, Springfield, IL 62704", "62704"),
+    ("500 Mission St, San Francisco, CA 94110", "94110"),
+    ("New York, NY 10001", "10001"),
+    ("Austin, Texas 73301", "73301"),
+    ("ship it to 12 Oak Road, Chicago 60614", "60614"),
+])
+def test_five_digits_ending_a_postal_address_are_its_zip_code(text, zip_code) -> None:
+    assert entities(text) == [(ZIP_CODE, zip_code, True)]
+
+
+@pytest.mark.parametrize("text, order_id", [
+    ("is it in 10001", "10001"), ("order 10001 or 10002", "10001"), ("2 items on the way 10001", "10001"),
+    ("I live at 12 Oak Road, my order is 10002", "10002"), ("sent to 4 Elm St but order #10004 never came", "10004"),
+])
+def test_order_numbers_near_address_like_words_stay_order_numbers(text, order_id) -> None:
+    assert [(e, v) for e, v, _ in entities(text)][0] == (ORDER_ID, order_id)
+
+
+def test_a_street_address_is_recognised() -> None:
+    assert has_street_address("123 New Street, Springfield, IL 62704")
+    assert has_street_address("1600 Pennsylvania Ave NW, Washington, DC 20500")
+    assert not has_street_address("2 items on the way")
+    assert not has_street_address("it's been 3 days on the road")
+    assert not has_street_address("where is order 10001")
 
 
 def test_email_is_lower_cased_and_its_digits_are_not_an_order() -> None:

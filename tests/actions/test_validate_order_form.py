@@ -1,7 +1,7 @@
 """ValidateOrderForm: what it reads from each answer and how failed checks are counted."""
 import pytest
 
-from action_helpers import make_tracker, run_action, slot_sets, texts, verified
+from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, texts, verified
 from actions.fallback import PROBLEM_TEXT
 from actions.verification import (
     FIND_ORDER_NUMBER_TEXT,
@@ -265,6 +265,17 @@ def test_five_digits_after_the_order_number_are_its_zip_code():
     known = {"order_id": "10001", "order_identity": "94110"}
     events, _ = run_action(ActionAskOrderTask(), make_tracker(known, text="10003"))
     assert slot_sets(events) == [("order_id", "10003"), ("order_identity", None)]
+
+
+def test_a_new_delivery_address_is_not_read_as_an_order_and_says_where_to_change_it():
+    # Seen in a chat: "123 New Street, Springfield, IL 62704" after "10002" and the email got "What would you like
+    # to do with order 62704?".
+    known = {"order_id": "10002", "order_identity": "bob@example.com"}
+    events, messages = run_action(ActionAskOrderTask(), make_tracker(known, text="123 New Street, Springfield, IL 62704"))
+    assert slot_sets(events) == []
+    assert [m["response"] for m in messages] == ["utter_address_not_changed_here"]
+    [reply] = DOMAIN["responses"]["utter_address_not_changed_here"]
+    assert "Change address" in reply["text"] and reply["buttons"][0]["payload"] == "/contact_human_agent"
 
 
 def test_an_email_after_a_message_naming_the_order_is_kept_with_that_order():
