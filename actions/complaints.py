@@ -43,9 +43,9 @@ _STOPPED_WORKING = re.compile(
 )
 
 # Tracking says delivered, the customer has nothing.
+_MARKED_DELIVERED = r"\b(?:says|said|shows|showed|showing|marked|marks|listed)(?: (?:as|it was|it's|its))? delivered\b"
 _NOT_RECEIVED = re.compile(
-    r"\b(?:says|said|shows|showed|showing|marked|marks|listed)(?: (?:as|it was|it's|its))? delivered\b"
-    r"|\b(?:never|did ?n[o']?t|did not|have ?n[o']?t|has ?n[o']?t|have not|has not|not) (?:get|got|receive|received|arrive|arrived|come|came|show(?:n|ed)? up)\b"
+    _MARKED_DELIVERED + r"|\b(?:never|did ?n[o']?t|did not|have ?n[o']?t|has ?n[o']?t|have not|has not|not) (?:get|got|receive|received|arrive|arrived|come|came|show(?:n|ed)? up)\b"
     r"(?![^.?!]{0,25}\b(?:refund|money|email|confirmation|code|link|invoice|receipt)s?\b)",
     re.IGNORECASE,
 )
@@ -82,6 +82,11 @@ def asks_for_replacement(text: Optional[Text]) -> bool:
 def says_not_received(text: Optional[Text]) -> bool:
     """"it never arrived", "tracking says delivered but there's nothing here"."""
     return bool(text and _NOT_RECEIVED.search(text) and not _DAMAGED.search(text) and not _WRONG_ITEM.search(text))
+
+
+def says_marked_delivered(text: Optional[Text]) -> bool:
+    """"tracking says delivered": the carrier's word, which can be ahead of the order's own record."""
+    return bool(text and re.search(_MARKED_DELIVERED, text, re.IGNORECASE))
 
 
 def complaint_response(text: Optional[Text]) -> Text:

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaints import says_not_received
+from actions.complaints import says_marked_delivered, says_not_received
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.session import latest_user_message
 from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
@@ -18,6 +18,7 @@ from bot.formatting import day, items_list, money
 from bot.orders import OrderSummary
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
+CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
 MAX_EXTRA_ORDERS = 4  # other order numbers looked up from one message (a customer's handful, not a list)
 
 
@@ -104,6 +105,15 @@ class ActionOrderStatus(VerifiedOrderAction):
                 dispatcher.utter_message(response="utter_parcel_not_received")
             else:
                 dispatcher.utter_message(text=missing_parcel_text(days), buttons=OFFER_HUMAN_BUTTONS)
+        elif order.status is OrderStatus.SHIPPED and request and says_not_received(request.get("text")):
+            if says_marked_delivered(request.get("text")):
+                # "it says delivered but i didn't get it" while the order's record still says on its way: the
+                # carrier's scan comes first, and the missing-parcel advice applies.
+                dispatcher.utter_message(text=CARRIER_AHEAD_TEXT.format(carrier=order.carrier or "the carrier"))
+                dispatcher.utter_message(response="utter_parcel_not_received")
+            elif order.eta and order.eta < today:
+                # "it hasn't arrived" past its expected date: late, and a person can check with the carrier.
+                dispatcher.utter_message(response="utter_delay")
         for other_id in other_orders_asked_with(tracker, str(order.order_id)):
             # Each is checked against the same email or ZIP code; someone else's order reads as not found.
             other = await asyncio.to_thread(self._service.verify, int(other_id), identity)

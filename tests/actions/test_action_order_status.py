@@ -1,4 +1,6 @@
 """ActionOrderStatus: what a verified customer is told, and what nobody else learns."""
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,8 @@ from action_helpers import make_tracker, run_action, texts, verified
 from actions.order_status import ActionOrderStatus, missing_parcel_text
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
+from bot.db.session import session_scope
+from bot.orders import OrderService
 
 
 @pytest.fixture
@@ -114,21 +118,36 @@ def test_only_the_latest_request_counts(action):
     assert len(messages) == 1
 
 
-@pytest.mark.parametrize("order_id, expect_help", [(10003, True), (10001, False)], ids=["delivered", "shipped"])
-def test_a_delivered_parcel_that_never_came_gets_the_missing_parcel_help(action, order_id, expect_help):
+def test_a_delivered_parcel_that_never_came_gets_the_missing_parcel_help(action):
     # Seen in a chat: "tracking says delivered but there's nothing here" was only told it was delivered.
-    tracker = with_events(make_tracker(verified(order_id)),
+    tracker = with_events(make_tracker(verified(10003)),
                           asked("tracking says delivered but there's nothing here", [], "10003", "alice@example.com"))
     _, messages = run_action(action, tracker)
-    assert messages[0]["text"].startswith(f"Order {order_id}")
-    if not expect_help:
-        assert len(messages) == 1
-        return
+    assert messages[0]["text"].startswith("Order 10003")
     # 10003 was delivered five days before TODAY: no "wait until tomorrow", the claim now, within the 7 days.
     [help_message] = messages[1:]
     assert "marked as delivered 5 days ago" in help_message["text"] and "within 7 days" in help_message["text"]
     assert "wait until the end of the next day" not in help_message["text"]
     assert help_message["buttons"] == OFFER_HUMAN_BUTTONS
+
+
+def test_a_parcel_the_carrier_marked_delivered_before_our_record_did_gets_the_missing_parcel_advice(action):
+    # Seen in a chat: "it says delivered but i didnt get it" about the shipped 10001 got its status again, twice.
+    tracker = with_events(make_tracker(verified(10001)),
+                          asked("it says delivered but i didnt get it", [], "10001", "alice@example.com"))
+    _, messages = run_action(action, tracker)
+    assert messages[0]["text"].startswith("Order 10001") and "expected to arrive" in messages[0]["text"]
+    assert messages[1]["text"] == "If UPS tracking already shows it as delivered, our records haven't caught up with the scan yet."
+    assert messages[2]["response"] == "utter_parcel_not_received" and len(messages) == 3
+
+
+def test_a_shipped_parcel_not_arrived_gets_the_offer_of_a_person_only_once_it_is_late(db_url, today):
+    # 10001 is expected two days after TODAY: before then its status (with the date) is the answer.
+    events = asked("my order hasn't arrived yet", [], "10001", "alice@example.com")
+    for days_later, extra in ((0, []), (5, ["utter_delay"])):
+        service = OrderService(session_factory=partial(session_scope, db_url), today=lambda: today + timedelta(days=days_later))
+        _, messages = run_action(ActionOrderStatus(service), with_events(make_tracker(verified(10001)), events))
+        assert [m.get("response") for m in messages[1:]] == extra
 
 
 def test_the_missing_parcel_help_follows_the_claim_window():
