@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.refunds import offer_to_return_items_named
-from actions.session import session_events
+from actions.session import previous_bot_turn, session_events
 from actions.verification import asks_what_next, next_step_text
 from bot.catalog import (
     STORE_URL,
@@ -67,6 +67,7 @@ FALLBACK_RESPONSES = {
     "payment_issue": "utter_payment_issue",
     "contact_customer_service": "utter_contact_customer_service",
 }
+NOT_FOUND_WHILE_WAITING = "Sorry, I didn't get that, and I found nothing about it in our help center."
 SAME_ANSWER_TEXT = "That's all our help center says about it. If it doesn't help, I can connect you with one of our support agents."
 UNAVAILABLE_TEXT = (
     "Sorry, I can't look that up right now. Please try again in a few minutes, "
@@ -129,14 +130,9 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
 def _after_catalogue_answer(tracker: Tracker) -> bool:
     """Whether the bot's turn before the latest user message answered from the product catalogue (in one of
     its messages: a price can be followed by the help center's answer to the rest of the question)."""
-    events = session_events(tracker)
-    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
-    if len(users) < 2:
-        return False
-    turn = [e for e in events[users[-2] + 1: users[-1]] if e.get("event") == "bot"]
     return any(
         str(source).startswith(STORE_URL)
-        for e in turn for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
+        for e in previous_bot_turn(tracker) for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
     )
 
 
@@ -148,7 +144,7 @@ class ActionAnswerQuestion(Action):
         self._source = source
         self._answerer = answerer
         self._orders = orders or OrderService()
-        self._catalog = catalog or ProductCatalog()
+        self._catalog = catalog or ProductCatalog(self._orders.session_factory)
 
     def name(self) -> Text:
         return "action_answer_question"
@@ -261,6 +257,12 @@ class ActionAnswerQuestion(Action):
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one.
             dispatcher.utter_message(response=FALLBACK_RESPONSES[intent], kb_answer=record)
+            return []
+        waiting = still_waiting_question(tracker)
+        if waiting:
+            # "the lamp" to "Shall I go ahead?" (a refund waits): the question again, not the offer of a person,
+            # so that the "yes" that follows is read as the answer to it.
+            dispatcher.utter_message(text=f"{NOT_FOUND_WHILE_WAITING} {waiting}", buttons=CONFIRM_BUTTONS, kb_answer=record)
             return []
         if intent == "out_of_scope":
             text = OUT_OF_SCOPE_TEXT

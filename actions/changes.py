@@ -13,13 +13,12 @@ from actions.cancellation import why_not_cancellable
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.session import latest_request
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, order_values_kept
+from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, VerifiedOrderAction, order_values_kept
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
 from bot.orders import OrderSummary
 from bot.parsing import ORDER_ID, find_entities
 
-TASK_SLOT = "order_task"
 CHANGE_TASK = "change"
 ADDRESS_TASK = "address"
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import date
-from typing import List, Sequence, Text, Tuple
+from typing import List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -14,7 +15,8 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.session import latest_request
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
+from actions.verification import AWAITS_ORDER_NUMBER, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
+from bot.catalog import ProductCatalog
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
@@ -28,6 +30,8 @@ REFUND_STATUS_TEXT = {
     RefundStatus.PAID: "paid to your original payment method",
 }
 
+
+logger = logging.getLogger(__name__)
 
 ITEMS_SLOT = "refund_items"
 # A message about sending something back ("can i return the carabiners?", "could I send the bottle back").
@@ -55,6 +59,16 @@ def lines_named(text: Text, order: OrderSummary) -> List[Text]:
 def items_asked_for(tracker: Tracker, order: OrderSummary) -> List[Text]:
     """The order lines the customer's refund request names ("just the water bottle"); empty for the whole order."""
     return lines_named(latest_request(tracker, "get_refund") or "", order)
+
+
+def not_in_order_text(order: OrderSummary) -> Text:
+    """For a request naming a product the verified order doesn't hold ("return the headphones" about the order
+    of a water bottle and carabiners): what the order holds, and how to go on."""
+    return (
+        f"I don't see that item in order {order.order_id}: it has {'; '.join(name for name, _ in order.items)}. "
+        "If it came in another order, tell me that order's number. To return something from this order, tell me "
+        "which item."
+    )
 
 
 def offer_refund(dispatcher: CollectingDispatcher, tracker: Tracker, result: RefundResult, text: Text) -> List[EventType]:
@@ -158,14 +172,33 @@ def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
 class ActionRequestRefund(VerifiedOrderAction):
     """Checks the order qualifies and asks for a yes before filing the refund."""
 
+    def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
+        super().__init__(service)
+        self._catalog = catalog or ProductCatalog(self._service.session_factory)
+
     def name(self) -> Text:
         return "action_request_refund"
+
+    async def _names_another_product(self, text: Text, order: OrderSummary) -> bool:
+        """Whether ``text`` names catalogue products none of which is in ``order``."""
+        try:
+            match = await asyncio.to_thread(self._catalog.find, text)
+        except Exception:  # the refund goes on as asked
+            logger.exception("catalogue lookup failed for order %s", order.order_id)
+            return False
+        lines = {name for name, _ in order.items}
+        return match is not None and not any(product.name in lines for product in match.products)
 
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         answer = answers_the_question(tracker, "refund")
         named, waiting = items_asked_for(tracker, order), tracker.get_slot(ITEMS_SLOT) or []
+        if answer is None and not named and await self._names_another_product(latest_request(tracker, "get_refund") or "", order):
+            # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and
+            # carabiners was offered the whole order's refund.
+            dispatcher.utter_message(text=not_in_order_text(order), **{AWAITS_ORDER_NUMBER: "refund"})
+            return []
         if answer is not None and named and named != waiting:
             answer = None  # "actually just the carabiners" while the bottle's refund waits: a new question
         # A re-asked request that names nothing ("yes refund it") keeps the items of the question it answers.

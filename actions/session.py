@@ -28,3 +28,13 @@ def latest_request(tracker: Tracker, intent: Text) -> Optional[Text]:
     or None when there is none."""
     event = latest_user_message(tracker, lambda name: name == intent)
     return (event.get("text") or "") if event else None
+
+
+def previous_bot_turn(tracker: Tracker) -> List[Dict[Text, Any]]:
+    """The bot's message events between the customer's two latest messages in this session (its reply to the
+    message before the latest one); empty when there is no earlier message."""
+    events = session_events(tracker)
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return []
+    return [e for e in events[users[-2] + 1 : users[-1]] if e.get("event") == "bot"]

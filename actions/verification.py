@@ -14,13 +14,13 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.confirmation import PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
-from actions.session import session_events
+from actions.session import previous_bot_turn, session_events
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 MAX_FAILURES = 3
 ORDER_ID_SLOT = "order_id"
 IDENTITY_SLOT = "order_identity"
+TASK_SLOT = "order_task"
+# Bot message metadata: the reply asked for another order's number to go on with this order task ("refund").
+AWAITS_ORDER_NUMBER = "awaits_order_number"
 FAILURES_SLOT = "verification_failures"
 REQUESTED_SLOT = "requested_slot"
 
@@ -100,7 +103,7 @@ def asks_what_next(text: Text) -> bool:
 
 def next_step_text(tracker: Tracker) -> Text:
     """What happens next while the order check waits for an answer: what it needs, and what comes after it."""
-    after = _AFTER_THE_CHECK.get(tracker.get_slot("order_task") or "", "I'll help with what you asked")
+    after = _AFTER_THE_CHECK.get(tracker.get_slot(TASK_SLOT) or "", "I'll help with what you asked")
     needed = ("its order number" if not tracker.get_slot(ORDER_ID_SLOT)
               else "the email address or ZIP code on the order")
     return f"First I need to check that the order is yours, so I need {needed}. Then {after}."
@@ -345,6 +348,16 @@ def keep_order_values(tracker: Tracker, given: Dict[Text, Any]) -> List[EventTyp
     return events
 
 
+def awaited_order_task(tracker: Tracker) -> Optional[Text]:
+    """The order task whose reply just asked for another order's number (``AWAITS_ORDER_NUMBER`` in its
+    message's metadata), or None."""
+    for event in reversed(previous_bot_turn(tracker)):
+        task = (event.get("metadata") or {}).get(AWAITS_ORDER_NUMBER)
+        if task:
+            return str(task)
+    return None
+
+
 def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List[EventType]:
     """Slot events keeping the order number, email or ZIP code of the latest message ("10001",
     "alice@example.com") for the order check (see the three functions above)."""
@@ -363,6 +376,11 @@ class ActionAskOrderTask(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         typed = order_values_typed(tracker)
+        task = awaited_order_task(tracker)
+        if task and ORDER_ID_SLOT in typed:
+            # "oh sorry, it was order 10001" to "If it came in another order, tell me that order's number": the
+            # task goes on with that order; the form asks for its email or ZIP code.
+            return keep_order_values(tracker, typed) + [SlotSet(TASK_SLOT, task), FollowupAction("order_form")]
         if has_street_address((tracker.latest_message or {}).get("text")):
             # "123 New Street, Springfield, IL 62704": a new delivery address, which only the account (or an agent)
             # can set; its ZIP code is not the customer's to check the order with.

@@ -178,6 +178,11 @@ class OrderService:
         """The service's idea of today (fixed in tests), for replies about dates."""
         return self._today()
 
+    @property
+    def session_factory(self) -> SessionFactory:
+        """The sessions on the orders database (the product catalogue is read from the same one)."""
+        return self._session_factory
+
     def _find(self, session: Session, order_id: object, identity: object,
               lock: bool = False) -> Optional[Order]:
         """The order if ``identity`` (email or ZIP) matches its customer, else None.

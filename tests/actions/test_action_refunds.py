@@ -165,6 +165,28 @@ def _asked(text, **slots):
     return tracker
 
 
+@pytest.mark.parametrize("text, order_id", [
+    ("I want to return the headphones I bought", 10003),  # seen in a chat: offered the whole order's refund
+    ("i want to send back the water bottle", 10001),
+    ("refund for the tent please", 10004),
+])
+def test_a_request_naming_a_product_the_order_does_not_hold_says_what_it_holds(request_refund, db_state, text, order_id):
+    before = db_state()
+    events, messages = run_action(request_refund, _asked(text, **verified(order_id)))
+    [reply] = texts(messages)
+    assert reply.startswith(f"I don't see that item in order {order_id}: it has ")
+    assert "tell me that order's number" in reply and events == [] and db_state() == before
+
+
+@pytest.mark.parametrize("text, order_id", [
+    ("I want to return the speaker", 10001), ("refund my order", 10003), ("i want to return the tv", 10002),
+])
+def test_a_request_naming_the_orders_own_products_or_none_gets_the_refund_answer(request_refund, text, order_id):
+    # 10003 is refundable; 10001 is on its way and 10002 not shipped: each gets its own answer, not "I don't see".
+    _, messages = run_action(request_refund, _asked(text, **verified(order_id)))
+    assert texts(messages)[0].startswith(f"Order {order_id} ")
+
+
 def test_a_request_for_one_item_asks_about_that_item_only(request_refund, confirm, fresh_service):
     # Seen in a chat: "i want to return just the water bottle" was offered, and filed, a refund of the whole
     # order ($34.50).

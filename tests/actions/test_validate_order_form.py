@@ -267,6 +267,26 @@ def test_five_digits_after_the_order_number_are_its_zip_code():
     assert slot_sets(events) == [("order_id", "10003"), ("order_identity", None)]
 
 
+def test_another_order_number_after_the_item_was_not_in_the_order_goes_on_with_the_refund():
+    # Seen in a chat: "oh sorry it was order 10001" after "I don't see that item in order 10003 ... tell me that
+    # order's number" got "What would you like to do with order 10001?".
+    known = {"order_id": "10003", "order_identity": "alice@example.com", "order_task": "refund"}
+    tracker = make_tracker(known, text="oh sorry it was order 10001")
+    tracker.events = [
+        {"event": "user", "text": "I want to return the headphones I bought"},
+        {"event": "bot", "text": "I don't see that item in order 10003: ...", "metadata": {"awaits_order_number": "refund"}},
+        {"event": "user", "text": "oh sorry it was order 10001"},
+    ]
+    events, messages = run_action(ActionAskOrderTask(), tracker)
+    assert messages == []
+    assert slot_sets(events[:-1]) == [("order_id", "10001"), ("order_identity", None), ("order_task", "refund")]
+    assert (events[-1]["event"], events[-1]["name"]) == ("followup", "order_form")
+    # Without that question before it, the number is kept and the task asked for.
+    tracker.events[1] = {"event": "bot", "text": "Order 10003 was delivered ..."}
+    events, messages = run_action(ActionAskOrderTask(), tracker)
+    assert _asked_what_to_do(messages) == "order 10001" and slot_sets(events) == [("order_id", "10001"), ("order_identity", None)]
+
+
 def test_a_new_delivery_address_is_not_read_as_an_order_and_says_where_to_change_it():
     # Seen in a chat: "123 New Street, Springfield, IL 62704" after "10002" and the email got "What would you like
     # to do with order 62704?".

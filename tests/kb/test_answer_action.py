@@ -457,3 +457,17 @@ def test_the_stores_masked_contact_details_are_restored_from_the_cited_passage()
     assert verdict.text == "Write to support@brightbay.example or call 1-800-555-0199 [1]."
     two = [hit("Write to a@brightbay.example or b@brightbay.example.", "Email")]
     assert "no single value" in check_answer({"answer": "Write to <EMAIL> [1].", "citations": [1]}, two).reason
+
+
+def test_a_message_not_understood_while_a_yes_is_awaited_asks_the_question_again(kb_source) -> None:
+    # Seen in a chat: "the lamp" to "Shall I go ahead?" got the out-of-scope reply with the offer of a person,
+    # and the customer's "yes" (meant for the refund) then handed the conversation off.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    t = tracker("the lamp", "out_of_scope")
+    t.slots.update({"order_id": "10003", "pending_confirmation": "refund"})
+    message = only_message(run_action(action, t)[1])
+    assert message["text"].endswith("Shall I still request the refund for order 10003?")
+    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+    # Nothing waits: the offer of a person.
+    message = only_message(run_action(action, tracker("the lamp", "out_of_scope"))[1])
+    assert message["text"] == OUT_OF_SCOPE_TEXT and message["buttons"][0]["payload"] == HUMAN
