@@ -56,11 +56,25 @@ def label_for(score: float) -> str:
     return "neutral"
 
 
+# Words that describe what is wrong with an order, not how the customer feels about it ("it has dead pixels",
+# "wrong item and it is damaged"): VADER scores them like emotions (dead -3.3), which made plain defect reports
+# read as anger. They keep this share of their score, so a report is still negative.
+PRODUCT_FAULT_WORDS = (
+    "dead", "broken", "damaged", "defective", "faulty", "died", "lost", "missing", "wrong", "stolen", "problem",
+    "error", "fail", "failed", "fails", "shattered", "stuck",
+)
+PRODUCT_FAULT_WEIGHT = 0.4
+
+
 @lru_cache(maxsize=1)
 def _analyzer():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    return SentimentIntensityAnalyzer()
+    analyzer = SentimentIntensityAnalyzer()
+    for word in PRODUCT_FAULT_WORDS:
+        if word in analyzer.lexicon:
+            analyzer.lexicon[word] *= PRODUCT_FAULT_WEIGHT
+    return analyzer
 
 
 @lru_cache(maxsize=4096)

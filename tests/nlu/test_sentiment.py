@@ -22,6 +22,20 @@ def test_calm_or_mildly_annoyed_messages_are_not_anger(text: str) -> None:
     assert not score_text(text).anger
 
 
+@pytest.mark.parametrize("text", [
+    "i bought a tv and it has dead pixels",  # seen in a chat: read as anger (-0.65) and handed straight off
+    "wrong item and it is damaged", "the battery is dead", "the kettle died after a week",
+])
+def test_a_plain_defect_report_is_negative_but_not_anger(text: str) -> None:
+    sentiment = score_text(text)
+    assert sentiment.label == "negative" and not sentiment.anger
+
+
+def test_a_defect_report_with_anger_cues_is_still_anger() -> None:
+    assert score_text("this is the worst, the tv is dead and nobody helps").anger
+    assert score_text("the TV IS DEAD!!! useless").anger
+
+
 def test_positive_and_neutral() -> None:
     assert score_text("thanks so much, great help!").label == "positive"
     assert score_text("where is my order").label == "neutral"
