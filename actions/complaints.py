@@ -28,7 +28,7 @@ _WRONG_ITEM = re.compile(
 # Arrived broken, or does not work out of the box.
 _DAMAGED = re.compile(
     r"\b(?:broken|broke|damaged|damage|cracked|smashed|shattered|dented|scratched|crushed|bent|torn|leak(?:s|ing|ed)?"
-    r"|defective|faulty|dead on arrival|doa"
+    r"|defective|faulty|dead on arrival|doa|dead pixels?|stuck pixels?|(?:screen|display)(?: is| keeps)? (?:flickers|flickering|has lines)"
     r"|(?:does ?n[o']?t|do ?n[o']?t|wo ?n[o']?t|did ?n[o']?t|not|never|can'?t|cannot) (?:even )?(?:turn(?:ing)? on|power(?:ing)? on|work(?:ing)?|charg(?:e|ing)|start(?:ing)?|boot(?:ing)?))\b",
     re.IGNORECASE,
 )

@@ -29,7 +29,7 @@ TOPIC_KEPT_RATIO = 0.55
 CONTEXT_PREFERRED_RATIO = 0.85
 # Words that ask about whatever came before without naming anything: "how does that work?", "what happens
 # next?", "what does that mean?", "ok so what now".
-_NO_TOPIC_WORDS = frozenset("work happen mean next now ok okay so exactly".split())
+_NO_TOPIC_WORDS = frozenset("work happen mean next now ok okay so exactly option options choice choices".split())
 # Such a message asking how, or what comes next, asks for the steps of what the earlier turns asked. It is
 # searched and answered worded as STEPS_QUESTION, which the encoder reads as a request for steps (the
 # return steps after "i'd like to return my tent"; "how does that work?" alone finds the return window).
@@ -141,6 +141,11 @@ class LocalKnowledgeSource(KnowledgeSource):
             reworded = STEPS_QUESTION if _ASKS_FOR_STEPS.search(query) else None
             text = contextual_query(reworded or query, history)
             with_context = self.index.search(text, self.k, query_vector=encode_query(text))
+            # The latest earlier turn alone, when it matches better ("what are my options?" after "i bought a tv
+            # and it has dead pixels": the words of the question dilute the turn it means).
+            earlier = self.index.search(used_history[-1], self.k)
+            if _top_dense(earlier) > _top_dense(with_context):
+                with_context = earlier
             return Retrieval(with_context, used_history, reworded) if with_context else Retrieval(alone)
         with_context = self.index.search(
             contextual_query(query, history), self.k, query_vector=encode_in_context(query, history)

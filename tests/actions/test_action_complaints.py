@@ -20,6 +20,8 @@ KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-ite
         "my new speaker won't charge",
         "the kettle is leaking everywhere",
         "received a defective camera",
+        "i bought a tv and it has dead pixels",  # seen in a chat: got the general apology asking what happened
+        "the monitor's screen is flickering",
     ],
 )
 def test_a_damaged_item_gets_the_damaged_item_policy(text):
