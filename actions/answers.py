@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from typing import List, Optional, Text, Tuple
 
@@ -18,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
-from actions.fallback import CAPABILITIES, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.refunds import offer_to_return_items_named
 from actions.session import previous_bot_turn, session_events
 from actions.verification import asks_what_next, next_step_text
@@ -73,6 +74,23 @@ UNAVAILABLE_TEXT = (
     "Sorry, I can't look that up right now. Please try again in a few minutes, "
     "or I can connect you with one of our support agents."
 )
+
+AGENT_CAN_DO_IT_TEXT = "I can't do that from this chat, but a support agent can. Would you like me to connect you with one?"
+# A help-center answer saying our support team does what was asked ("ask our support team ... and we'll send it").
+_SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
+# A request for the assistant to do something ("can you send it to my work email", "please delete my account"),
+# not a question about how ("can you tell me...").
+_ASKS_US_TO_ACT = re.compile(
+    r"^\W*(?:(?:ok|okay|so|then|and|also|hi|hey)\W+)*"
+    r"(?:(?:can|could|would|will) (?:you|u|someone|somebody)(?: please)?(?! (?:tell|explain|show|let me know|help me understand)\b)"
+    r"|please (?!tell|explain)\w+|(?:send|email|resend|change|delete|correct|fix|update|cancel|refund) (?:it|me|my|the)\b)",
+    re.IGNORECASE,
+)
+
+
+def asks_us_to_act(text: Text) -> bool:
+    return bool(_ASKS_US_TO_ACT.search(text or ""))
+
 
 _default_lock = threading.Lock()
 _default_source: Optional[KnowledgeSource] = None
@@ -233,9 +251,9 @@ class ActionAnswerQuestion(Action):
         if answer.grounded and not (repeated and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):
             dispatcher.utter_message(text=answer.text, kb_answer=record)
             # A question asked while a cancellation or refund waits for a yes: ask for it again.
-            question = still_waiting_question(tracker)
-            if question:
-                dispatcher.utter_message(text=question, buttons=CONFIRM_BUTTONS)
+            waiting = still_waiting_question(tracker)
+            if waiting:
+                dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
             elif repeated:
                 # The same answer twice in a row ("how do i delete my account", then "yes delete it"):
                 # it did not do what the customer wanted, so offer the person who can.
@@ -244,9 +262,15 @@ class ActionAnswerQuestion(Action):
                 # "can i return just the carabiners?" about the order they verified (read as a policy question
                 # or out of scope): the policy, then the offer.
                 try:
-                    return await offer_to_return_items_named(dispatcher, tracker, self._orders)
+                    events = await offer_to_return_items_named(dispatcher, tracker, self._orders)
                 except Exception:  # the answer is given; the offer is a bonus
                     logger.exception("could not offer a return in conversation %s", tracker.sender_id)
+                    events = []
+                if not events and asks_us_to_act(question) and _SUPPORT_DOES_IT.search(answer.text):
+                    # "can you send it to my work email instead" and the help center says our support team
+                    # does that: the assistant can't, the person it can connect them with can.
+                    dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)
+                return events
             return []
         if products is not None:
             # The closest items for a name matched in part; nothing more when a clause was answered exactly.

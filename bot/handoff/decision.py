@@ -80,6 +80,9 @@ DEFAULTS: Dict[str, Any] = {
     "high_value_after_actions": ["action_confirm_refund"],
     # high_value: customer intents that hand off a high-value order at once.
     "high_value_intents": ["complaint", "payment_issue"],
+    # ...read with at least this confidence ("is it too late?" about a $650 return, read as a complaint at 0.59,
+    # handed the customer off mid-question).
+    "high_value_intent_min_confidence": 0.7,
     # explicit_request: the intent that asks for a person...
     "human_intent": "contact_human_agent",
     # ...with at least this confidence.
@@ -217,6 +220,7 @@ def validate_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     number("low_confidence_threshold", 0.0, 1.0)
     number("same_request_min_similarity", -1.0, 1.0)
     number("human_intent_min_confidence", 0.0, 1.0)
+    number("high_value_intent_min_confidence", 0.0, 1.0)
     number("high_value_amount", 0, 1e9)
     integer("trend_window", 2)
     integer("max_consecutive_fallbacks", 1)
@@ -470,9 +474,14 @@ def evaluate(
             EXPLICIT_REQUEST: _explicit(turns, cfg),
         }
         evidence.update({reason: found for reason, found in checks.items() if found})
-        if turns[-1].intent in set(cfg["high_value_intents"]) or (evidence and order_lookup is not None):
+        latest = turns[-1]
+        high_value_intent = (
+            latest.intent in set(cfg["high_value_intents"])
+            and latest.confidence >= cfg["high_value_intent_min_confidence"]
+        )
+        if high_value_intent or (evidence and order_lookup is not None):
             found = _high_value(_verified_order(slots, order_lookup), cfg)
-            if found and (turns[-1].intent in set(cfg["high_value_intents"]) or evidence):
+            if found:
                 evidence[HIGH_VALUE] = found
     reasons = tuple(reason for reason in REASONS if reason in evidence)
     if not reasons:

@@ -112,6 +112,8 @@ class HandoffPolicy(UntrainedPolicy):
             "high_value_after_actions": list(DEFAULTS["high_value_after_actions"]),
             # high_value: intents that hand a high-value order off at once.
             "high_value_intents": list(DEFAULTS["high_value_intents"]),
+            # ...with at least this intent confidence.
+            "high_value_intent_min_confidence": DEFAULTS["high_value_intent_min_confidence"],
             # explicit_request: the "I want a person" intent...
             "human_intent": DEFAULTS["human_intent"],
             # ...and its minimum confidence.

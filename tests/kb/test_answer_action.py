@@ -471,3 +471,16 @@ def test_a_message_not_understood_while_a_yes_is_awaited_asks_the_question_again
     # Nothing waits: the offer of a person.
     message = only_message(run_action(action, tracker("the lamp", "out_of_scope"))[1])
     assert message["text"] == OUT_OF_SCOPE_TEXT and message["buttons"][0]["payload"] == HUMAN
+
+
+def test_asking_the_assistant_to_do_what_support_does_gets_the_offer_of_an_agent(kb_source) -> None:
+    # Seen in a chat: "can you send it to my work email instead" after the invoice answer got that answer again
+    # ("ask our support team ... and we'll send it"), with no way to ask them.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    _, messages = run_action(action, tracker("can you email me the invoice for order 10004", "get_invoice"))
+    answer, offer = messages
+    assert "support team" in answer["text"] and answer["kb_answer"]["grounded"]
+    assert offer["text"].startswith("I can't do that from this chat, but a support agent can.")
+    assert [b["payload"] for b in offer["buttons"]] == [HUMAN, "/deny"]
+    # A question about how gets the answer alone.
+    only_message(run_action(action, tracker("how do i get an invoice", "get_invoice"))[1])

@@ -297,6 +297,16 @@ def test_vip_complaint_is_high_value(policy, domain) -> None:
     assert reasons(predict(policy, domain, t)) == ["high_value"]
 
 
+def test_a_question_misread_as_a_complaint_on_a_high_value_order_is_not_handed_off(policy, domain) -> None:
+    # Seen in a chat: "is it too late?" after the offer of a $649.99 refund, read as a complaint at 0.59, handed
+    # the customer to an agent mid-question. Read as a complaint with confidence, it still is high value.
+    verified = [SlotSet("order_id", "10004"), SlotSet("order_identity", "carol@example.com")]
+    steps = [verified, user("how do i return the espresso machine", "get_refund"), bot("action_request_refund")]
+    assert predict(policy, domain, tracker(domain, *steps, user("is it too late?", "complaint", 0.59))) is None
+    t = tracker(domain, *steps, user("the machine leaks, this is bad", "complaint", 0.92))
+    assert reasons(predict(policy, domain, t)) == ["high_value"]
+
+
 def test_high_value_threshold_is_configurable(tmp_path, domain) -> None:
     policy = make_policy(tmp_path, high_value_amount=1000)
     t = tracker(domain, [SlotSet("order_id", "10004"), SlotSet("order_identity", "carol@example.com")],
@@ -383,6 +393,7 @@ def test_it_wins_over_rule_policy_when_it_fires(policy, domain) -> None:
     ("max_consecutive_fallbacks", 0, "0"),
     ("same_request_min_similarity", 2, "2"),
     ("high_value_amount", "lots", "'lots'"),
+    ("high_value_intent_min_confidence", 1.5, "1.5"),
     ("not_helped_patterns", ["(unclosed"], "'(unclosed'"),
     ("reason_priority", {"anger": 9}, "{'anger': 9}"),
     ("priority", 0, "0"),
