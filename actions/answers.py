@@ -145,13 +145,14 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     return last[0][1] if last and last[0][0] == "assistant" else None
 
 
-def _after_catalogue_answer(tracker: Tracker) -> bool:
-    """Whether the bot's turn before the latest user message answered from the product catalogue (in one of
-    its messages: a price can be followed by the help center's answer to the rest of the question)."""
-    return any(
-        str(source).startswith(STORE_URL)
+def _catalogue_sources(tracker: Tracker) -> List[str]:
+    """The catalogue pages the bot's turn before the latest user message answered from (in one of its messages:
+    a price can be followed by the help center's answer to the rest of the question); empty for none."""
+    return [
+        str(source)
         for e in previous_bot_turn(tracker) for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
-    )
+        if str(source).startswith(STORE_URL)
+    ]
 
 
 class ActionAnswerQuestion(Action):
@@ -173,14 +174,17 @@ class ActionAnswerQuestion(Action):
         return self._answerer
 
     async def _catalogue_match(
-        self, question: Text, tracker: Tracker, after_catalogue: bool
+        self, question: Text, tracker: Tracker, earlier_pages: List[str]
     ) -> Optional[CatalogueMatch]:
         """The catalogue's products for a price or "do you sell" question, or for a follow-up to a catalogue
-        answer ("what about the monitor?"); None otherwise."""
-        if not (asks_about_products(question) or (after_catalogue and is_elliptic(question))):
+        answer ("what about the monitor?", or "how much is it?" about the one product it named); None otherwise."""
+        if not (asks_about_products(question) or (earlier_pages and is_elliptic(question))):
             return None
         try:
-            return await asyncio.to_thread(self._catalog.find, question)
+            match = await asyncio.to_thread(self._catalog.find, question)
+            if match is None and len(earlier_pages) == 1 and is_elliptic(question):
+                match = await asyncio.to_thread(self._catalog.named_by_url, earlier_pages[0])
+            return match
         except Exception:  # the help center still answers
             logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
             return None
@@ -217,8 +221,9 @@ class ActionAnswerQuestion(Action):
             return []
         # "how much is the espresso machine?": the catalogue answers what it names exactly; a partial match
         # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
-        after_catalogue = _after_catalogue_answer(tracker)
-        products = await self._catalogue_match(question, tracker, after_catalogue)
+        earlier_pages = _catalogue_sources(tracker)
+        after_catalogue = bool(earlier_pages)
+        products = await self._catalogue_match(question, tracker, earlier_pages)
         if products is not None and products.exact:
             if products.whole:
                 return self._say_products(dispatcher, tracker, products, question, after_catalogue)

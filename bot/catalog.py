@@ -132,6 +132,16 @@ class ProductCatalog:
                     return CatalogueMatch(part.products, exact=True, whole=False)
         return match
 
+    def named_by_url(self, url: str) -> Optional[CatalogueMatch]:
+        """The product whose page ``url`` is (as ``catalogue_url`` gives it), as an exact match; None for another
+        address or a product no longer in the catalogue."""
+        if not url.startswith(STORE_URL + "/"):
+            return None
+        sku = url[len(STORE_URL) + 1:]
+        products, _ = self._snapshot()
+        found = [p for p in products if p.sku == sku]
+        return CatalogueMatch((found[0],), exact=True) if found else None
+
 
 def _best_match(
     text: str, products: List[ProductView], index: Dict[str, List[int]], limit: int

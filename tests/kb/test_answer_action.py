@@ -234,6 +234,15 @@ def test_price_and_do_you_sell_questions_are_answered_from_the_catalogue(kb_sour
                         False, None, {}, "action_listen")
     monitor = only_message(run_action(action, follow_up)[1])["text"]
     assert monitor.startswith('The 27" 1440p IPS Monitor costs $299.99.\n\nSource:')  # stock was mentioned already
+    # Seen in a chat: "how much is it" after the closest match to "do you have the espresso machine in black" was
+    # refused: "it" is the one product the answer named.
+    closest = only_message(run_action(action, tracker("do you have the espresso machine in black", "out_of_scope"))[1])
+    events[1:] = [{"event": "user", "text": "do you have the espresso machine in black", "parse_data": {"intent": {"name": "out_of_scope"}}},
+                  {"event": "bot", "text": closest["text"], "metadata": {"kb_answer": closest["kb_answer"]}}]
+    latest = {"text": "how much is it", "intent": {"name": "out_of_scope", "confidence": 0.5}}
+    follow_up = Tracker("answers-test", {}, latest, events + [{"event": "user", "text": latest["text"], "parse_data": latest}],
+                        False, None, {}, "action_listen")
+    assert only_message(run_action(action, follow_up)[1])["text"].startswith("The Espresso Machine with Grinder costs $649.99.")
 
 
 def test_what_happens_next_while_the_order_check_waits_says_what_it_needs_and_leads_to(kb_source) -> None:
