@@ -26,10 +26,10 @@ _WRONG_CHARGE = re.compile(
 )
 
 # "my promo code isn't working", "the coupon won't apply", "the code SAVE10 says expired": not a card problem
-# (a ZIP, security or verification code is).
+# (a ZIP, security or verification code, or an error code, is).
 _PROMO_CODE = re.compile(
     r"\b(?:promo(?:tion(?:al)?)?|coupon|discount|voucher)s?\b"
-    r"|(?<!zip )(?<!postal )(?<!security )(?<!cvv )(?<!cvc )(?<!verification )(?<!sms )(?<!card )\bcodes?\b",
+    r"|(?<!zip )(?<!postal )(?<!security )(?<!cvv )(?<!cvc )(?<!verification )(?<!sms )(?<!card )(?<!error )\bcodes?\b",
     re.IGNORECASE,
 )
 

@@ -22,6 +22,8 @@ from bot.formatting import day, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
 from bot.parsing import items_named
 
+logger = logging.getLogger(__name__)
+
 REFUND_STATUS_TEXT = {
     RefundStatus.REQUESTED: "requested; it's paid to your original payment method within 5-7 business days after the return reaches our warehouse",
     RefundStatus.PENDING_AGENT_APPROVAL: "waiting for a support agent's approval (refunds over $500 need one)",
@@ -30,8 +32,6 @@ REFUND_STATUS_TEXT = {
     RefundStatus.PAID: "paid to your original payment method",
 }
 
-
-logger = logging.getLogger(__name__)
 
 ITEMS_SLOT = "refund_items"
 # A message about sending something back ("can i return the carabiners?", "could I send the bottle back").

@@ -64,7 +64,7 @@ def test_a_promo_code_problem_is_answered_by_the_help_center(text):
 
 @pytest.mark.parametrize("text", [
     "my card keeps getting declined", "it says the zip code doesn't match", "where do i find the security code",
-    "the verification code never arrived",
+    "the verification code never arrived", "checkout shows error code 502",
 ])
 def test_a_card_problem_is_not_sent_to_the_help_center(text):
     _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
