@@ -231,7 +231,9 @@ class ActionAnswerQuestion(Action):
             self._say_products(dispatcher, tracker, products, question, after_catalogue, ask_waiting=False)
         try:
             source = self._source or await asyncio.to_thread(default_source)
-            found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker))
+            # "wait, will i be charged anything?" while a cancellation waits for a yes is about the cancellation.
+            waiting_change = still_waiting_question(tracker) is not None
+            found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker), waiting_change)
             answer: Answer = await self._answerer_for_process().answer(
                 found.question(question), found.context, found.hits, recent_conversation(tracker)
             )

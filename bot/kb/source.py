@@ -98,10 +98,12 @@ class KnowledgeSource(ABC):
     def search(self, query: str, history: Sequence[str] = ()) -> List[Hit]:
         """Best passages for ``query``; ``history`` holds the earlier user messages, oldest first."""
 
-    def retrieve(self, query: str, history: Sequence[str] = ()) -> Retrieval:
+    def retrieve(self, query: str, history: Sequence[str] = (), follow_up: bool = False) -> Retrieval:
         """The passages and the earlier turns the answer should read the question with.
 
-        Sources that cannot tell a follow-up from a new topic keep the whole history.
+        ``follow_up`` says the conversation makes the message a follow-up whatever its wording (a question
+        asked while a change the earlier turns requested waits for a yes). Sources that cannot tell a
+        follow-up from a new topic keep the whole history.
         """
         return Retrieval(self.search(query, history), list(history))
 
@@ -123,10 +125,11 @@ class LocalKnowledgeSource(KnowledgeSource):
     def search(self, query: str, history: Sequence[str] = ()) -> List[Hit]:
         return self.retrieve(query, history).hits
 
-    def retrieve(self, query: str, history: Sequence[str] = ()) -> Retrieval:
-        """For an elliptic follow-up, also search with the earlier turns mixed in and keep the better-scoring
-        result, unless its passage has little to do with the new message itself (a change of topic)."""
-        if not history or not is_elliptic(query):
+    def retrieve(self, query: str, history: Sequence[str] = (), follow_up: bool = False) -> Retrieval:
+        """For an elliptic follow-up (or one the conversation makes a follow-up), also search with the earlier
+        turns mixed in and keep the better-scoring result, unless its passage has little to do with the new
+        message itself (a change of topic)."""
+        if not history or not (follow_up or is_elliptic(query)):
             # A message of its own is searched without the "ok", "so"... it opens with. (A follow-up keeps
             # them: "ok and what about..." is read as typed, against the turns before it.)
             stripped = without_opening_filler(query)

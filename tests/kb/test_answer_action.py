@@ -493,3 +493,17 @@ def test_asking_the_assistant_to_do_what_support_does_gets_the_offer_of_an_agent
     assert [b["payload"] for b in offer["buttons"]] == [HUMAN, "/deny"]
     # A question about how gets the answer alone.
     only_message(run_action(action, tracker("how do i get an invoice", "get_invoice"))[1])
+
+
+def test_a_question_about_the_change_waiting_for_a_yes_is_read_with_it(kb_source) -> None:
+    # Seen in a chat: "wait, will i be charged anything?" while "Shall I cancel it?" waited got "Sorry, I didn't
+    # get that": on its own the message is under the help center's relevance floor.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    t = tracker("wait, will i be charged anything?", "out_of_scope", earlier=["cancel order 10002"])
+    t.slots.update({"order_id": "10002", "pending_confirmation": "cancel_order"})
+    answer, again = run_action(action, t)[1]
+    assert answer["kb_answer"]["grounded"] and "If you cancel before the order ships" in answer["text"]
+    assert again["text"] == "Shall I still cancel order 10002?"
+    # With nothing waiting, the same message after the same request is read on its own.
+    t = tracker("wait, will i be charged anything?", "out_of_scope", earlier=["cancel order 10002"])
+    assert not only_message(run_action(action, t)[1])["kb_answer"]["grounded"]
