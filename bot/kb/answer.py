@@ -23,6 +23,8 @@ INTRO_PENALTY = 0.5
 # ("and for express?" after a standard-shipping question: the express price, not "Express shipping isn't
 # available to these addresses" from the PO-box section.) 0.1-0.3 score the same on data/kb_eval.
 TOP_PASSAGE_BONUS = 0.15
+# Per word of the question that one candidate passage holds and the others don't ("uk": international shipping).
+UNIQUE_TERM_BONUS = 0.15
 # A question that asks for a duration or an amount is answered by a sentence that states one: "and how long
 # does it take?" after "do you ship to canada?" wants "7-14 business days" with "We ship to Canada", the
 # sentence that shares the earlier turn's words. (question pattern, pattern of a sentence that answers it)
@@ -93,6 +95,17 @@ def _with_sentence_of_asked_type(query: str, sentences: Sequence[str], keep: Lis
     return keep
 
 
+def _terms_only_in(query: str, chunks: Sequence) -> List[set]:
+    """For each passage, the query's words that it holds (in its text or section title) and no other does:
+    "uk" in "how long does shipping to the uk take" is in the international passage only."""
+    words = [set(tokenize(f"{c.section} {c.text}")) for c in chunks]
+    asked = set(tokenize(query))
+    return [
+        {w for w in asked & own if not any(w in other for j, other in enumerate(words) if j != i)}
+        for i, own in enumerate(words)
+    ]
+
+
 def extract_answer(
     query: str, hits: Sequence[Hit], min_relevance: float = DEFAULT_MIN_RELEVANCE, context: Sequence[str] = ()
 ) -> Answer:
@@ -117,6 +130,7 @@ def extract_answer(
     scores -= INTRO_PENALTY * np.array([
         candidates[o].section == INTRO_SECTION or f.endswith("?") or bool(_POINTER.search(f)) for f, o in zip(flat, owner)
     ])
+    scores += UNIQUE_TERM_BONUS * np.array([len(only) for only in _terms_only_in(query, candidates)])[owner]
     chosen_chunk = owner[int(np.argmax(scores + TOP_PASSAGE_BONUS * (np.asarray(owner) == 0)))]
     chunk, sentences = candidates[chosen_chunk], per_chunk[chosen_chunk]
     own = np.array([score for score, o in zip(scores, owner) if o == chosen_chunk])

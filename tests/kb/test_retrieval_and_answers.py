@@ -170,3 +170,11 @@ def test_a_stock_question_gets_where_to_see_it(kb_source: LocalKnowledgeSource, 
     # Seen in a chat: "do you have the sony wh-1000xm5 in stock?" started the order check (track_order).
     answer = ask(kb_source, question)
     assert "product page" in answer.text and answer.sources[0][1].endswith("help/ordering")
+
+
+def test_a_word_only_one_passage_holds_picks_that_passage(kb_source: LocalKnowledgeSource) -> None:
+    # Seen in a chat: "how long does shipping to the uk take" got the standard shipping time (3-5 days): its
+    # sentence matched "how long does shipping take" best, though only the international passage holds "uk".
+    answer = ask(kb_source, "how long does shipping to the uk take")
+    assert "7-14 business days" in answer.text and "3-5 business days" not in answer.text
+    assert "3-5 business days" in ask(kb_source, "how long does standard shipping take").text
