@@ -20,20 +20,14 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.products import CatalogueReplies
 from actions.refunds import offer_to_return_items_named
-from actions.session import previous_bot_turn, session_events
+from actions.session import session_events
 from actions.verification import asks_what_next, next_step_text
-from bot.catalog import (
-    STORE_URL,
-    CatalogueMatch,
-    ProductCatalog,
-    asks_about_products,
-    catalogue_answer,
-    catalogue_url,
-)
+from bot.catalog import ProductCatalog
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, is_elliptic, topic_turns
+from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService
@@ -145,16 +139,6 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     return last[0][1] if last and last[0][0] == "assistant" else None
 
 
-def _catalogue_sources(tracker: Tracker) -> List[str]:
-    """The catalogue pages the bot's turn before the latest user message answered from (in one of its messages:
-    a price can be followed by the help center's answer to the rest of the question); empty for none."""
-    return [
-        str(source)
-        for e in previous_bot_turn(tracker) for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
-        if str(source).startswith(STORE_URL)
-    ]
-
-
 class ActionAnswerQuestion(Action):
     """Finds help-center passages for the customer's question (and the turns before it) and answers from them."""
 
@@ -163,7 +147,7 @@ class ActionAnswerQuestion(Action):
         self._source = source
         self._answerer = answerer
         self._orders = orders or OrderService()
-        self._catalog = catalog or ProductCatalog(self._orders.session_factory)
+        self._products = CatalogueReplies(catalog or ProductCatalog(self._orders.session_factory))
 
     def name(self) -> Text:
         return "action_answer_question"
@@ -172,39 +156,6 @@ class ActionAnswerQuestion(Action):
         if self._answerer is None:
             self._answerer = default_answerer()
         return self._answerer
-
-    async def _catalogue_match(
-        self, question: Text, tracker: Tracker, earlier_pages: List[str]
-    ) -> Optional[CatalogueMatch]:
-        """The catalogue's products for a price or "do you sell" question, or for a follow-up to a catalogue
-        answer ("what about the monitor?", or "how much is it?" about the one product it named); None otherwise."""
-        if not (asks_about_products(question) or (earlier_pages and is_elliptic(question))):
-            return None
-        try:
-            match = await asyncio.to_thread(self._catalog.find, question)
-            if match is None and len(earlier_pages) == 1 and is_elliptic(question):
-                match = await asyncio.to_thread(self._catalog.named_by_url, earlier_pages[0])
-            return match
-        except Exception:  # the help center still answers
-            logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
-            return None
-
-    @staticmethod
-    def _say_products(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch,
-                      question: Text, after_catalogue: bool, ask_waiting: bool = True) -> List[EventType]:
-        url = catalogue_url(products)
-        # A follow-up to a price answer ("what about the monitor?") asks the price too, and was told where
-        # stock is shown.
-        price = True if not asks_about_products(question) else None
-        text = catalogue_answer(products, question, price, stock_note=not after_catalogue)
-        dispatcher.utter_message(
-            text=f"{text}\n\nSource: Brightbay catalogue ({url})",
-            kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},
-        )
-        waiting = still_waiting_question(tracker) if ask_waiting else None
-        if waiting:
-            dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
-        return []
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message or {}
@@ -221,14 +172,13 @@ class ActionAnswerQuestion(Action):
             return []
         # "how much is the espresso machine?": the catalogue answers what it names exactly; a partial match
         # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
-        earlier_pages = _catalogue_sources(tracker)
-        after_catalogue = bool(earlier_pages)
-        products = await self._catalogue_match(question, tracker, earlier_pages)
+        products = await self._products.match(question, tracker)
         if products is not None and products.exact:
             if products.whole:
-                return self._say_products(dispatcher, tracker, products, question, after_catalogue)
+                self._products.say(dispatcher, tracker, products, question)
+                return []
             # "how much is the laptop and does it come with a warranty?": the price, then the help center.
-            self._say_products(dispatcher, tracker, products, question, after_catalogue, ask_waiting=False)
+            self._products.say(dispatcher, tracker, products, question, ask_waiting=False)
         try:
             source = self._source or await asyncio.to_thread(default_source)
             # "wait, will i be charged anything?" while a cancellation waits for a yes is about the cancellation.
@@ -281,9 +231,9 @@ class ActionAnswerQuestion(Action):
             return []
         if products is not None:
             # The closest items for a name matched in part; nothing more when a clause was answered exactly.
-            if products.exact:
-                return []
-            return self._say_products(dispatcher, tracker, products, question, after_catalogue)
+            if not products.exact:
+                self._products.say(dispatcher, tracker, products, question)
+            return []
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one.

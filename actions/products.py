@@ -1,0 +1,67 @@
+"""Product questions answered from the catalogue ("how much is the espresso machine?", "do you sell tents?"),
+for action_answer_question: price and product page, which shows stock."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
+from actions.session import previous_bot_turn
+from bot.catalog import STORE_URL, CatalogueMatch, ProductCatalog, asks_about_products, catalogue_answer, catalogue_url
+from bot.kb.source import is_elliptic
+
+logger = logging.getLogger(__name__)
+
+
+def catalogue_pages_before(tracker: Tracker) -> List[str]:
+    """The catalogue pages the bot's turn before the latest user message answered from (in one of its messages:
+    a price can be followed by the help center's answer to the rest of the question); empty for none."""
+    return [
+        str(source)
+        for e in previous_bot_turn(tracker) for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
+        if str(source).startswith(STORE_URL)
+    ]
+
+
+class CatalogueReplies:
+    """Finds the products a message asks about and says their price; the catalogue is injected."""
+
+    def __init__(self, catalog: ProductCatalog) -> None:
+        self._catalog = catalog
+
+    async def match(self, question: Text, tracker: Tracker) -> Optional[CatalogueMatch]:
+        """The catalogue's products for a price or "do you sell" question, or for a follow-up to a catalogue
+        answer ("what about the monitor?", or "how much is it?" about the one product it named); None otherwise."""
+        earlier_pages = catalogue_pages_before(tracker)
+        if not (asks_about_products(question) or (earlier_pages and is_elliptic(question))):
+            return None
+        try:
+            match = await asyncio.to_thread(self._catalog.find, question)
+            if match is None and len(earlier_pages) == 1 and is_elliptic(question):
+                match = await asyncio.to_thread(self._catalog.named_by_url, earlier_pages[0])
+            return match
+        except Exception:  # the help center still answers
+            logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
+            return None
+
+    @staticmethod
+    def say(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch, question: Text,
+            ask_waiting: bool = True) -> None:
+        """The products' prices and page, then (``ask_waiting``) the question a change waits on."""
+        url = catalogue_url(products)
+        # A follow-up to a price answer ("what about the monitor?") asks the price too, and was told where
+        # stock is shown.
+        price = True if not asks_about_products(question) else None
+        after_catalogue = bool(catalogue_pages_before(tracker))
+        text = catalogue_answer(products, question, price, stock_note=not after_catalogue)
+        dispatcher.utter_message(
+            text=f"{text}\n\nSource: Brightbay catalogue ({url})",
+            kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},
+        )
+        waiting = still_waiting_question(tracker) if ask_waiting else None
+        if waiting:
+            dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
