@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
-from actions.products import CatalogueReplies
+from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import asks_what_next, next_step_text
@@ -238,6 +238,11 @@ class ActionAnswerQuestion(Action):
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one.
             dispatcher.utter_message(response=FALLBACK_RESPONSES[intent], kb_answer=record)
+            return []
+        page = self._products.page_asked_about(question, tracker)
+        if page:
+            # "is it waterproof?" after the tent's price: the help center has no product details, its page has.
+            dispatcher.utter_message(text=PRODUCT_DETAILS_TEXT.format(url=page), buttons=OFFER_HUMAN_BUTTONS, kb_answer=record)
             return []
         waiting = still_waiting_question(tracker)
         if waiting:

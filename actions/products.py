@@ -16,6 +16,11 @@ from bot.kb.source import is_elliptic
 
 logger = logging.getLogger(__name__)
 
+PRODUCT_DETAILS_TEXT = (
+    "I only have the price here. The product page ({url}) has the full description and specifications; if it "
+    "doesn't answer your question, I can connect you with one of our support agents."
+)
+
 
 def catalogue_pages_before(tracker: Tracker) -> List[str]:
     """The catalogue pages the bot's turn before the latest user message answered from (in one of its messages:
@@ -41,12 +46,20 @@ class CatalogueReplies:
             return None
         try:
             match = await asyncio.to_thread(self._catalog.find, question)
-            if match is None and len(earlier_pages) == 1 and is_elliptic(question):
+            if match is None and len(earlier_pages) == 1 and is_elliptic(question) and asks_about_products(question):
+                # "how much is it?", "is it in stock?"; not "is it waterproof?" (the catalogue has no specs).
                 match = await asyncio.to_thread(self._catalog.named_by_url, earlier_pages[0])
             return match
         except Exception:  # the help center still answers
             logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
             return None
+
+    @staticmethod
+    def page_asked_about(question: Text, tracker: Tracker) -> Optional[Text]:
+        """The product page a follow-up to a one-product answer is about ("is it waterproof?" after the tent's
+        price), or None."""
+        pages = catalogue_pages_before(tracker)
+        return pages[0] if len(pages) == 1 and pages[0] != STORE_URL and is_elliptic(question) else None
 
     @staticmethod
     def say(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch, question: Text,
