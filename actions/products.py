@@ -11,7 +11,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.session import previous_bot_turn
-from bot.catalog import STORE_URL, CatalogueMatch, ProductCatalog, asks_about_products, catalogue_answer, catalogue_url
+from bot.catalog import (
+    STORE_URL,
+    CatalogueMatch,
+    ProductCatalog,
+    asks_about_products,
+    asks_stock,
+    catalogue_answer,
+    catalogue_url,
+)
 from bot.kb.source import is_elliptic
 
 logger = logging.getLogger(__name__)
@@ -69,8 +77,9 @@ class CatalogueReplies:
         # A follow-up to a price answer ("what about the monitor?") asks the price too, and was told where
         # stock is shown.
         price = True if not asks_about_products(question) else None
-        after_catalogue = bool(catalogue_pages_before(tracker))
-        text = catalogue_answer(products, question, price, stock_note=not after_catalogue)
+        # Where stock is shown is said once, unless stock is what was asked ("is it in stock?").
+        stock_note = asks_stock(question) or not catalogue_pages_before(tracker)
+        text = catalogue_answer(products, question, price, stock_note=stock_note)
         dispatcher.utter_message(
             text=f"{text}\n\nSource: Brightbay catalogue ({url})",
             kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},

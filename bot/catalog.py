@@ -30,6 +30,7 @@ _ASKS_SOLD = re.compile(
     r"|\bcan i (?:buy|order|get)\b|\bwhere can i (?:buy|find)\b",
     re.IGNORECASE,
 )
+_ASKS_STOCK = re.compile(r"\b(?:in|out of) stock\b|\bavailab(?:le|ility)\b|\bsold out\b|\bback in\b", re.IGNORECASE)
 # Words of a product question that name no product ("how much is the ... in stock?").
 _QUESTION_WORDS = frozenset(
     "much price priced cost costs sell have carry stock offer available buy order get find guy u please "
@@ -82,6 +83,11 @@ def _words(text: str) -> List[str]:
 def asks_about_products(text: str) -> bool:
     """"how much is the espresso machine?", "do you sell tents?", "is the kettle in stock"."""
     return bool(_ASKS_PRICE.search(text) or _ASKS_SOLD.search(text))
+
+
+def asks_stock(text: str) -> bool:
+    """"is it in stock?", "is the kettle available?"."""
+    return bool(_ASKS_STOCK.search(text))
 
 
 def asks_price(text: str) -> bool:

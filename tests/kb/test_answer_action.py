@@ -250,6 +250,11 @@ def test_price_and_do_you_sell_questions_are_answered_from_the_catalogue(kb_sour
     details = only_message(run_action(action, follow_up)[1])
     assert "$649.99" not in details["text"] and "https://brightbay.example/products/HM-2004" in details["text"]
     assert details["text"].startswith("I only have the price here.") and details["buttons"][0]["payload"] == HUMAN
+    # ...and "is it in stock?" there was told only that we sell it: where stock is shown is said again.
+    latest = {"text": "is it in stock?", "intent": {"name": "out_of_scope", "confidence": 0.5}}
+    follow_up = Tracker("answers-test", {}, latest, events + [{"event": "user", "text": latest["text"], "parse_data": latest}],
+                        False, None, {}, "action_listen")
+    assert "shows whether it's in stock" in only_message(run_action(action, follow_up)[1])["text"]
 
 
 def test_what_happens_next_while_the_order_check_waits_says_what_it_needs_and_leads_to(kb_source) -> None:
