@@ -20,7 +20,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
-from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies
+from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import asks_what_next, next_step_text
@@ -172,18 +172,20 @@ class ActionAnswerQuestion(Action):
             return []
         # "how much is the espresso machine?": the catalogue answers what it names exactly; a partial match
         # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
-        products = await self._products.match(question, tracker)
+        earlier_pages = catalogue_pages_before(tracker)
+        # A cancellation or refund waiting for a yes: asked again after the answer.
+        waiting = still_waiting_question(tracker)
+        products = await self._products.match(question, tracker, earlier_pages)
         if products is not None and products.exact:
             if products.whole:
-                self._products.say(dispatcher, tracker, products, question)
+                self._products.say(dispatcher, products, question, earlier_pages, waiting)
                 return []
             # "how much is the laptop and does it come with a warranty?": the price, then the help center.
-            self._products.say(dispatcher, tracker, products, question, ask_waiting=False)
+            self._products.say(dispatcher, products, question, earlier_pages)
         try:
             source = self._source or await asyncio.to_thread(default_source)
             # "wait, will i be charged anything?" while a cancellation waits for a yes is about the cancellation.
-            waiting_change = still_waiting_question(tracker) is not None
-            found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker), waiting_change)
+            found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker), waiting is not None)
             answer: Answer = await self._answerer_for_process().answer(
                 found.question(question), found.context, found.hits, recent_conversation(tracker)
             )
@@ -208,7 +210,6 @@ class ActionAnswerQuestion(Action):
         if answer.grounded and not (repeated and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):
             dispatcher.utter_message(text=answer.text, kb_answer=record)
             # A question asked while a cancellation or refund waits for a yes: ask for it again.
-            waiting = still_waiting_question(tracker)
             if waiting:
                 dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
             elif repeated:
@@ -232,19 +233,18 @@ class ActionAnswerQuestion(Action):
         if products is not None:
             # The closest items for a name matched in part; nothing more when a clause was answered exactly.
             if not products.exact:
-                self._products.say(dispatcher, tracker, products, question)
+                self._products.say(dispatcher, products, question, earlier_pages, waiting)
             return []
         if intent in FALLBACK_RESPONSES:
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one.
             dispatcher.utter_message(response=FALLBACK_RESPONSES[intent], kb_answer=record)
             return []
-        page = self._products.page_asked_about(question, tracker)
+        page = self._products.page_asked_about(question, earlier_pages)
         if page:
             # "is it waterproof?" after the tent's price: the help center has no product details, its page has.
             dispatcher.utter_message(text=PRODUCT_DETAILS_TEXT.format(url=page), buttons=OFFER_HUMAN_BUTTONS, kb_answer=record)
             return []
-        waiting = still_waiting_question(tracker)
         if waiting:
             # "the lamp" to "Shall I go ahead?" (a refund waits): the question again, not the offer of a person,
             # so that the "yes" that follows is read as the answer to it.

@@ -44,6 +44,7 @@ _STOPPED_WORKING = re.compile(
 
 # Tracking says delivered, the customer has nothing.
 _MARKED_DELIVERED = r"\b(?:says|said|shows|showed|showing|marked|marks|listed)(?: (?:as|it was|it's|its))? delivered\b"
+_MARKED_DELIVERED_RE = re.compile(_MARKED_DELIVERED, re.IGNORECASE)
 _NOT_RECEIVED = re.compile(
     _MARKED_DELIVERED + r"|\b(?:never|did ?n[o']?t|did not|have ?n[o']?t|has ?n[o']?t|have not|has not|not) (?:get|got|receive|received|arrive|arrived|come|came|show(?:n|ed)? up)\b"
     r"(?![^.?!]{0,25}\b(?:refund|money|email|confirmation|code|link|invoice|receipt)s?\b)",
@@ -86,7 +87,7 @@ def says_not_received(text: Optional[Text]) -> bool:
 
 def says_marked_delivered(text: Optional[Text]) -> bool:
     """"tracking says delivered": the carrier's word, which can be ahead of the order's own record."""
-    return bool(text and re.search(_MARKED_DELIVERED, text, re.IGNORECASE))
+    return bool(text and _MARKED_DELIVERED_RE.search(text))
 
 
 def complaint_response(text: Optional[Text]) -> Text:

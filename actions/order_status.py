@@ -98,15 +98,16 @@ class ActionOrderStatus(VerifiedOrderAction):
         today = self._service.today()
         dispatcher.utter_message(text=describe_status(order, today))
         request = order_request(tracker)
-        if order.status is OrderStatus.DELIVERED and request and says_not_received(request.get("text")):
+        asked = request.get("text") if request else None
+        if order.status is OrderStatus.DELIVERED and says_not_received(asked):
             # "it never arrived", and it says delivered: what to do about a missing parcel, by how long ago.
             days = (today - order.delivered_on).days if order.delivered_on else 0
             if days <= 1:
                 dispatcher.utter_message(response="utter_parcel_not_received")
             else:
                 dispatcher.utter_message(text=missing_parcel_text(days), buttons=OFFER_HUMAN_BUTTONS)
-        elif order.status is OrderStatus.SHIPPED and request and says_not_received(request.get("text")):
-            if says_marked_delivered(request.get("text")):
+        elif order.status is OrderStatus.SHIPPED and says_not_received(asked):
+            if says_marked_delivered(asked):
                 # "it says delivered but i didn't get it" while the order's record still says on its way: the
                 # carrier's scan comes first, and the missing-parcel advice applies.
                 dispatcher.utter_message(text=CARRIER_AHEAD_TEXT.format(carrier=order.carrier or "the carrier"))

@@ -9,7 +9,7 @@ from typing import List, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.confirmation import CONFIRM_BUTTONS, still_waiting_question
+from actions.confirmation import CONFIRM_BUTTONS
 from actions.session import previous_bot_turn
 from bot.catalog import (
     STORE_URL,
@@ -41,15 +41,15 @@ def catalogue_pages_before(tracker: Tracker) -> List[str]:
 
 
 class CatalogueReplies:
-    """Finds the products a message asks about and says their price; the catalogue is injected."""
+    """Finds the products a message asks about and says their price; the catalogue is injected. ``earlier_pages``
+    is ``catalogue_pages_before`` of the conversation, read once per message by the caller."""
 
     def __init__(self, catalog: ProductCatalog) -> None:
         self._catalog = catalog
 
-    async def match(self, question: Text, tracker: Tracker) -> Optional[CatalogueMatch]:
+    async def match(self, question: Text, tracker: Tracker, earlier_pages: List[str]) -> Optional[CatalogueMatch]:
         """The catalogue's products for a price or "do you sell" question, or for a follow-up to a catalogue
         answer ("what about the monitor?", or "how much is it?" about the one product it named); None otherwise."""
-        earlier_pages = catalogue_pages_before(tracker)
         if not (asks_about_products(question) or (earlier_pages and is_elliptic(question))):
             return None
         try:
@@ -63,27 +63,26 @@ class CatalogueReplies:
             return None
 
     @staticmethod
-    def page_asked_about(question: Text, tracker: Tracker) -> Optional[Text]:
+    def page_asked_about(question: Text, earlier_pages: List[str]) -> Optional[Text]:
         """The product page a follow-up to a one-product answer is about ("is it waterproof?" after the tent's
         price), or None."""
-        pages = catalogue_pages_before(tracker)
-        return pages[0] if len(pages) == 1 and pages[0] != STORE_URL and is_elliptic(question) else None
+        one_product = len(earlier_pages) == 1 and earlier_pages[0] != STORE_URL
+        return earlier_pages[0] if one_product and is_elliptic(question) else None
 
     @staticmethod
-    def say(dispatcher: CollectingDispatcher, tracker: Tracker, products: CatalogueMatch, question: Text,
-            ask_waiting: bool = True) -> None:
-        """The products' prices and page, then (``ask_waiting``) the question a change waits on."""
+    def say(dispatcher: CollectingDispatcher, products: CatalogueMatch, question: Text, earlier_pages: List[str],
+            waiting: Optional[Text] = None) -> None:
+        """The products' prices and page, then the question a change waits on (``waiting``), if any."""
         url = catalogue_url(products)
         # A follow-up to a price answer ("what about the monitor?") asks the price too, and was told where
         # stock is shown.
         price = True if not asks_about_products(question) else None
         # Where stock is shown is said once, unless stock is what was asked ("is it in stock?").
-        stock_note = asks_stock(question) or not catalogue_pages_before(tracker)
+        stock_note = asks_stock(question) or not earlier_pages
         text = catalogue_answer(products, question, price, stock_note=stock_note)
         dispatcher.utter_message(
             text=f"{text}\n\nSource: Brightbay catalogue ({url})",
             kb_answer={"grounded": True, "sources": [url], "llm_usage": None, "rejected": None},
         )
-        waiting = still_waiting_question(tracker) if ask_waiting else None
         if waiting:
             dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
