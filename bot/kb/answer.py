@@ -25,6 +25,9 @@ INTRO_PENALTY = 0.5
 TOP_PASSAGE_BONUS = 0.15
 # Per word of the question that one candidate passage holds and the others don't ("uk": international shipping).
 UNIQUE_TERM_BONUS = 0.15
+# Words that phrase a question rather than name its topic: "take" in "how long does delivery take to germany"
+# is held by "Standard shipping to US addresses takes 3-5 business days" alone, and must not outweigh "germany".
+_ASKING_WORDS = frozenset("take get got need want know tell long much many soon able make like".split())
 # A question that asks for a duration or an amount is answered by a sentence that states one: "and how long
 # does it take?" after "do you ship to canada?" wants "7-14 business days" with "We ship to Canada", the
 # sentence that shares the earlier turn's words. (question pattern, pattern of a sentence that answers it)
@@ -84,6 +87,15 @@ def _sentence_scores(query: str, sentences: Sequence[str], context: Sequence[str
     return vectors @ encode_in_context(query, context) + OVERLAP_WEIGHT * np.array([_overlap(terms, s) for s in sentences])
 
 
+_OPENING_PRONOUN = re.compile(r"^(?:it|they|this|these|that|those)\b", re.IGNORECASE)
+
+
+def _under_heading(sentence: str, chunk) -> str:
+    if chunk.section == INTRO_SECTION or not _OPENING_PRONOUN.match(sentence):
+        return sentence
+    return f"{chunk.section}: {sentence}"
+
+
 def _with_sentence_of_asked_type(query: str, sentences: Sequence[str], keep: List[int], order: List[int]) -> List[int]:
     """``keep`` (indices, best first) with the best-ranked sentence stating the duration or amount the query asks
     for, when none kept states one."""
@@ -99,7 +111,7 @@ def _terms_only_in(query: str, chunks: Sequence) -> List[set]:
     """For each passage, the query's words that it holds (in its text or section title) and no other does:
     "uk" in "how long does shipping to the uk take" is in the international passage only."""
     words = [set(tokenize(f"{c.section} {c.text}")) for c in chunks]
-    asked = set(tokenize(query))
+    asked = set(tokenize(query)) - _ASKING_WORDS
     return [
         {w for w in asked & own if not any(w in other for j, other in enumerate(words) if j != i)}
         for i, own in enumerate(words)
@@ -125,7 +137,9 @@ def extract_answer(
     per_chunk = [split_sentences(c.text) or [c.text] for c in candidates]
     flat = [s for sentences in per_chunk for s in sentences]
     owner = [i for i, sentences in enumerate(per_chunk) for _ in sentences]
-    scores = _sentence_scores(query, flat, context)
+    # A sentence opening with a pronoun is read under its section's heading: "It is free on orders over $50"
+    # is about standard shipping.
+    scores = _sentence_scores(query, [_under_heading(f, candidates[o]) for f, o in zip(flat, owner)], context)
     # Introductions, rhetorical questions and pointers to another article rarely state the fact asked for.
     scores -= INTRO_PENALTY * np.array([
         candidates[o].section == INTRO_SECTION or f.endswith("?") or bool(_POINTER.search(f)) for f, o in zip(flat, owner)
@@ -137,7 +151,7 @@ def extract_answer(
     order = [int(i) for i in np.argsort(-own)]
     best = float(own[order[0]])
     if len(chunk.text) <= SHORT_PASSAGE_CHARS and len(sentences) <= MAX_SENTENCES:
-        # A short section is one answer: "Standard shipping takes 3-5 business days. It is free on orders over
+        # A short section is one answer: "Standard shipping to US addresses takes 3-5 business days. It is free on orders over
         # $50; ..." asked "how much is standard shipping" needs its second sentence, which shares no word with it.
         keep = list(range(len(sentences)))
     else:
