@@ -99,3 +99,16 @@ def test_a_request_worded_against_itself_while_the_question_waits_is_the_no(canc
     assert texts(messages) == ["OK, I haven't changed anything on order 10002. Is there anything else I can help with?"]
     assert slot_sets(events) == [("pending_confirmation", None)]
     assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
+
+
+@pytest.mark.parametrize("text", ["is it too late to cancel?", "what happens if i cancel it", "should i cancel it"])
+def test_a_question_about_the_cancellation_while_it_waits_is_not_the_yes(cancel, fresh_service, text):
+    # Seen in a chat: "is it too late to cancel?" to "Shall I cancel it?" (read as cancel_order) cancelled the order.
+    tracker = make_tracker(verified(10002, pending_confirmation="cancel_order"), text=text, intent="cancel_order")
+    events, messages = run_action(cancel, tracker)
+    # The offer again: it says the order hasn't shipped and costs nothing to cancel, and asks for the yes.
+    assert texts(messages) == [
+        "Order 10002 ($1,249.00) hasn't shipped yet, so I can cancel it free of charge. Shall I cancel it?"
+    ]
+    assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING

@@ -278,3 +278,25 @@ def test_asking_whether_an_item_of_the_verified_order_can_go_back_offers_its_ret
                         (verified(10003), "how do i clip the carabiners to my bag?")):
         _, messages = run_action(action, make_tracker(slots, text=text, intent="check_refund_policy"))
         assert len(messages) == 1
+
+
+@pytest.mark.parametrize("slots, text, reply", [
+    (verified(10004, pending_confirmation="refund"), "is it too late?",
+     "There's still time: order 10004 was delivered on Thursday, March 5, and its 30-day return window ends on "
+     "Saturday, April 4."),
+    (verified(10004, pending_confirmation="refund"), "how long do i have?", "return window ends on Saturday, April 4."),
+    (verified(10002, pending_confirmation="cancel_order"), "is it too late?",
+     "There's still time: order 10002 hasn't shipped yet, so it can be cancelled free of charge."),
+])
+def test_asking_if_it_is_too_late_while_a_change_waits_gets_the_orders_dates(order_service, fresh_service, slots, text, reply):
+    # Seen in a chat: "is it too late?" while the refund of order 10004 waited found no passage ("Sorry, I didn't
+    # get that").
+    action = ActionAnswerQuestion(_ReturnsPolicy(), ExtractiveAnswerer(), orders=order_service)
+    events, messages = run_action(action, make_tracker(slots, text=text, intent="check_refund_policy"))
+    answer, question = texts(messages)
+    assert reply in answer
+    assert question.startswith("Shall I still") and messages[1]["buttons"] == YES_NO
+    assert events == [] and fresh_service.refunds(10004, "carol@example.com") == []
+    # Without a change waiting, the help center answers.
+    _, messages = run_action(action, make_tracker(verified(10004), text=text, intent="check_refund_policy"))
+    assert "within 30 days from delivery" in texts(messages)[0]
