@@ -22,6 +22,13 @@ KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-ite
         "received a defective camera",
         "i bought a tv and it has dead pixels",  # seen in a chat: got the general apology asking what happened
         "the monitor's screen is flickering",
+        # Seen in a chat: "the tent has a hole in it" got the general apology asking what happened.
+        "the tent has a hole in it",
+        "there's a small tear in the sleeping bag",
+        "one of the tent poles snapped",
+        "the hiking boots are coming apart at the sole",
+        "my blender smells like it's burning",
+        "the desk lamp flickers",
     ],
 )
 def test_a_damaged_item_gets_the_damaged_item_policy(text):
@@ -71,6 +78,9 @@ def test_a_parcel_that_never_came_gets_the_missing_parcel_policy(text):
         "I want to make a complaint",
         "nobody answered my emails",
         "",
+        # Words of a defect used otherwise.
+        "i have a tear in my eye after reading your reply",
+        "i'm smoking mad about this",
     ],
 )
 def test_other_complaints_get_the_apology(text):
