@@ -300,3 +300,14 @@ def test_asking_if_it_is_too_late_while_a_change_waits_gets_the_orders_dates(ord
     # Without a change waiting, the help center answers.
     _, messages = run_action(action, make_tracker(verified(10004), text=text, intent="check_refund_policy"))
     assert "within 30 days from delivery" in texts(messages)[0]
+
+
+@pytest.mark.parametrize("text", ["is it too late to return it?", "what happens if i return it"])
+def test_a_question_about_the_refund_while_it_waits_is_not_the_yes(request_refund, fresh_service, text):
+    # Like "is it too late to cancel?", which cancelled the order it asked about: read as get_refund, a
+    # question is answered by the offer, made again, and files nothing.
+    events, messages = run_action(request_refund, _asked(text, **verified(10003, pending_confirmation="refund")))
+    [offer] = texts(messages)
+    assert "so it's within our 30-day return window" in offer and offer.endswith("Shall I go ahead?")
+    assert ("pending_confirmation", "refund") in slot_sets(events)
+    assert fresh_service.refunds(10003, "alice@example.com") == []
