@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.confirmation import PENDING_SLOT
-from actions.fallback import OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.session import previous_bot_turn, session_events
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
@@ -348,6 +348,16 @@ def keep_order_values(tracker: Tracker, given: Dict[Text, Any]) -> List[EventTyp
     return events
 
 
+def asked_to_connect(tracker: Tracker) -> bool:
+    """Whether the bot's reply to the message before this one asked "Would you like me to connect you with an
+    agent?" (yes / no buttons; a "Talk to a person" button alone offers one in passing)."""
+    for event in previous_bot_turn(tracker):
+        payloads = {str(b.get("payload") or "") for b in (event.get("data") or {}).get("buttons") or []}
+        if "/contact_human_agent" in payloads and "/deny" in payloads:
+            return True
+    return False
+
+
 def awaited_order_task(tracker: Tracker) -> Optional[Text]:
     """The order task whose reply just asked for another order's number (``AWAITS_ORDER_NUMBER`` in its
     message's metadata), or None."""
@@ -388,6 +398,15 @@ class ActionAskOrderTask(Action):
             return keep_order_values(tracker, {k: v for k, v in typed.items() if k == ORDER_ID_SLOT})
         given = with_order_named_earlier(tracker, typed)
         order_id = given.get(ORDER_ID_SLOT) or tracker.get_slot(ORDER_ID_SLOT)
+        if typed and asked_to_connect(tracker):
+            # "10001" right after "Would you like me to connect you with an agent?" about a double charge: the
+            # number is for the agent, not a new request (it was asked what to do with the order).
+            what = f"order {order_id}" if order_id else "that"
+            dispatcher.utter_message(
+                text=f"Thanks, the agent will see {what} in the summary I pass on. Shall I connect you now?",
+                buttons=CONNECT_BUTTONS,
+            )
+            return keep_order_values(tracker, given)
         # "alice@example.com" after "10003": said so, or the same question again looks like it went unread.
         thanks = "Thanks. " if IDENTITY_SLOT in typed and ORDER_ID_SLOT not in typed and order_id else ""
         dispatcher.utter_message(

@@ -2,7 +2,7 @@
 import pytest
 
 from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, texts, verified
-from actions.fallback import PROBLEM_TEXT
+from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.verification import (
     FIND_ORDER_NUMBER_TEXT,
     ActionAskOrderTask,
@@ -335,3 +335,29 @@ def test_an_email_given_for_this_check_that_does_not_fit_still_fails(form):
     events, messages = run_action(form, tracker)
     assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 1.0)]
     assert texts(messages) == [NOT_VERIFIED_TEXT]
+
+
+def _after_bot_reply(slots, text, buttons):
+    tracker = make_tracker(slots, text=text)
+    tracker.events = [
+        {"event": "user", "text": "hi i was charged twice for my order"},
+        {"event": "bot", "text": "... Would you like me to connect you with an agent?", "data": {"buttons": buttons}},
+        {"event": "user", "text": text},
+    ]
+    return tracker
+
+
+def test_an_order_number_after_the_offer_to_connect_is_for_the_agent():
+    # Seen in a chat: "10001" after the double-charge reply ("Would you like me to connect you with an agent?")
+    # got "What would you like to do with order 10001?" and the task buttons.
+    events, messages = run_action(ActionAskOrderTask(), _after_bot_reply({}, "10001", CONNECT_BUTTONS))
+    [message] = messages
+    assert message["text"] == "Thanks, the agent will see order 10001 in the summary I pass on. Shall I connect you now?"
+    assert message["buttons"] == CONNECT_BUTTONS
+    assert slot_sets(events) == [("order_id", "10001")]
+    # The email that follows is kept the same way.
+    events, messages = run_action(ActionAskOrderTask(), _after_bot_reply({"order_id": "10001"}, "alice@example.com", CONNECT_BUTTONS))
+    assert "order 10001" in messages[0]["text"] and slot_sets(events) == [("order_identity", "alice@example.com")]
+    # After an answer that only offers a person in passing, the number starts a request of its own.
+    _, messages = run_action(ActionAskOrderTask(), _after_bot_reply({}, "10001", OFFER_HUMAN_BUTTONS))
+    assert _asked_what_to_do(messages) == "order 10001"
