@@ -24,7 +24,7 @@ from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_p
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, next_step_text
-from bot.catalog import ProductCatalog
+from bot.catalog import ProductCatalog, asks_details
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
@@ -254,12 +254,13 @@ class ActionAnswerQuestion(Action):
             if not products.exact:
                 self._products.say(dispatcher, products, question, earlier_pages, waiting)
             return []
-        if intent in FALLBACK_RESPONSES:
+        page = self._products.page_asked_about(question, earlier_pages)
+        if intent in FALLBACK_RESPONSES and not (page and asks_details(question)):
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
-            # after a shipping answer): the intent's own reply is the better one.
+            # after a shipping answer): the intent's own reply is the better one. ("do you have them in size
+            # 10?" after a price, read as place_order, is for the product page.)
             dispatcher.utter_message(response=FALLBACK_RESPONSES[intent], kb_answer=record)
             return []
-        page = self._products.page_asked_about(question, earlier_pages)
         if page:
             # "is it waterproof?" after the tent's price: the help center has no product details, its page has.
             dispatcher.utter_message(text=PRODUCT_DETAILS_TEXT.format(url=page), buttons=OFFER_HUMAN_BUTTONS, kb_answer=record)

@@ -16,6 +16,8 @@ from bot.catalog import (
     CatalogueMatch,
     ProductCatalog,
     asks_about_products,
+    asks_details,
+    asks_price,
     asks_stock,
     catalogue_answer,
     catalogue_url,
@@ -40,6 +42,11 @@ def catalogue_pages_before(tracker: Tracker) -> List[str]:
     ]
 
 
+def _asks_what_it_holds(question: Text) -> bool:
+    """A price, or stock of the product as it is (not in another size or colour)."""
+    return asks_price(question) or (asks_stock(question) and not asks_details(question))
+
+
 class CatalogueReplies:
     """Finds the products a message asks about and says their price; the catalogue is injected. ``earlier_pages``
     is ``catalogue_pages_before`` of the conversation, read once per message by the caller."""
@@ -54,8 +61,10 @@ class CatalogueReplies:
             return None
         try:
             match = await asyncio.to_thread(self._catalog.find, question)
-            if match is None and len(earlier_pages) == 1 and is_elliptic(question) and asks_about_products(question):
-                # "how much is it?", "is it in stock?"; not "is it waterproof?" (the catalogue has no specs).
+            if match is None and len(earlier_pages) == 1 and is_elliptic(question) and _asks_what_it_holds(question):
+                # "how much is it?", "is it in stock?"; not "is it waterproof?" or "do you have them in size 10?"
+                # (the catalogue has no specs: the product page has), nor "can i order them through you?" (the
+                # help center says how to order).
                 match = await asyncio.to_thread(self._catalog.named_by_url, earlier_pages[0])
             return match
         except Exception:  # the help center still answers

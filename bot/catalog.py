@@ -31,6 +31,13 @@ _ASKS_SOLD = re.compile(
     re.IGNORECASE,
 )
 _ASKS_STOCK = re.compile(r"\b(?:in|out of) stock\b|\bavailab(?:le|ility)\b|\bsold out\b|\bback in\b", re.IGNORECASE)
+# A size, colour or specification of a product: the catalogue holds none, its product page does.
+_ASKS_DETAILS = re.compile(
+    r"\bsizes?\b|\bcolou?rs?\b|\bin (?:black|white|red|blue|green|grey|gray|pink|silver|gold|brown|beige|navy)\b"
+    r"|\b(?:bigger|smaller|larger|wider|longer|shorter|lighter|heavier)\b|\bwaterproof\b|\bdimensions?\b|\bweigh(?:s|t)?\b"
+    r"|\bspecs?\b|\bspecifications?\b|\bmaterials?\b|\bmade of\b|\bbattery life\b|\bwatts?\b|\bcapacity\b",
+    re.IGNORECASE,
+)
 # Words of a product question that name no product ("how much is the ... in stock?").
 _QUESTION_WORDS = frozenset(
     "much price priced cost costs sell have carry stock offer available buy order get find guy u please "
@@ -88,6 +95,11 @@ def asks_about_products(text: str) -> bool:
 def asks_stock(text: str) -> bool:
     """"is it in stock?", "is the kettle available?"."""
     return bool(_ASKS_STOCK.search(text))
+
+
+def asks_details(text: str) -> bool:
+    """"do you have them in size 10?", "is it available in blue?", "how much does it weigh?"."""
+    return bool(_ASKS_DETAILS.search(text))
 
 
 def asks_price(text: str) -> bool:

@@ -255,6 +255,14 @@ def test_price_and_do_you_sell_questions_are_answered_from_the_catalogue(kb_sour
     follow_up = Tracker("answers-test", {}, latest, events + [{"event": "user", "text": latest["text"], "parse_data": latest}],
                         False, None, {}, "action_listen")
     assert "shows whether it's in stock" in only_message(run_action(action, follow_up)[1])["text"]
+    # Seen in a chat: "do you have them in size 10" after a price got "Yes, we sell the Hiking Daypack"; a size or
+    # colour is on the product page, also when the question reads as place_order (whose reply says how to order).
+    for text, intent in (("do you have them in size 10", "place_order"), ("is it available in blue?", "out_of_scope")):
+        latest = {"text": text, "intent": {"name": intent, "confidence": 0.7}}
+        follow_up = Tracker("answers-test", {}, latest, events + [{"event": "user", "text": text, "parse_data": latest}],
+                            False, None, {}, "action_listen")
+        details = only_message(run_action(action, follow_up)[1])
+        assert details["text"].startswith("I only have the price here.") and "products/HM-2004" in details["text"], text
 
 
 def test_what_happens_next_while_the_order_check_waits_says_what_it_needs_and_leads_to(kb_source) -> None:
