@@ -64,6 +64,8 @@ def test_a_follow_up_whose_passage_fits_the_earlier_turn_gets_it(kb_source: Loca
     # "It is free on orders over $50" is read under its heading, standard shipping: it was the return-shipping fee.
     ("is shipping free?", "free on orders over $50"),
     ("what does shipping cost for a $30 order", "$5.99"),
+    # "To add a shipping address..." shared "shipping" with it; the change passage said "delivery address".
+    ("how do I change my shipping address", "until it ships"),
     # "collected in person" alone was not found for "collect my order": the cancellation steps came back.
     ("can i collect my order instead of having it shipped", "no physical stores"),
 ])
