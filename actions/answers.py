@@ -24,7 +24,7 @@ from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_p
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, next_step_text
-from bot.catalog import ProductCatalog, asks_details
+from bot.catalog import ProductCatalog, asks_details, shared_catalog
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
@@ -147,7 +147,7 @@ class ActionAnswerQuestion(Action):
         self._source = source
         self._answerer = answerer
         self._orders = orders or OrderService()
-        self._products = CatalogueReplies(catalog or ProductCatalog(self._orders.session_factory))
+        self._products = CatalogueReplies(catalog or shared_catalog(self._orders.session_factory))
 
     def name(self) -> Text:
         return "action_answer_question"

@@ -11,15 +11,21 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import says_marked_delivered, says_not_received
 from actions.fallback import OFFER_HUMAN_BUTTONS
+from actions.products import names_products_not_in
 from actions.session import latest_user_message
-from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
+from actions.verification import AWAITS_ORDER_NUMBER, ORDER_ID_SLOT, VerifiedOrderAction
+from bot.catalog import ProductCatalog, shared_catalog
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
-from bot.orders import OrderSummary
+from bot.orders import OrderService, OrderSummary
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
 CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
 MAX_EXTRA_ORDERS = 4  # other order numbers looked up from one message (a customer's handful, not a list)
+NOT_IN_THIS_ORDER_TEXT = (
+    "I don't see the item you mentioned in order {order_id}. If it came in another order, tell me that order's "
+    "number and I'll check it too."
+)
 
 
 def describe_status(order: OrderSummary, today: date) -> Text:
@@ -89,6 +95,10 @@ def missing_parcel_text(days_since_delivery: int) -> Text:
 class ActionOrderStatus(VerifiedOrderAction):
     """The verified order's status, and that of any other order named in the same message with the same identity."""
 
+    def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
+        super().__init__(service)
+        self._catalog = catalog or shared_catalog(self._service.session_factory)
+
     def name(self) -> Text:
         return "action_order_status"
 
@@ -99,6 +109,13 @@ class ActionOrderStatus(VerifiedOrderAction):
         dispatcher.utter_message(text=describe_status(order, today))
         request = order_request(tracker)
         asked = request.get("text") if request else None
+        if asked and await names_products_not_in(self._catalog, asked, order):
+            # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV
+            # placed yesterday: its status alone, as if it were the kettle. The next order number is checked too.
+            dispatcher.utter_message(
+                text=NOT_IN_THIS_ORDER_TEXT.format(order_id=order.order_id), **{AWAITS_ORDER_NUMBER: "status"}
+            )
+            return []
         if order.status is OrderStatus.DELIVERED and says_not_received(asked):
             # "it never arrived", and it says delivered: what to do about a missing parcel, by how long ago.
             days = (today - order.delivered_on).days if order.delivered_on else 0

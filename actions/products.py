@@ -23,6 +23,7 @@ from bot.catalog import (
     catalogue_url,
 )
 from bot.kb.source import is_elliptic
+from bot.orders import OrderSummary
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,18 @@ def catalogue_pages_before(tracker: Tracker) -> List[str]:
         for e in previous_bot_turn(tracker) for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
         if str(source).startswith(STORE_URL)
     ]
+
+
+async def names_products_not_in(catalog: ProductCatalog, text: Text, order: OrderSummary) -> bool:
+    """Whether ``text`` names catalogue products none of which is in ``order`` ("the headphones" about the
+    order of a water bottle and carabiners). False when the catalogue can't be read: the request goes on."""
+    try:
+        match = await asyncio.to_thread(catalog.find, text)
+    except Exception:
+        logger.exception("catalogue lookup failed for order %s", order.order_id)
+        return False
+    lines = {name for name, _ in order.items}
+    return match is not None and not any(product.name in lines for product in match.products)
 
 
 def _asks_what_it_holds(question: Text) -> bool:

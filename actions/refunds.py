@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 from datetime import date
 from typing import List, Optional, Sequence, Text, Tuple
@@ -14,15 +13,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
+from actions.products import names_products_not_in
 from actions.session import latest_request
 from actions.verification import AWAITS_ORDER_NUMBER, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
-from bot.catalog import ProductCatalog
+from bot.catalog import ProductCatalog, shared_catalog
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
 from bot.parsing import items_named
 
-logger = logging.getLogger(__name__)
 
 REFUND_STATUS_TEXT = {
     RefundStatus.REQUESTED: "requested; it's paid to your original payment method within 5-7 business days after the return reaches our warehouse",
@@ -174,27 +173,19 @@ class ActionRequestRefund(VerifiedOrderAction):
 
     def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
         super().__init__(service)
-        self._catalog = catalog or ProductCatalog(self._service.session_factory)
+        self._catalog = catalog or shared_catalog(self._service.session_factory)
 
     def name(self) -> Text:
         return "action_request_refund"
-
-    async def _names_another_product(self, text: Text, order: OrderSummary) -> bool:
-        """Whether ``text`` names catalogue products none of which is in ``order``."""
-        try:
-            match = await asyncio.to_thread(self._catalog.find, text)
-        except Exception:  # the refund goes on as asked
-            logger.exception("catalogue lookup failed for order %s", order.order_id)
-            return False
-        lines = {name for name, _ in order.items}
-        return match is not None and not any(product.name in lines for product in match.products)
 
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         answer = answers_the_question(tracker, "refund")
         named, waiting = items_asked_for(tracker, order), tracker.get_slot(ITEMS_SLOT) or []
-        if answer is None and not named and await self._names_another_product(latest_request(tracker, "get_refund") or "", order):
+        if answer is None and not named and await names_products_not_in(
+            self._catalog, latest_request(tracker, "get_refund") or "", order
+        ):
             # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and
             # carabiners was offered the whole order's refund.
             dispatcher.utter_message(text=not_in_order_text(order), **{AWAITS_ORDER_NUMBER: "refund"})

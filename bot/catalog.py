@@ -6,6 +6,7 @@ only ever names real catalogue rows. Stock is not here: the product page shows i
 """
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
@@ -179,6 +180,13 @@ def _best_match(
     best = max(scores.values())
     ranked = sorted((i for i, score in scores.items() if score >= best - 1e-9), key=lambda i: products[i].name)
     return CatalogueMatch(tuple(products[i] for i in ranked[:limit]), exact=matched[ranked[0]] == wanted)
+
+
+@functools.lru_cache(maxsize=8)
+def shared_catalog(session_factory: SessionFactory = session_scope) -> ProductCatalog:
+    """The catalogue of one database, shared by every action of a process: one cache, one reload every
+    ``CACHE_SECONDS`` (rasa-sdk gives actions no container to share it through)."""
+    return ProductCatalog(session_factory)
 
 
 def catalogue_answer(match: CatalogueMatch, text: str, price: Optional[bool] = None, stock_note: bool = True) -> str:

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import update
 
-from bot.catalog import ProductCatalog, asks_about_products, catalogue_answer, catalogue_url
+from bot.catalog import ProductCatalog, asks_about_products, catalogue_answer, catalogue_url, shared_catalog
 from bot.db.models import Product
 from bot.db.session import session_scope
 
@@ -67,3 +67,17 @@ def test_prices_come_from_the_database(db_url) -> None:
 ])
 def test_product_questions(text, asks) -> None:
     assert asks_about_products(text) is asks
+
+
+def test_the_actions_of_a_process_share_one_catalogue(order_service) -> None:
+    # Three actions each built their own ProductCatalog: three caches, three reloads every CACHE_SECONDS.
+    from actions.answers import ActionAnswerQuestion
+    from actions.order_status import ActionOrderStatus
+    from actions.refunds import ActionRequestRefund
+
+    shared = shared_catalog(order_service.session_factory)
+    assert ActionOrderStatus(order_service)._catalog is shared
+    assert ActionRequestRefund(order_service)._catalog is shared
+    assert ActionAnswerQuestion(orders=order_service)._products._catalog is shared
+    # Another database has its own.
+    assert shared_catalog(partial(session_scope, "sqlite://")) is not shared

@@ -162,3 +162,22 @@ def test_a_plain_status_question_gets_no_missing_parcel_help(action):
     tracker = with_events(make_tracker(verified(10003)), asked("where is my order", [], "10003", "alice@example.com"))
     _, messages = run_action(action, tracker)
     assert len(messages) == 1
+
+
+def test_a_product_the_order_does_not_hold_is_said_and_another_order_number_awaited(action):
+    # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002 (a TV placed
+    # yesterday) got the TV's status alone, as if it were the kettle.
+    tracker = with_events(make_tracker(verified(10002)),
+                          asked("i ordered a kettle 2 weeks ago and it still hasnt arrived", [], "10002", "bob@example.com"))
+    _, messages = run_action(action, tracker)
+    status, note = messages
+    assert status["text"].startswith("Order 10002 ($1,249.00) was placed yesterday")
+    assert note["text"] == ("I don't see the item you mentioned in order 10002. If it came in another order, tell me "
+                            "that order's number and I'll check it too.")
+    assert note["awaits_order_number"] == "status"
+    # The product the order holds, or none named, gets the status alone.
+    for text, order_id, email in (("where is the water bottle i ordered", 10003, "alice@example.com"),
+                                  ("has my tv shipped yet", 10002, "bob@example.com"),
+                                  ("where is my order", 10002, "bob@example.com")):
+        tracker = with_events(make_tracker(verified(order_id)), asked(text, [], str(order_id), email))
+        assert len(run_action(action, tracker)[1]) == 1, text
