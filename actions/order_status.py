@@ -38,7 +38,15 @@ def describe_status(order: OrderSummary, today: date) -> Text:
 def _status(order: OrderSummary, today: date) -> Text:
     head = f"Order {order.order_id} ({money(order.total)})"
     if order.status is OrderStatus.PROCESSING:
-        return f"{head} was placed {day(order.placed_on, today)} and is being prepared; it hasn't shipped yet."
+        # "why hasn't it shipped yet??" got this same sentence again: when it should ship answers it.
+        text = f"{head} was placed {day(order.placed_on, today)} and is being prepared; it hasn't shipped yet."
+        ships = order.expected_ship_on
+        if ships < today:
+            return f"{text} It should have shipped {day(ships, today)}, so it's running late."
+        if ships == order.placed_on:
+            return f"{text} It should ship {day(ships, today)}."
+        return (f"{text} It should ship {day(ships, today)}: orders placed after 14:00 ET or at the weekend ship "
+                "the next business day.")
     if order.status is OrderStatus.SHIPPED:
         text = f"{head} shipped {day(order.shipped_on, today)} with {order.carrier}"
         text += f", tracking number {order.tracking_number}." if order.tracking_number else "."
@@ -116,7 +124,10 @@ class ActionOrderStatus(VerifiedOrderAction):
                 text=NOT_IN_THIS_ORDER_TEXT.format(order_id=order.order_id), **{AWAITS_ORDER_NUMBER: "status"}
             )
             return []
-        if order.status is OrderStatus.DELIVERED and says_not_received(asked):
+        if order.status is OrderStatus.PROCESSING and order.expected_ship_on < today:
+            # Late leaving the warehouse: a person can check what holds it up.
+            dispatcher.utter_message(response="utter_delay")
+        elif order.status is OrderStatus.DELIVERED and says_not_received(asked):
             # "it never arrived", and it says delivered: what to do about a missing parcel, by how long ago.
             days = (today - order.delivered_on).days if order.delivered_on else 0
             if days <= 1:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Callable, ContextManager, List, Optional, Sequence, Tuple
 
@@ -21,6 +21,9 @@ from bot.db.session import lock_for_write, session_scope
 MAX_ORDER_ID = 99_999_999
 MAX_REASON_LENGTH = 1000
 _ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
+# "Orders placed before 14:00 ET on a business day usually ship the same day" (data/kb/shipping.md); order
+# times are stored in the store's time (ET), like the support hours.
+SAME_DAY_SHIPPING_CUTOFF = time(14, 0)
 
 SessionFactory = Callable[[], ContextManager[Session]]
 
@@ -32,6 +35,7 @@ class OrderSummary:
     carrier: Optional[str]
     tracking_number: Optional[str]
     placed_on: date
+    expected_ship_on: date  # when an order placed then usually ships (see expected_ship_day)
     shipped_on: Optional[date]
     delivered_on: Optional[date]
     eta: Optional[date]
@@ -111,6 +115,18 @@ def _day(value: Optional[datetime]) -> Optional[date]:
     return value.date() if value is not None else None
 
 
+def expected_ship_day(placed_at: datetime) -> date:
+    """The business day an order placed at ``placed_at`` usually ships: that day before the cutoff, else the
+    next Monday-to-Friday day (public holidays are not known here)."""
+    day = placed_at.date()
+    if day.weekday() < 5 and placed_at.time() < SAME_DAY_SHIPPING_CUTOFF:
+        return day
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
 def _order_summary(order: Order) -> OrderSummary:
     customer = order.customer
     return OrderSummary(
@@ -119,6 +135,7 @@ def _order_summary(order: Order) -> OrderSummary:
         carrier=str(order.carrier) if order.carrier is not None else None,
         tracking_number=order.tracking_number,
         placed_on=order.placed_at.date(),
+        expected_ship_on=expected_ship_day(order.placed_at),
         shipped_on=_day(order.shipped_at),
         delivered_on=_day(order.delivered_at),
         eta=order.eta,

@@ -1,7 +1,7 @@
 """OrderService against the seeded demo database."""
 import dataclasses
 import threading
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
@@ -16,6 +16,7 @@ from bot.orders import (
     OrderSummary,
     RefundOutcome,
     RefundSummary,
+    expected_ship_day,
 )
 
 ABSURD_IDS = [0, -1, 100_000_000, 10**30, True, "10001", 10001.0, None]
@@ -324,3 +325,15 @@ def test_concurrent_cancels_cancel_once(order_service):
     outcomes = _in_threads(6, order_service.cancel, 10002, "bob@example.com")
     assert outcomes.count(CancelOutcome.CANCELLED) == 1
     assert outcomes.count(CancelOutcome.ALREADY_CANCELLED) == 5
+
+
+@pytest.mark.parametrize("placed_at, ships", [
+    (datetime(2026, 3, 12, 9, 30), date(2026, 3, 12)),    # Thursday morning: that day
+    (datetime(2026, 3, 12, 14, 0), date(2026, 3, 13)),    # Thursday at the cutoff: Friday
+    (datetime(2026, 3, 13, 16, 45), date(2026, 3, 16)),   # Friday afternoon: Monday
+    (datetime(2026, 3, 14, 10, 0), date(2026, 3, 16)),    # Saturday morning: Monday
+    (datetime(2026, 3, 15, 23, 59), date(2026, 3, 16)),   # Sunday night: Monday
+])
+def test_the_day_an_order_usually_ships(placed_at, ships):
+    # data/kb/shipping.md: orders placed before 14:00 ET on a business day usually ship the same day.
+    assert expected_ship_day(placed_at) == ships

@@ -26,6 +26,7 @@ def action(order_service):
                 "It's expected to arrive on Tuesday, March 17. "
                 "Items: Portable Bluetooth Speaker; USB-C Charging Cable (2 m)."),
         (10002, "Order 10002 ($1,249.00) was placed yesterday and is being prepared; it hasn't shipped yet. "
+                "It should ship tomorrow: orders placed after 14:00 ET or at the weekend ship the next business day. "
                 "Items: Brightview 65\" 4K QLED TV."),
         (10003, "Order 10003 ($34.50) was delivered on Tuesday, March 10. "
                 "Items: Insulated Water Bottle, 1 L; Carabiner Set (3-pack)."),
@@ -181,3 +182,15 @@ def test_a_product_the_order_does_not_hold_is_said_and_another_order_number_awai
                                   ("where is my order", 10002, "bob@example.com")):
         tracker = with_events(make_tracker(verified(order_id)), asked(text, [], str(order_id), email))
         assert len(run_action(action, tracker)[1]) == 1, text
+
+
+def test_an_order_being_prepared_says_when_it_should_ship_and_offers_a_person_once_late(db_url, today):
+    # Seen in a chat: "why hasnt it shipped yet??" after the status of 10002 got the same sentence again.
+    # 10002 was placed on Saturday at 20:17 (TODAY is Sunday): it ships on Monday.
+    events = asked("why hasnt it shipped yet??", [], "10002", "bob@example.com")
+    for days_later, says, extra in ((1, "It should ship today: orders placed after 14:00 ET", []),
+                                    (3, "It should have shipped on Monday, March 16, so it's running late.", ["utter_delay"])):
+        service = OrderService(session_factory=partial(session_scope, db_url), today=lambda: today + timedelta(days=days_later))
+        _, messages = run_action(ActionOrderStatus(service), with_events(make_tracker(verified(10002)), events))
+        assert says in messages[0]["text"]
+        assert [m.get("response") for m in messages[1:]] == extra
