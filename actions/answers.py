@@ -70,6 +70,17 @@ UNAVAILABLE_TEXT = (
 )
 
 AGENT_CAN_DO_IT_TEXT = "I can't do that from this chat, but a support agent can. Would you like me to connect you with one?"
+SUPPORT_IS_HERE_TEXT = "You can reach our support team from here: would you like me to connect you with an agent?"
+# An answer whose way to do it is our support team: a sentence that opens with the instruction ("Contact our
+# support team with your order number..."), not one that mentions them for a case ("If something on an invoice
+# is wrong, ... ask our support team").
+_SUPPORT_IS_THE_WAY = re.compile(r"^(?:to \w+[^,]*, )?(?:contact|email|ask|tell|write to) (?:our support team|support@)", re.IGNORECASE)
+# Asking how to get something done ("how do i claim it", "who do i contact about that").
+_ASKS_HOW_TO = re.compile(
+    r"\bhow (?:do|can|should|would) (?:i|we)\b|\bwhat do i (?:need|have) to do\b|\bwhere do i (?:go|send|claim|report)\b"
+    r"|\bwho (?:do|should) i (?:contact|ask|talk to|email)\b",
+    re.IGNORECASE,
+)
 # A help-center answer saying our support team does what was asked ("ask our support team ... and we'll send it").
 _SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
 # A request for the assistant to do something ("can you send it to my work email", "please delete my account"),
@@ -243,10 +254,15 @@ class ActionAnswerQuestion(Action):
                 except Exception:  # the answer is given; the offer is a bonus
                     logger.exception("could not offer a return in conversation %s", tracker.sender_id)
                     events = []
-                if not events and asks_us_to_act(question) and _SUPPORT_DOES_IT.search(answer.text):
-                    # "can you send it to my work email instead" and the help center says our support team
-                    # does that: the assistant can't, the person it can connect them with can.
-                    dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)
+                if not events and _SUPPORT_DOES_IT.search(answer.text):
+                    if asks_us_to_act(question):
+                        # "can you send it to my work email instead" and the help center says our support team
+                        # does that: the assistant can't, the person it can connect them with can.
+                        dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)
+                    elif _ASKS_HOW_TO.search(question) and any(_SUPPORT_IS_THE_WAY.search(x) for x in answer.sentences):
+                        # "ok so how do i claim it" and the way is "Contact our support team with your order
+                        # number...": they are one step away.
+                        dispatcher.utter_message(text=SUPPORT_IS_HERE_TEXT, buttons=CONNECT_BUTTONS)
                 return events
             return []
         if products is not None:

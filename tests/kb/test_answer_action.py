@@ -511,8 +511,14 @@ def test_asking_the_assistant_to_do_what_support_does_gets_the_offer_of_an_agent
     assert "support team" in answer["text"] and answer["kb_answer"]["grounded"]
     assert offer["text"].startswith("I can't do that from this chat, but a support agent can.")
     assert [b["payload"] for b in offer["buttons"]] == [HUMAN, "/deny"]
-    # A question about how gets the answer alone.
+    # A question about how gets the answer alone...
     only_message(run_action(action, tracker("how do i get an invoice", "get_invoice"))[1])
+    # ...unless the way is to contact our support team (seen in a chat: "ok so how do i claim it" after the
+    # price-match answer got "Contact our support team with your order number...", in the support chat).
+    answer, offer = run_action(action, tracker("ok so how do i claim the price match", "check_refund_policy"))[1]
+    assert "Contact our support team" in answer["text"]
+    assert offer["text"] == "You can reach our support team from here: would you like me to connect you with an agent?"
+    assert [b["payload"] for b in offer["buttons"]] == [HUMAN, "/deny"]
 
 
 def test_a_question_about_the_change_waiting_for_a_yes_is_read_with_it(kb_source) -> None:

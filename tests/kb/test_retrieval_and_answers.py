@@ -66,6 +66,8 @@ def test_a_follow_up_whose_passage_fits_the_earlier_turn_gets_it(kb_source: Loca
     ("what does shipping cost for a $30 order", "$5.99"),
     # "To add a shipping address..." shared "shipping" with it; the change passage said "delivery address".
     ("how do I change my shipping address", "until it ships"),
+    # Seen in a chat: "We'll refund the difference." alone, without the 14 days or how to claim it.
+    ("i bought the espresso machine and its now $50 cheaper on your site", "within 14 days of purchase"),
     # "collected in person" alone was not found for "collect my order": the cancellation steps came back.
     ("can i collect my order instead of having it shipped", "no physical stores"),
 ])
