@@ -74,15 +74,19 @@ SUPPORT_IS_HERE_TEXT = "You can reach our support team from here: would you like
 # An answer whose way to do it is our support team: a sentence that opens with the instruction ("Contact our
 # support team with your order number..."), not one that mentions them for a case ("If something on an invoice
 # is wrong, ... ask our support team").
-_SUPPORT_IS_THE_WAY = re.compile(r"^(?:to \w+[^,]*, )?(?:contact|email|ask|tell|write to) (?:our support team|support@)", re.IGNORECASE)
-# Asking how to get something done ("how do i claim it", "who do i contact about that").
+_SUPPORT_IS_THE_WAY = re.compile(
+    r"^(?:to [^.]*?, )?(?:contact|email|ask|tell|write to|send [^.]{0,60}? to) (?:our support team|support@)",
+    re.IGNORECASE,
+)
+# Asking how to get something done ("how do i claim it", "who do i contact about that"), or saying it is needed
+# ("i need an invoice with my company name on it").
 _ASKS_HOW_TO = re.compile(
     r"\bhow (?:do|can|should|would) (?:i|we)\b|\bwhat do i (?:need|have) to do\b|\bwhere do i (?:go|send|claim|report)\b"
-    r"|\bwho (?:do|should) i (?:contact|ask|talk to|email)\b",
+    r"|\bwho (?:do|should) i (?:contact|ask|talk to|email)\b|^\W*(?:i|we) (?:need|want|would like|'d like)\b",
     re.IGNORECASE,
 )
 # A help-center answer saying our support team does what was asked ("ask our support team ... and we'll send it").
-_SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
+_SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell|to) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
 # A request for the assistant to do something ("can you send it to my work email", "please delete my account"),
 # not a question about how ("can you tell me...").
 _ASKS_US_TO_ACT = re.compile(

@@ -519,6 +519,12 @@ def test_asking_the_assistant_to_do_what_support_does_gets_the_offer_of_an_agent
     assert "Contact our support team" in answer["text"]
     assert offer["text"] == "You can reach our support team from here: would you like me to connect you with an agent?"
     assert [b["payload"] for b in offer["buttons"]] == [HUMAN, "/deny"]
+    # Seen in a chat: "i need an invoice with my company name on it" ("...send your order number and those
+    # details to our support team"), then "yes please" got what the assistant can do.
+    answer, offer = run_action(action, tracker("i need an invoice with my company name on it", "get_invoice"))[1]
+    assert "to our support team" in answer["text"] and offer["text"].startswith("You can reach our support team from here")
+    # A need the help center meets itself gets the answer alone.
+    only_message(run_action(action, tracker("i need to know how long i have to return something", "check_refund_policy"))[1])
 
 
 def test_a_question_about_the_change_waiting_for_a_yes_is_read_with_it(kb_source) -> None:
