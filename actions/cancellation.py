@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
+from actions.order_status import also_asked_text
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
@@ -58,6 +59,9 @@ class ActionCancelOrder(VerifiedOrderAction):
             if answer:
                 return await cancel_now(self._service, dispatcher, order, identity)
             return decline(dispatcher, tracker)
+        also = also_asked_text(tracker, str(order.order_id))
+        if also:
+            dispatcher.utter_message(text=also)
         dispatcher.utter_message(
             text=(
                 f"Order {order.order_id} ({money(order.total)}) hasn't shipped yet, so I can cancel it "

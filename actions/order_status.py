@@ -83,6 +83,16 @@ def other_orders_asked_with(tracker: Tracker, order_id: Text) -> List[Text]:
     return [n for n in dict.fromkeys(named) if n != str(order_id)][:MAX_EXTRA_ORDERS]
 
 
+def also_asked_text(tracker: Tracker, order_id: Text) -> Optional[Text]:
+    """"cancel order 10002 and refund 10003": a change is made on one order at a time; the reply about the first
+    says the others were heard (None when the request named no other order)."""
+    others = other_orders_asked_with(tracker, order_id)
+    if not others:
+        return None
+    named = " and ".join(f"order {n}" for n in others)
+    return f"You also mentioned {named}: let's finish with order {order_id} first, then tell me what you'd like for {'it' if len(others) == 1 else 'them'}."
+
+
 def missing_parcel_text(days_since_delivery: int) -> Text:
     """What to do about a parcel marked delivered ``days_since_delivery`` (2 or more) days ago that never came:
     the claim window in data/kb/shipping.md is 7 days, and waiting a day no longer helps."""

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
+from actions.order_status import also_asked_text
 from actions.products import names_products_not_in
 from actions.session import latest_request
 from actions.verification import AWAITS_ORDER_NUMBER, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
@@ -74,6 +75,9 @@ def offer_refund(dispatcher: CollectingDispatcher, tracker: Tracker, result: Ref
     """Asks for the yes to the refund ``result`` describes (``text`` states it) and keeps its lines for the yes."""
     if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
         text += " Refunds over $500 need a support agent's approval, so an agent will review it."
+    also = also_asked_text(tracker, str(tracker.get_slot(ORDER_ID_SLOT)))
+    if also:
+        dispatcher.utter_message(text=also)
     dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
     events: List[EventType] = [SlotSet(PENDING_SLOT, "refund")]
     if result.items or tracker.get_slot(ITEMS_SLOT):

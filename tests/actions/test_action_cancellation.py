@@ -112,3 +112,26 @@ def test_a_question_about_the_cancellation_while_it_waits_is_not_the_yes(cancel,
     ]
     assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
     assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
+
+
+def _requested(text, order_ids, *later):
+    entities = [{"entity": "order_id", "value": str(n)} for n in order_ids]
+    return [{"event": "user", "text": text, "parse_data": {"intent": {"name": "cancel_order"}, "entities": entities}}] + [
+        {"event": "user", "text": t, "parse_data": {"intent": {"name": "inform"}, "entities": []}} for t in later]
+
+
+def test_a_request_naming_two_orders_says_the_other_waits_its_turn(cancel, fresh_service):
+    # Seen in a chat: "cancel order 10002 and refund 10003" offered the cancellation and never mentioned 10003.
+    tracker = make_tracker(verified(10002))
+    tracker.events = _requested("cancel order 10002 and refund 10003", [10002, 10003], "bob@example.com")
+    events, messages = run_action(cancel, tracker)
+    assert texts(messages) == [
+        "You also mentioned order 10003: let's finish with order 10002 first, then tell me what you'd like for it.",
+        "Order 10002 ($1,249.00) hasn't shipped yet, so I can cancel it free of charge. Shall I cancel it?",
+    ]
+    assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
+    # Nothing of the other order is looked up or said (it may not be this customer's).
+    tracker.events = _requested("cancel 10002, 10003 and 10004", [10002, 10003, 10004], "bob@example.com")
+    first = texts(run_action(cancel, tracker)[1])[0]
+    assert first.startswith("You also mentioned order 10003 and order 10004:") and first.endswith("for them.")
+    assert "$" not in first

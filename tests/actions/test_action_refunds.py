@@ -311,3 +311,12 @@ def test_a_question_about_the_refund_while_it_waits_is_not_the_yes(request_refun
     assert "so it's within our 30-day return window" in offer and offer.endswith("Shall I go ahead?")
     assert ("pending_confirmation", "refund") in slot_sets(events)
     assert fresh_service.refunds(10003, "alice@example.com") == []
+
+
+def test_a_refund_request_naming_two_orders_says_the_other_waits_its_turn(request_refund):
+    tracker = _asked("refund 10003 and 10001 please", **verified(10003))
+    tracker.events[0]["parse_data"]["entities"] = [{"entity": "order_id", "value": "10003"}, {"entity": "order_id", "value": "10001"}]
+    _, messages = run_action(request_refund, tracker)
+    also, offer = texts(messages)
+    assert also == "You also mentioned order 10001: let's finish with order 10003 first, then tell me what you'd like for it."
+    assert offer.endswith("Shall I go ahead?")
