@@ -21,7 +21,7 @@ from bot.catalog import ProductCatalog, shared_catalog
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
-from bot.parsing import items_named
+from bot.parsing import is_narrowing, items_named
 
 
 REFUND_STATUS_TEXT = {
@@ -221,7 +221,8 @@ class ActionRequestRefund(VerifiedOrderAction):
 
 class ActionRefundMoreItems(VerifiedOrderAction):
     """"and the carabiners too" right after a refund (AnotherItemPolicy): offers the refund of the lines it
-    names, for a yes, or asks which item to return as well."""
+    names, for a yes, or asks which item to return as well. "just the carabiners" right after a refund offer
+    offers the refund of those lines instead."""
 
     def name(self) -> Text:
         return "action_refund_more_items"
@@ -229,17 +230,25 @@ class ActionRefundMoreItems(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        named = lines_named((tracker.latest_message or {}).get("text") or "", order)
+        text = (tracker.latest_message or {}).get("text") or ""
+        named = lines_named(text, order)
+        instead = is_narrowing(text) and tracker.get_slot(PENDING_SLOT) == "refund"
         if not named:
             dispatcher.utter_message(
-                text=f"Which item of order {order.order_id} would you like to return as well? Say, for example, "
-                f"\"return the {order.items[-1][0]}\"."
+                text=f"Which item of order {order.order_id} would you like to return{'' if instead else ' as well'}? "
+                f"Say, for example, \"return the {order.items[-1][0]}\"."
             )
             return []
         result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, named)
         if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
+        if instead:
+            # It replaces the offer waiting for a yes (the slot of its lines is set to these).
+            return offer_refund(dispatcher, tracker, result, (
+                f"OK, just that: I can request a refund of {money(result.amount)}{items_for(result.items)} on order "
+                f"{order.order_id} to your original payment method instead."
+            ))
         return offer_refund(dispatcher, tracker, result, (
             f"I can also request a refund of {money(result.amount)}{items_for(result.items)} on order "
             f"{order.order_id} to your original payment method."

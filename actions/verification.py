@@ -178,7 +178,9 @@ class ValidateOrderForm(FormValidationAction):
             # Whatever the intent ("where do I find it?" reads as track_order, "i can't find it" as out_of_scope):
             # help them find it and keep waiting for it, with an email or ZIP code they gave kept.
             dispatcher.utter_message(text=FIND_ORDER_NUMBER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
-            return [SlotSet(slot, value) for slot, value in extracted.items()] + [SlotSet(ORDER_ID_SLOT, None)]
+            # Read as track_order, the question set the task to a status check: the return asked for goes on.
+            return ([SlotSet(slot, value) for slot, value in extracted.items()] + [SlotSet(ORDER_ID_SLOT, None)]
+                    + _task_kept(tracker))
         # The form can start with both values known: kept from an earlier check, or given before the customer
         # said what they wanted ("10001" ... "alice@example.com" ... "where is it?") and so not yet checked.
         # They are checked now, so a wrong pair counts as a failed check and is asked again.
@@ -194,6 +196,9 @@ class ValidateOrderForm(FormValidationAction):
 
         order_id = extracted.get(ORDER_ID_SLOT, tracker.get_slot(ORDER_ID_SLOT))
         identity = extracted.get(IDENTITY_SLOT, tracker.get_slot(IDENTITY_SLOT))
+        # An answer read as another request ("found it, 10003" as track_order) doesn't change what was asked for,
+        # unless it asks for it in words ("10003, where is it?").
+        kept = _task_kept(tracker) if extracted and not _asks_for_task(text, tracker.get_slot(TASK_SLOT)) else []
         if order_id and identity:
             try:
                 order = await asyncio.to_thread(self._service.verify, int(order_id), identity)
@@ -201,14 +206,14 @@ class ValidateOrderForm(FormValidationAction):
                 # Not the customer's failure: keep the values unverified. The order action
                 # checks them again and tells the customer if the order system is down.
                 logger.exception("order check failed to run in conversation %s", tracker.sender_id)
-                return [SlotSet(slot, value) for slot, value in extracted.items()]
+                return [SlotSet(slot, value) for slot, value in extracted.items()] + kept
             if order is None and self._identity_of_another_order(tracker, extracted):
                 # "where is 10001?" ... "and order 10002?": the email checked for 10001 doesn't fit 10002, which
                 # the customer never claimed. Not a failed check: the form asks for 10002's email or ZIP code,
                 # with the question it asks for an unknown order too, so nothing tells whether 10002 exists.
-                return [SlotSet(ORDER_ID_SLOT, order_id), SlotSet(IDENTITY_SLOT, None)] + forget_pending_change(tracker)
+                return [SlotSet(ORDER_ID_SLOT, order_id), SlotSet(IDENTITY_SLOT, None)] + forget_pending_change(tracker) + kept
             if order is None:
-                return self._failed_check(dispatcher, tracker) + forget_pending_change(tracker)
+                return self._failed_check(dispatcher, tracker) + forget_pending_change(tracker) + kept
         if requested == ORDER_ID_SLOT and not order_id:
             # "it's bob@example.com" to "What's your order number?": kept for the check, and said so, or the
             # question asked again looks like the answer went unread.
@@ -217,7 +222,7 @@ class ValidateOrderForm(FormValidationAction):
         events: List[EventType] = [SlotSet(slot, value) for slot, value in extracted.items()]
         if order_id != tracker.get_slot(ORDER_ID_SLOT):
             events += forget_pending_change(tracker)
-        return events
+        return events + kept
 
     @staticmethod
     def _identity_of_another_order(tracker: Tracker, extracted: Dict[Text, Any]) -> bool:
@@ -346,6 +351,37 @@ def keep_order_values(tracker: Tracker, given: Dict[Text, Any]) -> List[EventTyp
             events.append(SlotSet(IDENTITY_SLOT, None))
         events += forget_pending_change(tracker)
     return events
+
+
+# Words that ask for an order task themselves: "10003, where is it?" asks for its status.
+_TASK_WORDS = {
+    "status": re.compile(r"\b(?:where|track|tracking|status|arriv\w*|ship\w*|deliver\w*|when)\b", re.IGNORECASE),
+    "cancel": re.compile(r"\bcancel\w*", re.IGNORECASE),
+    "refund": re.compile(r"\b(?:return\w*|refund\w*|money back|send (?:it |them )?back)\b", re.IGNORECASE),
+    "refund_status": re.compile(r"\brefund\w*", re.IGNORECASE),
+}
+
+
+def _asks_for_task(text: Text, task: Optional[Text]) -> bool:
+    words = _TASK_WORDS.get(task or "")
+    return bool(words and words.search(text))
+
+
+def _task_kept(tracker: Tracker) -> List[EventType]:
+    """The task asked for before the latest message, set again when that message's intent changed it."""
+    task = task_before_latest_message(tracker)
+    return [SlotSet(TASK_SLOT, task)] if task and task != tracker.get_slot(TASK_SLOT) else []
+
+
+def task_before_latest_message(tracker: Tracker) -> Optional[Text]:
+    """The order task as it was before the customer's latest message (whose intent may have changed it)."""
+    task, before = None, None
+    for event in session_events(tracker):
+        if event.get("event") == "user":
+            before = task
+        elif event.get("event") == "slot" and event.get("name") == TASK_SLOT:
+            task = event.get("value")
+    return before
 
 
 def asked_to_connect(tracker: Tracker) -> bool:

@@ -118,6 +118,19 @@ def says_no_order_number(text: Optional[str]) -> bool:
 
 
 # Words of product names that don't tell one item from another ("Carabiner Set (3-pack)", "Cable (2 m)").
+# "just the carabiners", "actually only the bottle": the refund offered narrowed to some of its items.
+_NARROWING_RE = re.compile(
+    r"^\W*(?:(?:actually|no|oh|ok|okay|um+|hmm+|sorry|wait)\W+)*(?:just|only) (?:the|that|those|this|these|my|one|\d)\b"
+    r"|\b(?:just|only)(?: that| those| this| these)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_narrowing(text: Optional[str]) -> bool:
+    """"just the carabiners", "only the water bottle please", "the bottle only"."""
+    return bool(text and _NARROWING_RE.search(text))
+
+
 _GENERIC_ITEM_WORDS = frozenset("set pack the and with for of in on to by cm mm xl pro new".split())
 _ITEM_WORD = re.compile(r"[a-z0-9]+")
 

@@ -7,6 +7,7 @@ from bot.parsing import (
     find_entities,
     has_long_number,
     has_street_address,
+    is_narrowing,
     items_named,
     says_no_order_number,
 )
@@ -102,3 +103,12 @@ def test_the_order_lines_a_message_names(text, named):
 def test_a_single_line_order_is_always_the_whole_order():
     assert items_named("return the tv", ['Brightview 65" 4K QLED TV']) == []
     assert items_named("refund the tv", ['Brightview 65" 4K QLED TV', "HDMI Cable (2 m)"]) == ['Brightview 65" 4K QLED TV']
+
+
+@pytest.mark.parametrize("text, narrowing", [
+    ("just the carabiners", True), ("actually only the water bottle please", True), ("the bottle only", True),
+    ("no, just the lamp", True), ("and the carabiners too", False), ("i just want my money back", False),
+    ("just checking where my order is", False), ("only one of them", True),
+])
+def test_a_refund_narrowed_to_some_items(text, narrowing):
+    assert is_narrowing(text) is narrowing

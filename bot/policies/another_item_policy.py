@@ -1,4 +1,5 @@
-"""AnotherItemPolicy: "and the carabiners too" right after a refund asks about refunding that item as well.
+"""AnotherItemPolicy: "and the carabiners too" right after a refund asks about refunding that item as well;
+"just the carabiners" right after a refund offer asks about refunding that item only.
 
 After a refund was offered or filed for some lines of an order, the customer often names the next line
 without a verb: "and the carabiners too", "the cable as well". On its own such a message reads as
@@ -21,6 +22,7 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
+from bot.parsing import is_narrowing
 from bot.policies.untrained import OneActionPolicy, bot_turn_before_latest_message
 
 # Same as FollowUpPolicy's: above RulePolicy (4), below HandoffPolicy (6). The two never fire on the same
@@ -59,6 +61,8 @@ class AnotherItemPolicy(OneActionPolicy):
                         "check_refund_policy", "change_order"],
             # the action that offers the refund of the lines the message names.
             "item_action": "action_refund_more_items",
+            # the actions after which "just the carabiners" narrows the refund just offered to those lines.
+            "offer_actions": ["action_request_refund"],
         }
 
     @classmethod
@@ -66,6 +70,7 @@ class AnotherItemPolicy(OneActionPolicy):
         super().check_config(config)
         cls.check_names(config, "refund_actions")
         cls.check_names(config, "intents")
+        cls.check_names(config, "offer_actions", allow_empty=True)
         action = config.get("item_action")
         if not isinstance(action, str) or not action:
             raise InvalidConfigException(f"AnotherItemPolicy: 'item_action' must be an action name, got {action!r}")
@@ -77,9 +82,13 @@ class AnotherItemPolicy(OneActionPolicy):
     def applies(self, tracker: DialogueStateTracker) -> bool:
         """True right after a refund action, for an addition read as one of ``intents``."""
         message = self.message_to_answer(tracker)
-        return bool(message) and is_addition(message.text or "") and (
-            _previous_bot_action(tracker) in self.config["refund_actions"]
-        )
+        if not message:
+            return False
+        previous = _previous_bot_action(tracker)
+        if is_narrowing(message.text):
+            # "just the carabiners" to "I can request a refund of $34.50 ... Shall I go ahead?".
+            return previous in self.config["offer_actions"]
+        return is_addition(message.text or "") and previous in self.config["refund_actions"]
 
     @classmethod
     def _metadata_filename(cls) -> Optional[Text]:

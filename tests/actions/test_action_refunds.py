@@ -237,6 +237,21 @@ def test_another_item_after_a_refund_is_offered_for_a_yes(order_service, fresh_s
                                '"return the Carabiner Set (3-pack)".']
 
 
+def test_an_item_named_alone_while_the_whole_orders_refund_waits_narrows_the_offer(order_service, fresh_service):
+    # Seen in a chat: "just the carabiners" to the offer of order 10003's whole refund got how to place an order
+    # (AnotherItemPolicy now sends it here).
+    more = ActionRefundMoreItems(order_service)
+    waiting = verified(10003, pending_confirmation="refund")
+    events, messages = run_action(more, make_tracker(waiting, text="just the carabiners", intent="place_order"))
+    assert texts(messages) == ["OK, just that: I can request a refund of $10.00 for the Carabiner Set (3-pack) on order "
+                               "10003 to your original payment method instead. Shall I go ahead?"]
+    assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", ["Carabiner Set (3-pack)"])]
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+    # Naming no item of the order asks which one, without "as well".
+    _, messages = run_action(more, make_tracker(waiting, text="just that one", intent="place_order"))
+    assert texts(messages)[0].startswith("Which item of order 10003 would you like to return? Say")
+
+
 def test_a_replacement_asked_for_gets_who_can_arrange_one_and_files_nothing(request_refund, fresh_service):
     # Seen in a chat: "can i get a replacement instead of a refund?" was offered a refund of the whole order.
     events, messages = run_action(request_refund, _asked("can i get a replacement instead of a refund?", **verified(10004)))

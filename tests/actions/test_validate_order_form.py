@@ -170,6 +170,24 @@ def test_no_order_number_gets_where_to_find_it_and_the_form_waits(form, text, in
     assert message["buttons"] == [{"title": "Talk to a person", "payload": "/contact_human_agent"}]
 
 
+def test_asking_where_to_find_the_number_keeps_the_task_asked_for(form):
+    # Seen in a chat: "i want to return something" ... "where do i find it" (track_order, whose slot mapping made
+    # the task a status check) ... "found it, 10003" ended with the order's status instead of the refund offer.
+    tracker = make_tracker({"order_task": "status"}, text="where do i find it", intent="track_order", requested_slot="order_id")
+    tracker.events = [
+        {"event": "user", "text": "i want to return something"},
+        {"event": "slot", "name": "order_task", "value": "refund"},
+        {"event": "user", "text": "where do i find it"},
+        {"event": "slot", "name": "order_task", "value": "status"},
+    ]
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None), ("order_task", "refund")]
+    assert texts(messages) == [FIND_ORDER_NUMBER_TEXT]
+    # A status check asked for in the first place stays one.
+    tracker.events[1]["value"] = "status"
+    assert slot_sets(run_action(form, tracker)[0]) == [("order_id", None)]
+
+
 def test_an_email_given_without_the_order_number_is_kept(form):
     tracker = make_tracker(text="no idea, but my email is alice@example.com", requested_slot="order_id")
     events, messages = run_action(form, tracker)

@@ -67,6 +67,20 @@ def test_other_messages_after_a_refund_are_left_to_the_rules(policy, domain, tex
     assert predicted(policy, domain, t) is None
 
 
+def refund_offered() -> List[Event]:
+    return [ActionExecuted("action_request_refund"), BotUttered("I can request a refund of $34.50 ... Shall I go ahead?")]
+
+
+@pytest.mark.parametrize("text, intent", [("just the carabiners", "place_order"), ("actually only the bottle", "complaint")])
+def test_an_item_named_alone_right_after_a_refund_offer_narrows_it(policy, domain, text, intent) -> None:
+    # Seen in a chat: "just the carabiners" to the offer of order 10003's whole refund got how to place an order.
+    t = tracker(domain, user("94110", "inform"), refund_offered(), user(text, intent))
+    assert predicted(policy, domain, t) == "action_refund_more_items"
+    # After the refund was filed there is nothing left to narrow.
+    t = tracker(domain, user("yes", "affirm"), refund_filed(), user(text, intent))
+    assert predicted(policy, domain, t) is None
+
+
 def test_only_right_after_a_refund_and_not_in_a_form(policy, domain) -> None:
     added = user("and the carabiners too", "place_order")
     greeted = tracker(domain, user("hi", "greet"), [ActionExecuted("utter_greet"), BotUttered("Hi!")], added)
