@@ -188,6 +188,22 @@ def test_asking_where_to_find_the_number_keeps_the_task_asked_for(form):
     assert slot_sets(run_action(form, tracker)[0]) == [("order_id", None)]
 
 
+
+@pytest.mark.parametrize("text, task", [("found it, 10003", "refund"), ("10003, where is it?", "status")])
+def test_an_answer_read_as_another_request_keeps_the_task_unless_it_asks_for_it(form, text, task):
+    # Seen in a chat: "found it, 10003" (track_order) after "i want to return something" ended with the status.
+    tracker = make_tracker({"order_task": "status"}, text=text, intent="track_order", requested_slot="order_id")
+    tracker.events = [
+        {"event": "user", "text": "i want to return something"},
+        {"event": "slot", "name": "order_task", "value": "refund"},
+        {"event": "user", "text": text},
+        {"event": "slot", "name": "order_task", "value": "status"},
+    ]
+    events, _ = run_action(form, tracker)
+    assert ("order_id", "10003") in slot_sets(events)
+    assert dict(slot_sets(events)).get("order_task", "status") == task
+
+
 def test_an_email_given_without_the_order_number_is_kept(form):
     tracker = make_tracker(text="no idea, but my email is alice@example.com", requested_slot="order_id")
     events, messages = run_action(form, tracker)
