@@ -55,6 +55,14 @@ async def names_products_not_in(catalog: ProductCatalog, text: Text, order: Orde
     return match is not None and not any(product.name in lines for product in match.products)
 
 
+def not_in_order_text(order: OrderSummary) -> Text:
+    """For a request naming a product the verified order doesn't hold: what the order holds, and how to go on."""
+    return (
+        f"I don't see that item in order {order.order_id}: it has {'; '.join(name for name, _ in order.items)}. "
+        "If it came in another order, tell me that order's number."
+    )
+
+
 def _asks_what_it_holds(question: Text) -> bool:
     """A price, or stock of the product as it is (not in another size or colour)."""
     return asks_price(question) or (asks_stock(question) and not asks_details(question))

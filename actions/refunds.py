@@ -14,7 +14,7 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.order_status import also_asked_text
-from actions.products import names_products_not_in
+from actions.products import names_products_not_in, not_in_order_text
 from actions.session import latest_request
 from actions.verification import AWAITS_ORDER_NUMBER, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.catalog import ProductCatalog, shared_catalog
@@ -61,14 +61,10 @@ def items_asked_for(tracker: Tracker, order: OrderSummary) -> List[Text]:
     return lines_named(latest_request(tracker, "get_refund") or "", order)
 
 
-def not_in_order_text(order: OrderSummary) -> Text:
-    """For a request naming a product the verified order doesn't hold ("return the headphones" about the order
-    of a water bottle and carabiners): what the order holds, and how to go on."""
-    return (
-        f"I don't see that item in order {order.order_id}: it has {'; '.join(name for name, _ in order.items)}. "
-        "If it came in another order, tell me that order's number. To return something from this order, tell me "
-        "which item."
-    )
+def refund_not_in_order_text(order: OrderSummary) -> Text:
+    """For a refund request naming a product the verified order doesn't hold ("return the headphones" about the
+    order of a water bottle and carabiners): what the order holds, and how to go on."""
+    return f"{not_in_order_text(order)} To return something from this order, tell me which item."
 
 
 def offer_refund(dispatcher: CollectingDispatcher, tracker: Tracker, result: RefundResult, text: Text) -> List[EventType]:
@@ -192,7 +188,7 @@ class ActionRequestRefund(VerifiedOrderAction):
         ):
             # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and
             # carabiners was offered the whole order's refund.
-            dispatcher.utter_message(text=not_in_order_text(order), **{AWAITS_ORDER_NUMBER: "refund"})
+            dispatcher.utter_message(text=refund_not_in_order_text(order), **{AWAITS_ORDER_NUMBER: "refund"})
             return []
         if answer is not None and named and named != waiting:
             answer = None  # "actually just the carabiners" while the bottle's refund waits: a new question

@@ -135,3 +135,15 @@ def test_a_request_naming_two_orders_says_the_other_waits_its_turn(cancel, fresh
     first = texts(run_action(cancel, tracker)[1])[0]
     assert first.startswith("You also mentioned order 10003 and order 10004:") and first.endswith("for them.")
     assert "$" not in first
+
+
+def test_a_cancellation_naming_a_product_the_order_does_not_hold_offers_nothing(cancel, fresh_service):
+    tracker = make_tracker(verified(10002))
+    tracker.events = _requested("cancel the headphones i ordered, order 10002", [10002], "bob@example.com")
+    events, messages = run_action(cancel, tracker)
+    assert texts(messages) == ['I don\'t see that item in order 10002: it has Brightview 65" 4K QLED TV. If it came in '
+                               "another order, tell me that order's number."]
+    assert messages[0]["awaits_order_number"] == "cancel" and events == []
+    # Naming what the order holds, or nothing, gets the offer.
+    tracker.events = _requested("sorry, it's the tv, cancel it", [], "bob@example.com")
+    assert texts(run_action(cancel, tracker)[1])[-1].endswith("Shall I cancel it?")

@@ -135,3 +135,20 @@ def test_an_order_number_answering_the_offer_to_check_the_order_starts_the_check
     # A number kept without its email: the answer to "check your order?" is still an order number.
     events, _ = run_action(ActionStartOrderChange(), make_tracker({"order_id": "10001"}, text="10002", intent="inform"))
     assert slot_sets(events) == [("order_task", "change"), ("order_id", "10002")]
+
+
+def test_a_change_naming_a_product_the_order_does_not_hold_offers_nothing(change, fresh_service):
+    # Seen in a chat: "can i change the color of the jacket i ordered", then order 10002 (a TV): the offer to
+    # cancel the TV followed, and "ok cancel it then" cancelled it.
+    tracker = make_tracker(verified(10002, order_task="change"), text="bob@example.com", intent="inform")
+    tracker.events = [
+        {"event": "user", "text": "can i change the color of the jacket i ordered", "parse_data": {"intent": {"name": "change_order"}}},
+        {"event": "user", "text": "its order 10002", "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "user", "text": "bob@example.com", "parse_data": {"intent": {"name": "inform"}}},
+    ]
+    events, messages = run_action(change, tracker)
+    [message] = messages
+    assert message["text"] == ('I don\'t see that item in order 10002: it has Brightview 65" 4K QLED TV. If it came in '
+                               "another order, tell me that order's number.")
+    assert message["awaits_order_number"] == "change" and events == []
+    assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
