@@ -196,9 +196,11 @@ class ValidateOrderForm(FormValidationAction):
 
         order_id = extracted.get(ORDER_ID_SLOT, tracker.get_slot(ORDER_ID_SLOT))
         identity = extracted.get(IDENTITY_SLOT, tracker.get_slot(IDENTITY_SLOT))
-        # An answer read as another request ("found it, 10003" as track_order) doesn't change what was asked for,
-        # unless it asks for it in words ("10003, where is it?").
-        kept = _task_kept(tracker) if extracted and not _asks_for_task(text, tracker.get_slot(TASK_SLOT)) else []
+        # An answer to the form's question read as another request ("found it, 10003" as track_order) doesn't
+        # change what was asked for, unless it asks for it in words ("10003, where is it?"). A request that starts
+        # the form (nothing asked yet) sets the task itself.
+        answers_the_form = requested is not None and bool(extracted)
+        kept = _task_kept(tracker) if answers_the_form and not _asks_for_task(text, tracker.get_slot(TASK_SLOT)) else []
         if order_id and identity:
             try:
                 order = await asyncio.to_thread(self._service.verify, int(order_id), identity)

@@ -204,6 +204,20 @@ def test_an_answer_read_as_another_request_keeps_the_task_unless_it_asks_for_it(
     assert dict(slot_sets(events)).get("order_task", "status") == task
 
 
+
+def test_a_new_request_starting_the_form_sets_its_own_task(form):
+    # "get rid of order 10002" (cancel_order, no word of the task) after an earlier return was done: the form
+    # starts with nothing asked yet, and the return is not brought back.
+    tracker = make_tracker({"order_task": "cancel"}, text="get rid of order 10002", intent="cancel_order")
+    tracker.events = [
+        {"event": "user", "text": "i want to return something"},
+        {"event": "slot", "name": "order_task", "value": "refund"},
+        {"event": "user", "text": "get rid of order 10002"},
+        {"event": "slot", "name": "order_task", "value": "cancel"},
+    ]
+    assert "order_task" not in dict(slot_sets(run_action(form, tracker)[0]))
+
+
 def test_an_email_given_without_the_order_number_is_kept(form):
     tracker = make_tracker(text="no idea, but my email is alice@example.com", requested_slot="order_id")
     events, messages = run_action(form, tracker)
