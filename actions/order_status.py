@@ -90,7 +90,8 @@ def also_asked_text(tracker: Tracker, order_id: Text) -> Optional[Text]:
     if not others:
         return None
     named = " and ".join(f"order {n}" for n in others)
-    return f"You also mentioned {named}: let's finish with order {order_id} first, then tell me what you'd like for {'it' if len(others) == 1 else 'them'}."
+    pronoun = "it" if len(others) == 1 else "them"
+    return f"You also mentioned {named}: let's finish with order {order_id} first, then tell me what you'd like for {pronoun}."
 
 
 def missing_parcel_text(days_since_delivery: int) -> Text:
