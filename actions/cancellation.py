@@ -11,10 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.order_status import also_asked_text
-from actions.products import names_products_not_in, not_in_order_text
+from actions.products import said_not_in_order
 from actions.session import latest_request
-from actions.verification import AWAITS_ORDER_NUMBER, VerifiedOrderAction
-from bot.catalog import shared_catalog
+from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
 from bot.orders import CancelOutcome, OrderService, OrderSummary
@@ -56,11 +55,10 @@ class ActionCancelOrder(VerifiedOrderAction):
             dispatcher.utter_message(text=why_not_cancellable(order, self._service.today()))
             return []
         answer = answers_the_question(tracker, "cancel_order")
-        if answer is None and await names_products_not_in(
-            shared_catalog(self._service.session_factory), latest_request(tracker, "cancel_order") or "", order
+        # "cancel the jacket i ordered" about an order of a TV: nothing is offered for the wrong order.
+        if answer is None and await said_not_in_order(
+            dispatcher, self._catalog, latest_request(tracker, "cancel_order"), order, "cancel"
         ):
-            # "cancel the jacket i ordered" about an order of a TV: nothing is offered for the wrong order.
-            dispatcher.utter_message(text=not_in_order_text(order), **{AWAITS_ORDER_NUMBER: "cancel"})
             return []
         if answer is not None:
             # Asked "Shall I cancel it?" and answered with the request itself: "ok yes cancel it" is the yes

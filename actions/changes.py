@@ -12,17 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.cancellation import why_not_cancellable
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS
-from actions.products import names_products_not_in, not_in_order_text
+from actions.products import said_not_in_order
 from actions.session import latest_request
-from actions.verification import (
-    AWAITS_ORDER_NUMBER,
-    IDENTITY_SLOT,
-    ORDER_ID_SLOT,
-    TASK_SLOT,
-    VerifiedOrderAction,
-    order_values_kept,
-)
-from bot.catalog import shared_catalog
+from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, VerifiedOrderAction, order_values_kept
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
 from bot.orders import OrderSummary
@@ -85,12 +77,9 @@ class ActionChangeOrder(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        if await names_products_not_in(
-            shared_catalog(self._service.session_factory), latest_request(tracker, "change_order") or "", order
-        ):
-            # Seen in a chat: "can i change the color of the jacket i ordered" then order 10002, a TV: the offer to
-            # cancel the TV followed, and "ok cancel it then" cancelled it.
-            dispatcher.utter_message(text=not_in_order_text(order), **{AWAITS_ORDER_NUMBER: CHANGE_TASK})
+        # Seen in a chat: "can i change the color of the jacket i ordered" then order 10002, a TV: the offer to
+        # cancel the TV followed, and "ok cancel it then" cancelled it.
+        if await said_not_in_order(dispatcher, self._catalog, latest_request(tracker, "change_order"), order, CHANGE_TASK):
             return []
         if order.status is not OrderStatus.PROCESSING:
             dispatcher.utter_message(text=why_not_cancellable(order, self._service.today(), "changed or cancelled"))

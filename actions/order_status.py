@@ -11,13 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import says_marked_delivered, says_not_received
 from actions.fallback import OFFER_HUMAN_BUTTONS
-from actions.products import names_products_not_in
+from actions.products import said_not_in_order
 from actions.session import latest_user_message
-from actions.verification import AWAITS_ORDER_NUMBER, ORDER_ID_SLOT, VerifiedOrderAction
-from bot.catalog import ProductCatalog, shared_catalog
+from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
-from bot.orders import OrderService, OrderSummary
+from bot.orders import OrderSummary
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
 CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
@@ -114,10 +113,6 @@ def missing_parcel_text(days_since_delivery: int) -> Text:
 class ActionOrderStatus(VerifiedOrderAction):
     """The verified order's status, and that of any other order named in the same message with the same identity."""
 
-    def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
-        super().__init__(service)
-        self._catalog = catalog or shared_catalog(self._service.session_factory)
-
     def name(self) -> Text:
         return "action_order_status"
 
@@ -128,12 +123,11 @@ class ActionOrderStatus(VerifiedOrderAction):
         dispatcher.utter_message(text=describe_status(order, today))
         request = order_request(tracker)
         asked = request.get("text") if request else None
-        if asked and await names_products_not_in(self._catalog, asked, order):
-            # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV
-            # placed yesterday: its status alone, as if it were the kettle. The next order number is checked too.
-            dispatcher.utter_message(
-                text=NOT_IN_THIS_ORDER_TEXT.format(order_id=order.order_id), **{AWAITS_ORDER_NUMBER: "status"}
-            )
+        # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
+        # yesterday: its status alone, as if it were the kettle. The next order number is checked too.
+        if await said_not_in_order(
+            dispatcher, self._catalog, asked, order, "status", NOT_IN_THIS_ORDER_TEXT.format(order_id=order.order_id)
+        ):
             return []
         if order.status is OrderStatus.PROCESSING and order.expected_ship_on < today:
             # Late leaving the warehouse: a person can check what holds it up.

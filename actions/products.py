@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS
 from actions.session import previous_bot_turn
+from actions.verification import AWAITS_ORDER_NUMBER
 from bot.catalog import (
     STORE_URL,
     CatalogueMatch,
@@ -41,6 +42,19 @@ def catalogue_pages_before(tracker: Tracker) -> List[str]:
         for e in previous_bot_turn(tracker) for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
         if str(source).startswith(STORE_URL)
     ]
+
+
+async def said_not_in_order(
+    dispatcher: CollectingDispatcher, catalog: ProductCatalog, request: Optional[Text], order: OrderSummary, task: Text,
+    text: Optional[Text] = None,
+) -> bool:
+    """When the customer's ``request`` names catalogue products ``order`` doesn't hold ("cancel the jacket i
+    ordered" about an order of a TV): says so (``text``, or what the order holds) and that another order's
+    number goes on with ``task``, and returns True. False, saying nothing, otherwise."""
+    if not request or not await names_products_not_in(catalog, request, order):
+        return False
+    dispatcher.utter_message(text=text or not_in_order_text(order), **{AWAITS_ORDER_NUMBER: task})
+    return True
 
 
 async def names_products_not_in(catalog: ProductCatalog, text: Text, order: OrderSummary) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date
-from typing import List, Optional, Sequence, Text, Tuple
+from typing import List, Sequence, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -14,10 +14,9 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.order_status import also_asked_text
-from actions.products import names_products_not_in, not_in_order_text
+from actions.products import not_in_order_text, said_not_in_order
 from actions.session import latest_request
-from actions.verification import AWAITS_ORDER_NUMBER, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
-from bot.catalog import ProductCatalog, shared_catalog
+from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
@@ -171,10 +170,6 @@ def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
 class ActionRequestRefund(VerifiedOrderAction):
     """Checks the order qualifies and asks for a yes before filing the refund."""
 
-    def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
-        super().__init__(service)
-        self._catalog = catalog or shared_catalog(self._service.session_factory)
-
     def name(self) -> Text:
         return "action_request_refund"
 
@@ -183,12 +178,12 @@ class ActionRequestRefund(VerifiedOrderAction):
     ) -> List[EventType]:
         answer = answers_the_question(tracker, "refund")
         named, waiting = items_asked_for(tracker, order), tracker.get_slot(ITEMS_SLOT) or []
-        if answer is None and not named and await names_products_not_in(
-            self._catalog, latest_request(tracker, "get_refund") or "", order
+        # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and
+        # carabiners was offered the whole order's refund.
+        if answer is None and not named and await said_not_in_order(
+            dispatcher, self._catalog, latest_request(tracker, "get_refund"), order, "refund",
+            refund_not_in_order_text(order),
         ):
-            # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and
-            # carabiners was offered the whole order's refund.
-            dispatcher.utter_message(text=refund_not_in_order_text(order), **{AWAITS_ORDER_NUMBER: "refund"})
             return []
         if answer is not None and named and named != waiting:
             answer = None  # "actually just the carabiners" while the bottle's refund waits: a new question

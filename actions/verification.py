@@ -21,6 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.confirmation import PENDING_SLOT
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.session import previous_bot_turn, session_events
+from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
@@ -255,8 +256,10 @@ class VerifiedOrderAction(Action, abc.ABC):
     tampered with never reaches someone else's order.
     """
 
-    def __init__(self, service: Optional[OrderService] = None) -> None:
+    def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
         self._service = service or OrderService()
+        # For requests that name a product ("cancel the jacket i ordered"): the process's one catalogue.
+        self._catalog = catalog or shared_catalog(self._service.session_factory)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
