@@ -16,7 +16,7 @@ from actions.session import latest_user_message
 from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
-from bot.orders import OrderSummary
+from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderSummary
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
 CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
@@ -44,8 +44,8 @@ def _status(order: OrderSummary, today: date) -> Text:
             return f"{text} It should have shipped {day(ships, today)}, so it's running late."
         if ships == order.placed_on:
             return f"{text} It should ship {day(ships, today)}."
-        return (f"{text} It should ship {day(ships, today)}: orders placed after 14:00 ET or at the weekend ship "
-                "the next business day.")
+        return (f"{text} It should ship {day(ships, today)}: orders placed after {SAME_DAY_SHIPPING_CUTOFF:%H:%M} ET or "
+                "at the weekend ship the next business day.")
     if order.status is OrderStatus.SHIPPED:
         text = f"{head} shipped {day(order.shipped_on, today)} with {order.carrier}"
         text += f", tracking number {order.tracking_number}." if order.tracking_number else "."

@@ -151,8 +151,9 @@ def extract_answer(
     order = [int(i) for i in np.argsort(-own)]
     best = float(own[order[0]])
     if len(chunk.text) <= SHORT_PASSAGE_CHARS and len(sentences) <= MAX_SENTENCES:
-        # A short section is one answer: "Standard shipping to US addresses takes 3-5 business days. It is free on orders over
-        # $50; ..." asked "how much is standard shipping" needs its second sentence, which shares no word with it.
+        # A short section is one answer: "Standard shipping to US addresses takes 3-5 business days. It is free on
+        # orders over $50; ..." asked "how much is standard shipping" needs its second sentence, which shares no
+        # word with it.
         keep = list(range(len(sentences)))
     else:
         keep = [order[0]] + [i for i in order[1:] if own[i] >= KEEP_RATIO * best][: MAX_SENTENCES - 1]
