@@ -55,6 +55,19 @@ _NOT_RECEIVED = re.compile(
     re.IGNORECASE,
 )
 
+# Tracking that stopped changing: "the tracking hasn't updated in 4 days", "it's been stuck in Memphis since monday".
+_TRACKING_STUCK = re.compile(
+    r"\btracking\b[^.?!]{0,40}\b(?:has ?n[o']?t|have ?n[o']?t|has not|not|never|no longer|does ?n[o']?t|did ?n[o']?t)"
+    r"\b[^.?!]{0,12}\b(?:updat|chang|mov|show(?:n|s|ing)? (?:any|anything))\w*"
+    r"|\b(?:(?:has ?n[o']?t|have ?n[o']?t|not|never) (?:moved|budged|been scanned)|(?:is|been|was|got|gets|remains?|still|it.s|its) stuck|not moving|no (?:new )?(?:updates?|scans?|movement))\b",
+    re.IGNORECASE,
+)
+
+
+def says_tracking_stuck(text: Optional[Text]) -> bool:
+    """"the tracking hasn't updated in 4 days", "my parcel is stuck in Memphis", "no updates since monday"."""
+    return bool(text and _TRACKING_STUCK.search(text))
+
 
 # Waiting too long for something: an order, a refund, a reply.
 _DELAY = re.compile(

@@ -9,18 +9,30 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaints import says_marked_delivered, says_not_received
+from actions.complaints import says_marked_delivered, says_not_received, says_tracking_stuck
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order
-from actions.session import latest_user_message
+from actions.session import latest_user_message, previous_bot_turn
 from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
-from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderSummary
+from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderSummary, business_days_between
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
 CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
 MAX_EXTRA_ORDERS = 4  # other order numbers looked up from one message (a customer's handful, not a list)
+# "Tracking hasn't updated" in data/kb/shipping.md: a pause of two or three business days between hub scans is
+# normal; after 5 business days without a scan, or past the expected date, support opens a trace.
+TRACE_AFTER_BUSINESS_DAYS = 5
+TRACKING_PAUSE_TEXT = (
+    "Tracking can go two or three business days without a new scan while a parcel travels between {carrier} hubs, "
+    "so a pause doesn't mean it's lost. It's still expected to arrive {eta}. If it hasn't arrived by then, tell me "
+    "and a support agent will open a trace with {carrier}."
+)
+TRACE_TEXT = (
+    "It shipped {business_days} business days ago, which is longer than tracking usually goes without a scan. "
+    "A support agent can open a trace with {carrier}. Would you like me to connect you with one?"
+)
 NOT_IN_THIS_ORDER_TEXT = (
     "I don't see the item you mentioned in order {order_id}. If it came in another order, tell me that order's "
     "number and I'll check it too."
@@ -120,14 +132,21 @@ class ActionOrderStatus(VerifiedOrderAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         today = self._service.today()
-        dispatcher.utter_message(text=describe_status(order, today))
         request = order_request(tracker)
         asked = request.get("text") if request else None
+        status = describe_status(order, today)
+        # "the tracking hasn't updated in 4 days" right after the status: the concern is answered, not the
+        # paragraph the customer just read repeated.
+        if not (says_tracking_stuck(asked) and status in _texts(previous_bot_turn(tracker))):
+            dispatcher.utter_message(text=status)
         # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
         # yesterday: its status alone, as if it were the kettle. The next order number is checked too.
         if await said_not_in_order(
             dispatcher, self._catalog, asked, order, "status", NOT_IN_THIS_ORDER_TEXT.format(order_id=order.order_id)
         ):
+            return []
+        if order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked):
+            self._say_tracking_stuck(dispatcher, tracker, order, today)
             return []
         if order.status is OrderStatus.PROCESSING and order.expected_ship_on < today:
             # Late leaving the warehouse: a person can check what holds it up.
@@ -156,3 +175,20 @@ class ActionOrderStatus(VerifiedOrderAction):
             else:
                 dispatcher.utter_message(text=describe_status(other, today))
         return []
+
+    @staticmethod
+    def _say_tracking_stuck(dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, today: date) -> None:
+        """A shipped order whose tracking stopped changing: normal for a few days, a trace after that."""
+        carrier = order.carrier or "the carrier"
+        shipped_for = business_days_between(order.shipped_on, today) if order.shipped_on else 0
+        if order.eta and order.eta < today:
+            dispatcher.utter_message(response="utter_delay")
+        elif shipped_for >= TRACE_AFTER_BUSINESS_DAYS or not order.eta:
+            dispatcher.utter_message(text=TRACE_TEXT.format(business_days=shipped_for, carrier=carrier),
+                                     buttons=OFFER_HUMAN_BUTTONS)
+        else:
+            dispatcher.utter_message(text=TRACKING_PAUSE_TEXT.format(carrier=carrier, eta=day(order.eta, today)))
+
+
+def _texts(events: List[Dict[Text, Any]]) -> List[Text]:
+    return [e.get("text") or "" for e in events if e.get("event") == "bot"]

@@ -45,6 +45,9 @@ TASK_SLOT = "order_task"
 # Bot message metadata: the reply asked for another order's number to go on with this order task ("refund").
 AWAITS_ORDER_NUMBER = "awaits_order_number"
 FAILURES_SLOT = "verification_failures"
+# The order number and email or ZIP code of the last failed check: a correction of one of them alone ("oh, it's
+# bob@example.com") is checked with the other, instead of asking again for what the customer had right.
+TRIED_SLOT = "order_check_tried"
 REQUESTED_SLOT = "requested_slot"
 
 # Intents that answer the form's question; anything else while the form waits is
@@ -56,6 +59,12 @@ ANSWER_INTENTS = {
 NOT_VERIFIED_TEXT = (
     "I couldn't find an order with that number and email or ZIP code. "
     "Please check both: the order number is in your confirmation email."
+)
+RETRY_NOT_VERIFIED_TEXT = "I still couldn't find order {order_id} with that email address or ZIP code."
+# The form's question for the order number after a failed check (action_ask_order_id).
+CORRECTION_TEXT = (
+    "If only one of them was wrong, just send me the right one: the order number, or the email address or ZIP "
+    "code. Otherwise send me both again."
 )
 LOCKED_TEXT = (
     "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
@@ -175,6 +184,9 @@ class ValidateOrderForm(FormValidationAction):
         message = tracker.latest_message or {}
         text = message.get("text") or ""
         extracted = order_values_in(text, requested)
+        corrected = _with_value_tried_before(tracker, requested, extracted)
+        retried = corrected != extracted
+        extracted = corrected
         if requested == ORDER_ID_SLOT and ORDER_ID_SLOT not in extracted and says_no_order_number(text):
             # Whatever the intent ("where do I find it?" reads as track_order, "i can't find it" as out_of_scope):
             # help them find it and keep waiting for it, with an email or ZIP code they gave kept.
@@ -216,7 +228,8 @@ class ValidateOrderForm(FormValidationAction):
                 # with the question it asks for an unknown order too, so nothing tells whether 10002 exists.
                 return [SlotSet(ORDER_ID_SLOT, order_id), SlotSet(IDENTITY_SLOT, None)] + forget_pending_change(tracker) + kept
             if order is None:
-                return self._failed_check(dispatcher, tracker) + forget_pending_change(tracker) + kept
+                failed = self._failed_check(dispatcher, tracker, {ORDER_ID_SLOT: order_id, IDENTITY_SLOT: identity}, retried)
+                return failed + forget_pending_change(tracker) + kept
         if requested == ORDER_ID_SLOT and not order_id:
             # "it's bob@example.com" to "What's your order number?": kept for the check, and said so, or the
             # question asked again looks like the answer went unread.
@@ -225,6 +238,8 @@ class ValidateOrderForm(FormValidationAction):
         events: List[EventType] = [SlotSet(slot, value) for slot, value in extracted.items()]
         if order_id != tracker.get_slot(ORDER_ID_SLOT):
             events += forget_pending_change(tracker)
+        if order_id and identity and tracker.get_slot(TRIED_SLOT):
+            events.append(SlotSet(TRIED_SLOT, None))  # verified: nothing left to correct
         return events + kept
 
     @staticmethod
@@ -234,7 +249,11 @@ class ValidateOrderForm(FormValidationAction):
         return bool(previous) and extracted.get(ORDER_ID_SLOT, previous) != previous and IDENTITY_SLOT not in extracted
 
     @staticmethod
-    def _failed_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def _failed_check(
+        dispatcher: CollectingDispatcher, tracker: Tracker, tried: Dict[Text, Any], retried: bool = False
+    ) -> List[EventType]:
+        """Both values cleared and the failure counted; ``tried`` is kept for a correction of one of them,
+        ``retried`` says one of them was already such a correction."""
         count = failures(tracker) + 1
         events: List[EventType] = [
             SlotSet(ORDER_ID_SLOT, None),
@@ -242,11 +261,43 @@ class ValidateOrderForm(FormValidationAction):
             SlotSet(FAILURES_SLOT, float(count)),
         ]
         if count >= MAX_FAILURES:
-            events.append(SlotSet(REQUESTED_SLOT, None))
+            events += [SlotSet(REQUESTED_SLOT, None), SlotSet(TRIED_SLOT, None)]
         else:
-            dispatcher.utter_message(text=NOT_VERIFIED_TEXT)
+            events.append(SlotSet(TRIED_SLOT, tried))
+            # The same words for an unknown order and a wrong email: the order number shown is the one typed.
+            dispatcher.utter_message(
+                text=RETRY_NOT_VERIFIED_TEXT.format(order_id=tried[ORDER_ID_SLOT]) if retried else NOT_VERIFIED_TEXT
+            )
         logger.info("order check failed (%d of %d) in conversation %s", count, MAX_FAILURES, tracker.sender_id)
         return events
+
+
+def _with_value_tried_before(tracker: Tracker, requested: Optional[Text], extracted: Dict[Text, Any]) -> Dict[Text, Any]:
+    """``extracted`` completed, when it answers the form with one value only after a failed check, with the other
+    value of that check ("10002" and "94110" failed, then "bob@example.com": order 10002 with that email)."""
+    tried = tracker.get_slot(TRIED_SLOT)
+    if not (requested and isinstance(tried, dict) and len(extracted) == 1):
+        return extracted
+    if tracker.get_slot(ORDER_ID_SLOT) or tracker.get_slot(IDENTITY_SLOT):
+        return extracted  # a value given since the failure goes with this one, not the failed pair's
+    missing = IDENTITY_SLOT if ORDER_ID_SLOT in extracted else ORDER_ID_SLOT
+    return {**extracted, missing: tried[missing]} if tried.get(missing) else extracted
+
+
+class ActionAskOrderId(Action):
+    """The order form's question for the order number; after a failed check, how to correct one value."""
+
+    def name(self) -> Text:
+        return "action_ask_order_id"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if isinstance(tracker.get_slot(TRIED_SLOT), dict):
+            dispatcher.utter_message(text=CORRECTION_TEXT)
+        else:
+            dispatcher.utter_message(response="utter_ask_order_id")
+        return []
 
 
 class VerifiedOrderAction(Action, abc.ABC):
@@ -303,6 +354,8 @@ class ActionStopOrderForm(Action):
                                      buttons=OFFER_HUMAN_BUTTONS)
         else:
             dispatcher.utter_message(text=STOPPED_TEXT)
+            if tracker.get_slot(TRIED_SLOT):
+                return [SlotSet(TRIED_SLOT, None)]  # a later check starts afresh
         return []
 
 

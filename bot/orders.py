@@ -127,6 +127,15 @@ def expected_ship_day(placed_at: datetime) -> date:
     return day
 
 
+def business_days_between(start: date, end: date) -> int:
+    """Monday-to-Friday days after ``start`` up to and including ``end`` (0 when ``end`` is not later)."""
+    days, current = 0, start
+    while current < end:
+        current += timedelta(days=1)
+        days += current.weekday() < 5
+    return days
+
+
 def _order_summary(order: Order) -> OrderSummary:
     customer = order.customer
     return OrderSummary(

@@ -16,6 +16,7 @@ from bot.orders import (
     OrderSummary,
     RefundOutcome,
     RefundSummary,
+    business_days_between,
     expected_ship_day,
 )
 
@@ -337,3 +338,14 @@ def test_concurrent_cancels_cancel_once(order_service):
 def test_the_day_an_order_usually_ships(placed_at, ships):
     # data/kb/shipping.md: orders placed before 14:00 ET on a business day usually ship the same day.
     assert expected_ship_day(placed_at) == ships
+
+
+@pytest.mark.parametrize("start, end, days", [
+    (date(2026, 3, 14), date(2026, 3, 15), 0),   # Saturday to Sunday
+    (date(2026, 3, 13), date(2026, 3, 16), 1),   # Friday to Monday
+    (date(2026, 3, 14), date(2026, 3, 22), 5),   # a whole week
+    (date(2026, 3, 16), date(2026, 3, 16), 0),
+    (date(2026, 3, 17), date(2026, 3, 16), 0),   # end before start
+])
+def test_business_days_between(start, end, days):
+    assert business_days_between(start, end) == days

@@ -9,6 +9,7 @@ from action_helpers import make_tracker, run_action, texts, verified
 from actions.order_status import ActionOrderStatus, missing_parcel_text
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
+from bot.db.models import Order
 from bot.db.session import session_scope
 from bot.orders import OrderService
 
@@ -194,3 +195,48 @@ def test_an_order_being_prepared_says_when_it_should_ship_and_offers_a_person_on
         _, messages = run_action(ActionOrderStatus(service), with_events(make_tracker(verified(10002)), events))
         assert says in messages[0]["text"]
         assert [m.get("response") for m in messages[1:]] == extra
+
+
+def test_tracking_that_stopped_changing_gets_the_expected_date_then_a_trace_then_the_delay(db_url, today):
+    # Seen in a chat: "the tracking hasn't updated in 4 days" after 10001's status got the same paragraph again.
+    # 10001 shipped on Saturday (TODAY is Sunday) and is expected on Tuesday, March 17.
+    from actions.order_status import TRACE_TEXT, TRACKING_PAUSE_TEXT
+
+    events = asked("the tracking hasn't updated in 4 days", [], "10001", "alice@example.com")
+
+    def reply(days_later):
+        service = OrderService(session_factory=partial(session_scope, db_url), today=lambda: today + timedelta(days=days_later))
+        return run_action(ActionOrderStatus(service), with_events(make_tracker(verified(10001)), events))[1]
+
+    status, pause = reply(0)
+    assert status["text"].startswith("Order 10001") and "expected to arrive on Tuesday, March 17" in status["text"]
+    assert pause["text"] == TRACKING_PAUSE_TEXT.format(carrier="UPS", eta="on Tuesday, March 17")
+    # Past the expected day: late, and a person can check.
+    assert [m.get("response") for m in reply(3)[1:]] == ["utter_delay"]
+    # Five business days after it shipped with the date still ahead: a trace.
+    with session_scope(db_url) as session:
+        session.get(Order, 10001).eta = today + timedelta(days=10)
+    _, trace = reply(7)
+    assert trace["text"] == TRACE_TEXT.format(business_days=5, carrier="UPS") and trace["buttons"] == OFFER_HUMAN_BUTTONS
+
+
+def test_tracking_stuck_right_after_the_status_is_not_told_the_status_again(action):
+    tracker = make_tracker(verified(10001))
+    status = run_action(action, tracker)[1][0]["text"]
+    tracker.events = asked("where is order 10001", [10001], "alice@example.com") + [
+        {"event": "bot", "text": status},
+        {"event": "user", "text": "it's been stuck at the depot since then", "parse_data": {"intent": {"name": "track_order"}}},
+    ]
+    _, messages = run_action(action, tracker)
+    assert len(messages) == 1 and "without a new scan" in messages[0]["text"]
+    # A plain status question gets the status again.
+    tracker.events[-1] = {"event": "user", "text": "where is it now?", "parse_data": {"intent": {"name": "track_order"}}}
+    assert texts(run_action(action, tracker)[1]) == [status]
+
+
+def test_the_tracking_advice_follows_the_help_center():
+    from actions.order_status import TRACE_AFTER_BUSINESS_DAYS
+
+    shipping_article = (Path(__file__).resolve().parents[2] / "data" / "kb" / "shipping.md").read_text()
+    assert f"hasn't changed for {TRACE_AFTER_BUSINESS_DAYS} business days" in shipping_article
+    assert "two or three business days without a new scan" in shipping_article

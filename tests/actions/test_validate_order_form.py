@@ -4,7 +4,9 @@ import pytest
 from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, texts, verified
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.verification import (
+    CORRECTION_TEXT,
     FIND_ORDER_NUMBER_TEXT,
+    ActionAskOrderId,
     ActionAskOrderTask,
     NOT_VERIFIED_TEXT,
     STOPPED_TEXT,
@@ -57,7 +59,10 @@ def test_failed_check_clears_both_slots_and_counts(form, order_id, answer):
     tracker = make_tracker({"order_id": order_id, "verification_failures": 1.0}, text=answer,
                            requested_slot="order_identity")
     events, messages = run_action(form, tracker)
-    assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 2.0)]
+    assert slot_sets(events) == [
+        ("order_id", None), ("order_identity", None), ("verification_failures", 2.0),
+        ("order_check_tried", {"order_id": order_id, "order_identity": answer}),
+    ]
     assert texts(messages) == [NOT_VERIFIED_TEXT]
 
 
@@ -73,7 +78,10 @@ def test_a_wrong_pair_given_before_the_task_counts_as_a_failed_check(form):
     tracker = make_tracker({"order_id": "10001", "order_identity": "bob@example.com"}, text="cancel it",
                            intent="cancel_order")
     events, messages = run_action(form, tracker)
-    assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 1.0)]
+    assert slot_sets(events) == [
+        ("order_id", None), ("order_identity", None), ("verification_failures", 1.0),
+        ("order_check_tried", {"order_id": "10001", "order_identity": "bob@example.com"}),
+    ]
     assert texts(messages) == [NOT_VERIFIED_TEXT]
 
 
@@ -82,7 +90,8 @@ def test_wrong_email_and_unknown_order_get_identical_replies(form):
     for order_id in ("10001", "10999"):
         tracker = make_tracker({"order_id": order_id}, text="dave@example.com", requested_slot="order_identity")
         events, messages = run_action(form, tracker)
-        replies.append((slot_sets(events), texts(messages)))
+        # The tried pair kept for a correction is what the customer typed, whichever order exists.
+        replies.append(([s for s in slot_sets(events) if s[0] != "order_check_tried"], texts(messages)))
     assert replies[0] == replies[1]
     assert "couldn't find" in replies[0][1][0]
 
@@ -93,8 +102,57 @@ def test_third_failure_stops_the_form_without_another_reply(form):
     events, messages = run_action(form, tracker)
     assert slot_sets(events) == [
         ("order_id", None), ("order_identity", None), ("verification_failures", 3.0), ("requested_slot", None),
+        ("order_check_tried", None),
     ]
     assert messages == []
+
+
+# After a failed check the customer often corrects one value only ("94110" was wrong for 10002, then
+# "bob@example.com"): it is checked with the other value of the failed check.
+@pytest.mark.parametrize(
+    "tried, answer, expected",
+    [
+        ({"order_id": "10002", "order_identity": "94110"}, "bob@example.com", ("10002", "bob@example.com")),
+        ({"order_id": "10003", "order_identity": "bob@example.com"}, "order 10002", ("10002", "bob@example.com")),
+    ],
+    ids=["email-corrected", "order-number-corrected"],
+)
+def test_one_corrected_value_is_checked_with_the_other_tried_before(form, tried, answer, expected):
+    tracker = make_tracker({"order_check_tried": tried, "verification_failures": 1.0}, text=answer,
+                           requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert sorted(slot_sets(events), key=str) == sorted(
+        [("order_id", expected[0]), ("order_identity", expected[1]), ("order_check_tried", None)], key=str
+    )
+    assert messages == []
+
+
+def test_a_correction_that_still_fails_says_which_order_it_tried(form):
+    tracker = make_tracker({"order_check_tried": {"order_id": "10002", "order_identity": "94110"},
+                            "verification_failures": 1.0}, text="alice@example.com", requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [
+        ("order_id", None), ("order_identity", None), ("verification_failures", 2.0),
+        ("order_check_tried", {"order_id": "10002", "order_identity": "alice@example.com"}),
+    ]
+    assert texts(messages) == ["I still couldn't find order 10002 with that email address or ZIP code."]
+
+
+def test_a_value_given_since_the_failure_is_not_paired_with_the_failed_one(form):
+    # "10003" after the failure, then "bob@example.com": the new pair, not the failed check's order number.
+    tracker = make_tracker({"order_check_tried": {"order_id": "10001", "order_identity": "bob@example.com"},
+                            "order_id": "10002"}, text="bob@example.com", requested_slot="order_identity")
+    events, _ = run_action(form, tracker)
+    assert ("order_identity", "bob@example.com") in slot_sets(events)
+    assert ("order_id", None) not in slot_sets(events)
+
+
+def test_after_a_failed_check_the_form_asks_for_a_correction():
+    _, messages = run_action(ActionAskOrderId(), make_tracker(
+        {"order_check_tried": {"order_id": "10002", "order_identity": "94110"}}, requested_slot="order_id"))
+    assert texts(messages) == [CORRECTION_TEXT]
+    _, messages = run_action(ActionAskOrderId(), make_tracker(requested_slot="order_id"))
+    assert messages == [{**messages[0], "response": "utter_ask_order_id"}]
 
 
 def test_locked_form_only_ends_itself(form):
@@ -381,7 +439,10 @@ def test_an_email_given_for_this_check_that_does_not_fit_still_fails(form):
     # The email came first ("no idea, but my email is bob@example.com"), then the number: a real check.
     tracker = make_tracker({"order_identity": "bob@example.com"}, text="10001", requested_slot="order_id")
     events, messages = run_action(form, tracker)
-    assert slot_sets(events) == [("order_id", None), ("order_identity", None), ("verification_failures", 1.0)]
+    assert slot_sets(events) == [
+        ("order_id", None), ("order_identity", None), ("verification_failures", 1.0),
+        ("order_check_tried", {"order_id": "10001", "order_identity": "bob@example.com"}),
+    ]
     assert texts(messages) == [NOT_VERIFIED_TEXT]
 
 
