@@ -24,10 +24,10 @@ from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_p
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, next_step_text
-from bot.catalog import ProductCatalog, asks_details, shared_catalog
+from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import KnowledgeSource, LocalKnowledgeSource, topic_turns
+from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService
@@ -162,7 +162,8 @@ class ActionAnswerQuestion(Action):
         self._source = source
         self._answerer = answerer
         self._orders = orders or OrderService()
-        self._products = CatalogueReplies(catalog or shared_catalog(self._orders.session_factory))
+        self._catalog = catalog or shared_catalog(self._orders.session_factory)
+        self._products = CatalogueReplies(self._catalog)
 
     def name(self) -> Text:
         return "action_answer_question"
@@ -171,6 +172,15 @@ class ActionAnswerQuestion(Action):
         if self._answerer is None:
             self._answerer = default_answerer()
         return self._answerer
+
+    async def _item_words(self, tracker: Tracker) -> ItemWords:
+        """The catalogue's product words, so that "what's the return window for the espresso machine" finds the
+        return window; none when the catalogue can't be read (the question is then searched as written)."""
+        try:
+            return await asyncio.to_thread(self._catalog.item_words)
+        except Exception:
+            logger.exception("catalogue words unavailable in conversation %s", tracker.sender_id)
+            return ItemWords()
 
     async def _say_if_in_time(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         """"is it too late?" while a refund of a $650 order waits: the help center has no passage for it (it
@@ -219,7 +229,13 @@ class ActionAnswerQuestion(Action):
         try:
             source = self._source or await asyncio.to_thread(default_source)
             # "wait, will i be charged anything?" while a cancellation waits for a yes is about the cancellation.
-            found = await asyncio.to_thread(source.retrieve, question, earlier_user_messages(tracker), waiting is not None)
+            # "i want to buy a tent", "how much is the tent": about the product itself, which the help center
+            # has no passage for ("i want to buy an item" would get the guest-checkout sentence).
+            about_product = intent == "place_order" or asks_about_products(question)
+            item_words = ItemWords() if about_product else await self._item_words(tracker)
+            found = await asyncio.to_thread(
+                source.retrieve, question, earlier_user_messages(tracker), waiting is not None, item_words
+            )
             answer: Answer = await self._answerer_for_process().answer(
                 found.question(question), found.context, found.hits, recent_conversation(tracker)
             )

@@ -22,29 +22,34 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.catalog import item_words  # noqa: E402
+from bot.db.seed import CATALOG  # noqa: E402
 from bot.kb.answer import DEFAULT_MIN_RELEVANCE, extract_answer  # noqa: E402
 from bot.kb.documents import Chunk  # noqa: E402
 from bot.kb.grounded import LLMAnswerer  # noqa: E402
 from bot.kb.index import HybridIndex  # noqa: E402
 from bot.llm import LLMSettings  # noqa: E402
-from bot.kb.source import LocalKnowledgeSource, topic_turns  # noqa: E402
+from bot.kb.source import ItemWords, LocalKnowledgeSource, topic_turns  # noqa: E402
 from bot.nlu.embeddings import embed, embed_one  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "kb_eval" / "questions.yml"
 ABCD = ROOT.parent / "shared" / "datasets" / "abcd_policies" / "guidelines.json"
+# The demo catalogue's product words, as action_answer_question passes the live catalogue's.
+ITEM_WORDS = item_words(name for _, name, _ in CATALOG)
 
 
 def load_questions(path: Path = QUESTIONS) -> List[dict]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
 
 
-def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_relevance: float, verbose: bool = False) -> Dict[str, float]:
+def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_relevance: float, verbose: bool = False,
+             item_words: ItemWords = ITEM_WORDS) -> Dict[str, float]:
     """recall@1/@3 by article, fact share of extracted answers, refusal rates."""
     answerable = [q for q in questions if q["article"]]
     unanswerable = [q for q in questions if not q["article"]]
     at1 = at3 = facts = false_refusals = refusals = 0
     for item in questions:
-        found = source.retrieve(item["q"], topic_turns(item.get("history", [])))
+        found = source.retrieve(item["q"], topic_turns(item.get("history", [])), item_words=item_words)
         hits = found.hits
         answer = extract_answer(found.question(item["q"]), hits, min_relevance, found.context)
         ids = [h.chunk.article_id for h in hits]
@@ -71,7 +76,8 @@ def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_releva
     }
 
 
-def evaluate_llm(source: LocalKnowledgeSource, questions: Sequence[dict], min_relevance: float, verbose: bool = False) -> Dict[str, float]:
+def evaluate_llm(source: LocalKnowledgeSource, questions: Sequence[dict], min_relevance: float, verbose: bool = False,
+                 item_words: ItemWords = ITEM_WORDS) -> Dict[str, float]:
     """The same figures for the LLM path, against the fake server scripted to answer from the passages it gets."""
     from tests.fake_grounded import passage_answering_model
     from tests.fake_openai import FakeOpenAI
@@ -83,7 +89,7 @@ def evaluate_llm(source: LocalKnowledgeSource, questions: Sequence[dict], min_re
     async def run_all(answerer: LLMAnswerer) -> None:
         for item in questions:
             history = item.get("history", [])
-            found = source.retrieve(item["q"], topic_turns(history))
+            found = source.retrieve(item["q"], topic_turns(history), item_words=item_words)
             conversation = [("customer", turn) for turn in history]
             answer = await answerer.answer(found.question(item["q"]), found.context, found.hits, conversation)
             if answer.usage:
@@ -219,6 +225,8 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help="print answered/refused shares per threshold")
     parser.add_argument("--verbose", action="store_true", help="print misses")
     parser.add_argument("--skip-scale", action="store_true", help="only the quality figures")
+    parser.add_argument("--no-item-words", action="store_true",
+                        help="search questions naming a product only as written (no 'the item' rewording)")
     parser.add_argument("--synthetic", type=int, default=100_000)
     args = parser.parse_args()
 
@@ -227,17 +235,18 @@ def main() -> None:
         source = LocalKnowledgeSource.from_directory(index_dir=Path(tmp))
     if args.sweep:
         sweep(source, questions)
-    m = evaluate(source, questions, args.min_relevance, args.verbose)
+    item_words = ItemWords() if args.no_item_words else ITEM_WORDS
+    m = evaluate(source, questions, args.min_relevance, args.verbose, item_words)
     print(f"Brightbay help center: {len(source.index)} chunks; {m['answerable']} answerable + {m['unanswerable']} "
           f"unanswerable questions, min_relevance {args.min_relevance}")
     print(f"  retrieval: recall@1 {m['recall@1']:.1%}  recall@3 {m['recall@3']:.1%}")
     print(f"  extractive: expected fact in answer {m['fact_in_answer']:.1%}  false refusals {m['false_refusal']:.1%}  "
           f"refusal on unanswerable {m['refusal_unanswerable']:.1%}")
     in_conversation = [q for q in questions if q.get("history")]
-    c = evaluate(source, in_conversation, args.min_relevance)
+    c = evaluate(source, in_conversation, args.min_relevance, item_words=item_words)
     print(f"  of which {c['answerable']} asked after earlier turns (follow-ups and changes of topic): "
           f"recall@1 {c['recall@1']:.1%}  expected fact in answer {c['fact_in_answer']:.1%}")
-    llm = evaluate_llm(source, questions, args.min_relevance, args.verbose)
+    llm = evaluate_llm(source, questions, args.min_relevance, args.verbose, item_words)
     print(f"  LLM (fake server answering from its passages): expected fact in answer {llm['fact_in_answer']:.1%}  "
           f"false refusals {llm['false_refusal']:.1%}  refusal on unanswerable {llm['refusal_unanswerable']:.1%}  "
           f"({llm['calls']} calls, {llm['rejected']} answers rejected by the checks, {llm['tokens']} tokens)")

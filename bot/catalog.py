@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, ContextManager, Dict, List, Optional, Tuple
+from typing import Callable, ContextManager, Dict, Iterable, List, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from bot.db.models import Product
 from bot.db.session import session_scope
 from bot.formatting import money
 from bot.kb.lexical import tokenize
+from bot.kb.source import ItemWords
 
 SessionFactory = Callable[[], ContextManager[Session]]
 
@@ -54,6 +55,10 @@ _SYNONYMS = {
     "notebook": "laptop", "hoover": "vacuum", "flask": "bottle", "backpack": "daypack", "rucksack": "daypack",
     "watch": "smartwatch", "kindle": "reader", "ereader": "reader", "router": "mesh",
 }
+# Where a product name's noun ends: "Espresso Machine| with Grinder", "Electric Kettle|, 1.7 L", "Carabiner Set| (3-pack)".
+_NAME_HEAD = re.compile(r",\s|\(|\s+with\s", re.IGNORECASE)
+# Name words after the noun that are not one ("Smartwatch Series 4").
+_NOT_A_NOUN = frozenset({"serie"})
 CACHE_SECONDS = 300.0
 # Where a message asking two things splits ("how much is the laptop and does it have a warranty?").
 _CLAUSE = re.compile(r"[?.!;]|,\s*(?:and|but|also)\b|\band\b", re.IGNORECASE)
@@ -86,6 +91,22 @@ def _words(text: str) -> List[str]:
             token = token[:-1]  # the tokenizer strips only the "s" of "watches"
         words.append(_SYNONYMS.get(token, token))
     return words
+
+
+def item_words(names: Iterable[str]) -> ItemWords:
+    """The words (as ``bot.kb.lexical.tokenize`` spells them) that name products called ``names``: the noun that
+    says what each is (the last naming word before a comma, parenthesis or "with": "machine" of "Espresso Machine
+    with Grinder") and the words before it, with the customer words for them ("telly" for "tv")."""
+    nouns, modifiers = set(), set()
+    for name in names:
+        words = [w for w in _words(_NAME_HEAD.split(name)[0]) if w not in _NOT_NAMING and len(w) > 1 and not w[0].isdigit()]
+        words = [w for w in words if w not in _NOT_A_NOUN] or words
+        if words:
+            nouns.add(words[-1])
+            modifiers.update(words[:-1])
+    for said, meant in _SYNONYMS.items():
+        (nouns if meant in nouns else modifiers if meant in modifiers else set()).add(said)
+    return ItemWords(frozenset(nouns), frozenset(modifiers - nouns))
 
 
 def asks_about_products(text: str) -> bool:
@@ -150,6 +171,11 @@ class ProductCatalog:
                 if part is not None and part.exact:
                     return CatalogueMatch(part.products, exact=True, whole=False)
         return match
+
+    def item_words(self) -> ItemWords:
+        """The words naming the catalogue's products (see ``item_words``). Blocking: database (when stale)."""
+        products, _ = self._snapshot()
+        return item_words(p.name for p in products)
 
     def named_by_url(self, url: str) -> Optional[CatalogueMatch]:
         """The product whose page ``url`` is (as ``catalogue_url`` gives it), as an exact match; None for another

@@ -81,3 +81,14 @@ def test_the_actions_of_a_process_share_one_catalogue(order_service) -> None:
     assert ActionAnswerQuestion(orders=order_service)._products._catalog is shared
     # Another database has its own.
     assert shared_catalog(partial(session_scope, "sqlite://")) is not shared
+
+
+def test_item_words_are_each_products_noun_and_the_words_before_it(catalog) -> None:
+    words = catalog.item_words()
+    assert {"tent", "machine", "bottle", "bag", "tv", "kettle", "smartwatch", "headphone"} <= words.nouns
+    assert {"espresso", "water", "sleeping", "ultralight"} <= words.modifiers
+    # Customer words for a catalogue word are of its kind; what follows the noun ("with Grinder", ", 1.7 L",
+    # "Series 4") and general words ("set", "large") are neither.
+    assert {"telly", "television", "rucksack"} <= words.nouns and "flask" in words.nouns
+    assert not {"grinder", "serie", "set", "large", "room"} & (words.nouns | words.modifiers)
+    assert not words.nouns & words.modifiers

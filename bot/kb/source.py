@@ -4,9 +4,9 @@ from __future__ import annotations
 import functools
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import FrozenSet, List, Optional, Sequence
 
 import numpy as np
 
@@ -44,6 +44,25 @@ _OPENING_FILLER = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|so|well|hmm+|alright|all right|right|um+|uh+|cool|great|thanks|thank you|hi|hello|hey)\b[\s,.!:-]*)+",
     re.IGNORECASE,
 )
+
+# A product named in a question about a policy ("what's the return window for the espresso machine", "can i return
+# a tent i used once") with words no passage uses: they give the search nothing and pull the question's vector
+# away from the policy (0.31 to the return window, under the relevance floor). Such a question is also searched
+# with the product worded as GENERIC_ITEM, and the better of the two is kept.
+GENERIC_ITEM = "the item"
+ANY_ITEM = "an item"
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
+_DETERMINER_BEFORE = re.compile(
+    r"\b(?:the|a|an|my|your|this|that|these|those|our|his|her)\s+(?:(?:new|old|used|brand new)\s+)?$", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class ItemWords:
+    """Words that name the store's products (``bot.catalog.item_words``), as ``tokenize`` spells them."""
+
+    nouns: FrozenSet[str] = frozenset()  # what a product is: "tent", "machine", "bottle"
+    modifiers: FrozenSet[str] = frozenset()  # the words before the noun in a name: "espresso", "water", "sleeping"
 
 
 def is_elliptic(message: str) -> bool:
@@ -98,12 +117,16 @@ class KnowledgeSource(ABC):
     def search(self, query: str, history: Sequence[str] = ()) -> List[Hit]:
         """Best passages for ``query``; ``history`` holds the earlier user messages, oldest first."""
 
-    def retrieve(self, query: str, history: Sequence[str] = (), follow_up: bool = False) -> Retrieval:
+    def retrieve(
+        self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords()
+    ) -> Retrieval:
         """The passages and the earlier turns the answer should read the question with.
 
         ``follow_up`` says the conversation makes the message a follow-up whatever its wording (a question
-        asked while a change the earlier turns requested waits for a yes). Sources that cannot tell a
-        follow-up from a new topic keep the whole history.
+        asked while a change the earlier turns requested waits for a yes). ``item_words`` are the words that
+        name the store's products (``bot.catalog.name_words``), for sources that search a question naming one
+        as a question about any item. Sources that cannot tell a follow-up from a new topic keep the whole
+        history.
         """
         return Retrieval(self.search(query, history), list(history))
 
@@ -125,7 +148,55 @@ class LocalKnowledgeSource(KnowledgeSource):
     def search(self, query: str, history: Sequence[str] = ()) -> List[Hit]:
         return self.retrieve(query, history).hits
 
-    def retrieve(self, query: str, history: Sequence[str] = (), follow_up: bool = False) -> Retrieval:
+    def retrieve(
+        self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords()
+    ) -> Retrieval:
+        """The passages for the message as written and, when it names a product in words no passage uses, for
+        it worded about GENERIC_ITEM instead: the one whose best passage is closer."""
+        found = self._retrieve(query, history, follow_up)
+        generic = self.generic_wording(query, item_words)
+        if generic is None:
+            return found
+        general = self._retrieve(generic, history, follow_up)
+        if _top_dense(general.hits) <= _top_dense(found.hits):
+            return found
+        return replace(general, reworded=general.reworded or generic)
+
+    def generic_wording(self, query: str, item_words: ItemWords) -> Optional[str]:
+        """``query`` with each product it names in words the help center never uses (a run of name words ending
+        in a product noun, with the "the", "a", "my" before it) replaced by GENERIC_ITEM; None when it has none.
+        ("does the warranty cover water damage" keeps "water": no product noun follows it.)"""
+        vocabulary = self.index.lexical.vocabulary
+
+        def kind(word: str) -> Optional[str]:
+            tokens = tokenize(word)
+            if not tokens or any(t in vocabulary for t in tokens):
+                return None
+            if all(t in item_words.nouns for t in tokens):
+                return "noun"
+            return "modifier" if all(t in item_words.nouns or t in item_words.modifiers for t in tokens) else None
+
+        runs: List[List[int]] = []  # [start, end, ends with a noun]
+        for match in _WORD.finditer(query):
+            word_kind = kind(match.group())
+            if word_kind is None:
+                continue
+            if runs and not query[runs[-1][1]:match.start()].strip():
+                runs[-1][1:] = [match.end(), word_kind == "noun"]  # "espresso machine": one product, one item
+            else:
+                runs.append([match.start(), match.end(), word_kind == "noun"])
+        runs = [run for run in runs if run[2]]
+        if not runs:
+            return None
+        for start, end, _ in reversed(runs):
+            determiner = _DETERMINER_BEFORE.search(query[:start])
+            # "a tent" is any item ("can i return an item i used once" finds the return policy, "the item" the
+            # damaged-item replacement).
+            item = ANY_ITEM if determiner and determiner.group().split()[0].lower() in ("a", "an") else GENERIC_ITEM
+            query = query[: determiner.start() if determiner else start] + item + query[end:]
+        return query
+
+    def _retrieve(self, query: str, history: Sequence[str], follow_up: bool) -> Retrieval:
         """For an elliptic follow-up (or one the conversation makes a follow-up), also search with the earlier
         turns mixed in and keep the better-scoring result, unless its passage has little to do with the new
         message itself (a change of topic)."""
