@@ -77,6 +77,7 @@ FIND_ORDER_NUMBER_TEXT = (
     "with an account. If you can't find it, a support agent can look up your order another way."
 )
 STOPPED_TEXT = "No problem, I've stopped that."
+THANKS_WHILE_ASKING_TEXT = "You're welcome! If you'd rather leave the order check here, just say so."
 SERVICE_DOWN_TEXT = (
     "Sorry, I can't reach our order system right now. Please try again in a few minutes, "
     "or contact support@brightbay.example."
@@ -128,6 +129,9 @@ def _answer_hint(requested: Text, message: Dict[Text, Any]) -> Text:
     text = message.get("text") or ""
     if message.get(MESSAGE_PROBLEM) in PROBLEM_TEXT:
         return PROBLEM_TEXT[message[MESSAGE_PROBLEM]]
+    if ((message.get("intent") or {}).get("name")) == "thank_you" and not has_digits(text):
+        # "ok thanks" after an answer given while the check waits: not a wrong answer, the form's question follows.
+        return THANKS_WHILE_ASKING_TEXT
     if requested == ORDER_ID_SLOT:
         if has_long_number(text):
             return "That number is too long for an order number. Brightbay order numbers have 5 digits, like 10001."

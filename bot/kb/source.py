@@ -65,11 +65,16 @@ class ItemWords:
     modifiers: FrozenSet[str] = frozenset()  # the words before the noun in a name: "espresso", "water", "sleeping"
 
 
+# Words that carry on from the turn before: "checked spam already", "not in junk either", "still nothing".
+_CONTINUATION = re.compile(r"\b(?:already|either|still)\b", re.IGNORECASE)
+
+
 def is_elliptic(message: str) -> bool:
-    """A follow-up that leans on earlier turns: "and for express?", "how long does it take?", "how much?"."""
+    """A follow-up that leans on earlier turns: "and for express?", "how long does it take?", "how much?",
+    "checked spam already"."""
     return bool(
         _FOLLOW_UP_CUE.search(message) or _REFERENCE.search(message) or len(tokenize(message)) <= 1
-        or names_no_topic(message)
+        or names_no_topic(message) or _CONTINUATION.search(message)
     )
 
 

@@ -470,3 +470,15 @@ def test_an_order_number_after_the_offer_to_connect_is_for_the_agent():
     # After an answer that only offers a person in passing, the number starts a request of its own.
     _, messages = run_action(ActionAskOrderTask(), _after_bot_reply({}, "10001", OFFER_HUMAN_BUTTONS))
     assert _asked_what_to_do(messages) == "order 10001"
+
+
+def test_thanks_while_the_form_waits_is_not_told_it_holds_no_order_number(form):
+    # Seen in a chat: "ok thanks" after a damage answer given while the check waited got "I couldn't find an order
+    # number in that."
+    from actions.verification import THANKS_WHILE_ASKING_TEXT
+
+    events, messages = run_action(form, make_tracker(text="ok thanks", intent="thank_you", requested_slot="order_id"))
+    assert texts(messages) == [THANKS_WHILE_ASKING_TEXT] and slot_sets(events) == [("order_id", None)]
+    # Thanks with digits in it is an answer attempt: the usual hint.
+    _, messages = run_action(form, make_tracker(text="thanks, 123", intent="thank_you", requested_slot="order_id"))
+    assert "doesn't look like an order number" in texts(messages)[0]

@@ -234,3 +234,13 @@ def test_a_policy_question_naming_a_product_finds_the_policy(kb_source: LocalKno
     assert answer.grounded and "30 days" in answer.text and answer.sources[0][1].endswith("/help/returns")
     # Kept as written when the product words change nothing for the better.
     assert kb_source.retrieve("how much is express shipping", item_words=DEMO_ITEMS).reworded is None
+
+
+def test_a_message_carrying_on_from_the_turn_before_is_read_with_it(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "checked spam already" after the reset-email answer started the order check.
+    assert is_elliptic("checked spam already") and is_elliptic("it's not in junk either")
+    answer = ask(kb_source, "checked spam already", ["i never got the reset email"])
+    assert answer.grounded and "contact our support team" in answer.text
+    # The order confirmation email has its own passage.
+    confirmation = ask(kb_source, "i never got my order confirmation email")
+    assert confirmation.sources[0][1].endswith("/help/invoices-and-emails") and "spam folder" in confirmation.text
