@@ -135,9 +135,10 @@ class ActionOrderStatus(VerifiedOrderAction):
         request = order_request(tracker)
         asked = request.get("text") if request else None
         status = describe_status(order, today)
+        stuck = order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked)
         # "the tracking hasn't updated in 4 days" right after the status: the concern is answered, not the
         # paragraph the customer just read repeated.
-        if not (says_tracking_stuck(asked) and status in _texts(previous_bot_turn(tracker))):
+        if not (stuck and status in _texts(previous_bot_turn(tracker))):
             dispatcher.utter_message(text=status)
         # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
         # yesterday: its status alone, as if it were the kettle. The next order number is checked too.
@@ -145,8 +146,8 @@ class ActionOrderStatus(VerifiedOrderAction):
             dispatcher, self._catalog, asked, order, "status", NOT_IN_THIS_ORDER_TEXT.format(order_id=order.order_id)
         ):
             return []
-        if order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked):
-            self._say_tracking_stuck(dispatcher, tracker, order, today)
+        if stuck:
+            self._say_tracking_stuck(dispatcher, order, today)
             return []
         if order.status is OrderStatus.PROCESSING and order.expected_ship_on < today:
             # Late leaving the warehouse: a person can check what holds it up.
@@ -177,7 +178,7 @@ class ActionOrderStatus(VerifiedOrderAction):
         return []
 
     @staticmethod
-    def _say_tracking_stuck(dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, today: date) -> None:
+    def _say_tracking_stuck(dispatcher: CollectingDispatcher, order: OrderSummary, today: date) -> None:
         """A shipped order whose tracking stopped changing: normal for a few days, a trace after that."""
         carrier = order.carrier or "the carrier"
         shipped_for = business_days_between(order.shipped_on, today) if order.shipped_on else 0

@@ -48,7 +48,7 @@ _OPENING_FILLER = re.compile(
 # A product named in a question about a policy ("what's the return window for the espresso machine", "can i return
 # a tent i used once") with words no passage uses: they give the search nothing and pull the question's vector
 # away from the policy (0.31 to the return window, under the relevance floor). Such a question is also searched
-# with the product worded as GENERIC_ITEM, and the better of the two is kept.
+# with the product worded as an item (ANY_ITEM after "a", GENERIC_ITEM otherwise), and the better of the two is kept.
 GENERIC_ITEM = "the item"
 ANY_ITEM = "an item"
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
@@ -129,7 +129,7 @@ class KnowledgeSource(ABC):
 
         ``follow_up`` says the conversation makes the message a follow-up whatever its wording (a question
         asked while a change the earlier turns requested waits for a yes). ``item_words`` are the words that
-        name the store's products (``bot.catalog.name_words``), for sources that search a question naming one
+        name the store's products (``bot.catalog.item_words``), for sources that search a question naming one
         as a question about any item. Sources that cannot tell a follow-up from a new topic keep the whole
         history.
         """
@@ -157,7 +157,7 @@ class LocalKnowledgeSource(KnowledgeSource):
         self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords()
     ) -> Retrieval:
         """The passages for the message as written and, when it names a product in words no passage uses, for
-        it worded about GENERIC_ITEM instead: the one whose best passage is closer."""
+        it worded about an item instead: the one whose best passage is closer."""
         found = self._retrieve(query, history, follow_up)
         generic = self.generic_wording(query, item_words)
         if generic is None:
@@ -169,7 +169,8 @@ class LocalKnowledgeSource(KnowledgeSource):
 
     def generic_wording(self, query: str, item_words: ItemWords) -> Optional[str]:
         """``query`` with each product it names in words the help center never uses (a run of name words ending
-        in a product noun, with the "the", "a", "my" before it) replaced by GENERIC_ITEM; None when it has none.
+        in a product noun, with the "the", "a", "my" before it) replaced by ANY_ITEM after "a" / "an", else by
+        GENERIC_ITEM; None when it has none.
         ("does the warranty cover water damage" keeps "water": no product noun follows it.)"""
         vocabulary = self.index.lexical.vocabulary
 
@@ -181,7 +182,7 @@ class LocalKnowledgeSource(KnowledgeSource):
                 return "noun"
             return "modifier" if all(t in item_words.nouns or t in item_words.modifiers for t in tokens) else None
 
-        runs: List[List[int]] = []  # [start, end, ends with a noun]
+        runs: List[list] = []  # [start, end, ends with a noun]
         for match in _WORD.finditer(query):
             word_kind = kind(match.group())
             if word_kind is None:

@@ -240,3 +240,14 @@ def test_the_tracking_advice_follows_the_help_center():
     shipping_article = (Path(__file__).resolve().parents[2] / "data" / "kb" / "shipping.md").read_text()
     assert f"hasn't changed for {TRACE_AFTER_BUSINESS_DAYS} business days" in shipping_article
     assert "two or three business days without a new scan" in shipping_article
+
+
+def test_tracking_stuck_about_an_order_not_on_its_way_still_gets_its_status(action):
+    # Only a shipped order gets the tracking advice, so only its status paragraph is left out when just given.
+    tracker = make_tracker(verified(10002))
+    status = run_action(action, tracker)[1][0]["text"]
+    tracker.events = asked("where is order 10002", [10002], "bob@example.com") + [
+        {"event": "bot", "text": status},
+        {"event": "user", "text": "the tracking hasn't updated at all", "parse_data": {"intent": {"name": "track_order"}}},
+    ]
+    assert texts(run_action(action, tracker)[1]) == [status]
