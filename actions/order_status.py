@@ -138,7 +138,7 @@ class ActionOrderStatus(VerifiedOrderAction):
         stuck = order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked)
         # "the tracking hasn't updated in 4 days" right after the status: the concern is answered, not the
         # paragraph the customer just read repeated.
-        if not (stuck and status in _texts(previous_bot_turn(tracker))):
+        if not (stuck and status in (e.get("text") for e in previous_bot_turn(tracker))):
             dispatcher.utter_message(text=status)
         # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
         # yesterday: its status alone, as if it were the kettle. The next order number is checked too.
@@ -189,7 +189,3 @@ class ActionOrderStatus(VerifiedOrderAction):
                                      buttons=OFFER_HUMAN_BUTTONS)
         else:
             dispatcher.utter_message(text=TRACKING_PAUSE_TEXT.format(carrier=carrier, eta=day(order.eta, today)))
-
-
-def _texts(events: List[Dict[Text, Any]]) -> List[Text]:
-    return [e.get("text") or "" for e in events if e.get("event") == "bot"]

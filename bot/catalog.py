@@ -138,10 +138,11 @@ class ProductCatalog:
         self._loaded_at = float("-inf")
         self._products: List[ProductView] = []
         self._index: Dict[str, List[int]] = {}
+        self._item_words = ItemWords()
 
     def _snapshot(self) -> Tuple[List[ProductView], Dict[str, List[int]]]:
         """The products, by SKU, and the index of their name words, read together (a refresh by another
-        thread replaces both). Blocking: database (when the cache is stale)."""
+        thread replaces both, and the item words). Blocking: database (when the cache is stale)."""
         with self._lock:
             if time.monotonic() - self._loaded_at > self._cache_seconds:
                 with self._session_factory() as session:
@@ -152,6 +153,8 @@ class ProductCatalog:
                     for word in set(_words(product.name)) - _GENERIC_NAME_WORDS:
                         index.setdefault(word, []).append(i)
                 self._products, self._index = products, index
+                # Built once per refresh: every help-center question reads them.
+                self._item_words = item_words(p.name for p in products)
                 self._loaded_at = time.monotonic()
             return self._products, self._index
 
@@ -174,8 +177,8 @@ class ProductCatalog:
 
     def item_words(self) -> ItemWords:
         """The words naming the catalogue's products (see ``item_words``). Blocking: database (when stale)."""
-        products, _ = self._snapshot()
-        return item_words(p.name for p in products)
+        self._snapshot()
+        return self._item_words  # replaced whole by a refresh, never changed in place
 
     def named_by_url(self, url: str) -> Optional[CatalogueMatch]:
         """The product whose page ``url`` is (as ``catalogue_url`` gives it), as an exact match; None for another

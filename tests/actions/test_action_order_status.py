@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from action_helpers import make_tracker, run_action, texts, verified
+from action_helpers import OWNER, make_tracker, run_action, texts, verified
 from actions.order_status import ActionOrderStatus, missing_parcel_text
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
@@ -220,13 +220,19 @@ def test_tracking_that_stopped_changing_gets_the_expected_date_then_a_trace_then
     assert trace["text"] == TRACE_TEXT.format(business_days=5, carrier="UPS") and trace["buttons"] == OFFER_HUMAN_BUTTONS
 
 
-def test_tracking_stuck_right_after_the_status_is_not_told_the_status_again(action):
-    tracker = make_tracker(verified(10001))
+def _after_its_status(action, order_id, message):
+    """A tracker of ``order_id``'s owner who asked for its status, got it, then said ``message``; and the status."""
+    tracker = make_tracker(verified(order_id))
     status = run_action(action, tracker)[1][0]["text"]
-    tracker.events = asked("where is order 10001", [10001], "alice@example.com") + [
+    tracker.events = asked(f"where is order {order_id}", [order_id], OWNER[order_id]) + [
         {"event": "bot", "text": status},
-        {"event": "user", "text": "it's been stuck at the depot since then", "parse_data": {"intent": {"name": "track_order"}}},
+        {"event": "user", "text": message, "parse_data": {"intent": {"name": "track_order"}}},
     ]
+    return tracker, status
+
+
+def test_tracking_stuck_right_after_the_status_is_not_told_the_status_again(action):
+    tracker, status = _after_its_status(action, 10001, "it's been stuck at the depot since then")
     _, messages = run_action(action, tracker)
     assert len(messages) == 1 and "without a new scan" in messages[0]["text"]
     # A plain status question gets the status again.
@@ -244,10 +250,5 @@ def test_the_tracking_advice_follows_the_help_center():
 
 def test_tracking_stuck_about_an_order_not_on_its_way_still_gets_its_status(action):
     # Only a shipped order gets the tracking advice, so only its status paragraph is left out when just given.
-    tracker = make_tracker(verified(10002))
-    status = run_action(action, tracker)[1][0]["text"]
-    tracker.events = asked("where is order 10002", [10002], "bob@example.com") + [
-        {"event": "bot", "text": status},
-        {"event": "user", "text": "the tracking hasn't updated at all", "parse_data": {"intent": {"name": "track_order"}}},
-    ]
+    tracker, status = _after_its_status(action, 10002, "the tracking hasn't updated at all")
     assert texts(run_action(action, tracker)[1]) == [status]
