@@ -9,12 +9,19 @@ lands on that article's nearest sentence even when it is about something else.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
+
+from bot.catalog import ProductCatalog, shared_catalog
+from bot.kb.lexical import tokenize
+
+logger = logging.getLogger(__name__)
 
 # Something other than what was ordered, or less of it.
 _WRONG_ITEM = re.compile(
@@ -39,7 +46,7 @@ _DAMAGED = re.compile(
 
 # Worked at first, failed later: past the 48 hours for reporting damage, the warranty's case.
 _STOPPED_WORKING = re.compile(
-    r"\b(?:stopped|quit|ceased) (?:working|charging|turning on|holding (?:a )?charge)\b"
+    r"\b(?:stopped|quit|ceased) (?:working|charging|turning on|holding (?:a )?charge|holding air)\b"
     r"|\b(?:died|broke|failed|gave out|conked out) (?:after|within)\b"
     r"|\bno longer (?:works?|working|turns? on|charges?)\b"
     r"|\b(?:does ?n[o']?t|do ?n[o']?t|wo ?n[o']?t|is ?n[o']?t|not) (?:work(?:ing)?|turn(?:ing)? on|charg(?:e|ing)) any ?more\b",
@@ -107,16 +114,28 @@ def says_marked_delivered(text: Optional[Text]) -> bool:
     return bool(text and _MARKED_DELIVERED_RE.search(text))
 
 
-def complaint_response(text: Optional[Text]) -> Text:
+def stopped_working_response(text: Text, departments: Mapping[Text, Text]) -> Text:
+    """The warranty the item named falls under: ours for electronics, the maker's for home and outdoor items,
+    both when the catalogue (``departments``: product noun -> department) can't tell ("my blender")."""
+    named = {departments[token] for token in tokenize(text) if token in departments}
+    if named == {"electronics"}:
+        return "utter_stopped_working"
+    if named and "electronics" not in named:
+        return "utter_stopped_working_maker"
+    return "utter_stopped_working_any"
+
+
+def complaint_response(text: Optional[Text], departments: Mapping[Text, Text] = {}) -> Text:
     """The response for this complaint: the wrong-item, missing-parcel, warranty or damaged-item policy, what
-    can be done about a delay or for a replacement, or the general apology."""
+    can be done about a delay or for a replacement, or the general apology. ``departments`` (product noun ->
+    department, from the catalogue) picks the warranty."""
     text = text or ""
     if _WRONG_ITEM.search(text):
         return "utter_wrong_item"
     if says_not_received(text):
         return "utter_parcel_not_received"
     if _STOPPED_WORKING.search(text):
-        return "utter_stopped_working"
+        return stopped_working_response(text, departments)
     if _DAMAGED.search(text):
         return "utter_damaged_item"
     if _DELAY.search(text):
@@ -129,9 +148,20 @@ def complaint_response(text: Optional[Text]) -> Text:
 class ActionAnswerComplaint(Action):
     """Answers a complaint with the policy that fixes it, when there is one, and offers a person."""
 
+    def __init__(self, catalog: Optional[ProductCatalog] = None) -> None:
+        self._catalog = catalog or shared_catalog()
+
     def name(self) -> Text:
         return "action_answer_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(response=complaint_response((tracker.latest_message or {}).get("text")))
+        text = (tracker.latest_message or {}).get("text")
+        response = complaint_response(text)
+        if response.startswith("utter_stopped_working"):
+            try:
+                words = await asyncio.to_thread(self._catalog.item_words)
+                response = complaint_response(text, words.departments)
+            except Exception:  # the reply that names both warranties is right for any item
+                logger.exception("catalogue unavailable in conversation %s", tracker.sender_id)
+        dispatcher.utter_message(response=response)
         return []

@@ -66,6 +66,8 @@ CORRECTION_TEXT = (
     "If only one of them was wrong, just send me the right one: the order number, or the email address or ZIP "
     "code. Otherwise send me both again."
 )
+# After a failed check with a ZIP code, a bare 5-digit answer could correct either value.
+NUMBER_OR_ZIP_TEXT = "Is {number} the order number or the ZIP code?"
 LOCKED_TEXT = (
     "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
     "A support agent can help you check who you are another way."
@@ -186,7 +188,10 @@ class ValidateOrderForm(FormValidationAction):
             return [SlotSet(REQUESTED_SLOT, None)]
         requested = tracker.get_slot(REQUESTED_SLOT)
         message = tracker.latest_message or {}
-        text = message.get("text") or ""
+        text = answer_to_number_or_zip(tracker) or message.get("text") or ""
+        if unclear_number_after_failure(tracker):
+            # Asked by action_ask_order_id, which the form runs next; not a failed check.
+            return [SlotSet(ORDER_ID_SLOT, None)]
         extracted = order_values_in(text, requested)
         corrected = _with_value_tried_before(tracker, requested, extracted)
         retried = corrected != extracted
@@ -288,6 +293,38 @@ def _with_value_tried_before(tracker: Tracker, requested: Optional[Text], extrac
     return {**extracted, missing: tried[missing]} if tried.get(missing) else extracted
 
 
+def unclear_number_after_failure(tracker: Tracker) -> Optional[Text]:
+    """The 5 digits of a bare number sent to correct a failed check made with a ZIP code ("10002" and "94110"
+    failed, then "94107"): it may be the order number or the ZIP code, so the customer is asked which."""
+    tried = tracker.get_slot(TRIED_SLOT)
+    if not (isinstance(tried, dict) and str(tried.get(IDENTITY_SLOT) or "").isdigit()):
+        return None
+    if tracker.get_slot(REQUESTED_SLOT) != ORDER_ID_SLOT or tracker.get_slot(ORDER_ID_SLOT) or tracker.get_slot(IDENTITY_SLOT):
+        return None
+    spans = find_entities((tracker.latest_message or {}).get("text"))
+    if len(spans) == 1 and spans[0].entity == ORDER_ID and not spans[0].explicit:
+        return spans[0].value
+    return None
+
+
+_NUMBER_OR_ZIP_ASKED = re.compile(re.escape(NUMBER_OR_ZIP_TEXT).replace(re.escape("{number}"), r"(\d{5})"))
+_SAYS_ZIP = re.compile(r"\b(?:zip|postal|post ?code|postcode)\b", re.IGNORECASE)
+_SAYS_ORDER = re.compile(r"\border\b", re.IGNORECASE)
+
+
+def answer_to_number_or_zip(tracker: Tracker) -> Optional[Text]:
+    """"the zip code" typed (not the button) to "Is 10001 the order number or the ZIP code?": the message the
+    button would have sent ("zip 10001"); None for anything else."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if find_entities(text) or bool(_SAYS_ZIP.search(text)) == bool(_SAYS_ORDER.search(text)):
+        return None
+    for event in previous_bot_turn(tracker):
+        asked = _NUMBER_OR_ZIP_ASKED.fullmatch(event.get("text") or "")
+        if asked:
+            return f"{'zip' if _SAYS_ZIP.search(text) else 'order'} {asked.group(1)}"
+    return None
+
+
 class ActionAskOrderId(Action):
     """The order form's question for the order number; after a failed check, how to correct one value."""
 
@@ -297,7 +334,14 @@ class ActionAskOrderId(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        if isinstance(tracker.get_slot(TRIED_SLOT), dict):
+        number = unclear_number_after_failure(tracker)
+        if number:
+            # Payloads sent as text, worded so that the form reads each one way only.
+            dispatcher.utter_message(text=NUMBER_OR_ZIP_TEXT.format(number=number), buttons=[
+                {"title": "Order number", "payload": f"order {number}"},
+                {"title": "ZIP code", "payload": f"zip {number}"},
+            ])
+        elif isinstance(tracker.get_slot(TRIED_SLOT), dict):
             dispatcher.utter_message(text=CORRECTION_TEXT)
         else:
             dispatcher.utter_message(response="utter_ask_order_id")

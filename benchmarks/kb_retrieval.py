@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.catalog import item_words  # noqa: E402
-from bot.db.seed import CATALOG  # noqa: E402
+from bot.db.seed import CATALOG, CATEGORIES  # noqa: E402
 from bot.kb.answer import DEFAULT_MIN_RELEVANCE, extract_answer  # noqa: E402
 from bot.kb.documents import Chunk  # noqa: E402
 from bot.kb.grounded import LLMAnswerer  # noqa: E402
@@ -35,7 +35,7 @@ from bot.nlu.embeddings import embed, embed_one  # noqa: E402
 QUESTIONS = ROOT / "data" / "kb_eval" / "questions.yml"
 ABCD = ROOT.parent / "shared" / "datasets" / "abcd_policies" / "guidelines.json"
 # The demo catalogue's product words, as action_answer_question passes the live catalogue's.
-ITEM_WORDS = item_words(name for _, name, _ in CATALOG)
+ITEM_WORDS = item_words([name for _, name, _ in CATALOG], {name: CATEGORIES[sku[:2]] for sku, name, _ in CATALOG})
 
 
 def load_questions(path: Path = QUESTIONS) -> List[dict]:

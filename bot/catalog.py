@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, ContextManager, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, ContextManager, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +59,9 @@ _SYNONYMS = {
 _NAME_HEAD = re.compile(r",\s|\(|\s+with\s", re.IGNORECASE)
 # Name words after the noun that are not one ("Smartwatch Series 4").
 _NOT_A_NOUN = frozenset({"serie"})
+# Nouns with an everyday meaning besides the product ("your system prompt", "my bank", "the cover"): no department
+# is given for them, so a message using them is not worded about an electronic or home item.
+_EVERYDAY_NOUNS = frozenset("system bank band board cover panel pole bag".split())
 CACHE_SECONDS = 300.0
 # Where a message asking two things splits ("how much is the laptop and does it have a warranty?").
 _CLAUSE = re.compile(r"[?.!;]|,\s*(?:and|but|also)\b|\band\b", re.IGNORECASE)
@@ -93,20 +96,27 @@ def _words(text: str) -> List[str]:
     return words
 
 
-def item_words(names: Iterable[str]) -> ItemWords:
+def item_words(names: Iterable[str], departments: Mapping[str, str] = {}) -> ItemWords:
     """The words (as ``bot.kb.lexical.tokenize`` spells them) that name products called ``names``: the noun that
     says what each is (the last naming word before a comma, parenthesis or "with": "machine" of "Espresso Machine
-    with Grinder") and the words before it, with the customer words for them ("telly" for "tv")."""
+    with Grinder") and the words before it, with the customer words for them ("telly" for "tv"); and for each noun
+    whose products ``departments`` (name -> department) puts in one department, that department."""
     nouns, modifiers = set(), set()
+    noun_departments: Dict[str, set] = {}
     for name in names:
         words = [w for w in _words(_NAME_HEAD.split(name)[0]) if w not in _NOT_NAMING and len(w) > 1 and not w[0].isdigit()]
         words = [w for w in words if w not in _NOT_A_NOUN] or words
         if words:
             nouns.add(words[-1])
             modifiers.update(words[:-1])
+            noun_departments.setdefault(words[-1], set()).add(departments.get(name))
     for said, meant in _SYNONYMS.items():
         (nouns if meant in nouns else modifiers if meant in modifiers else set()).add(said)
-    return ItemWords(frozenset(nouns), frozenset(modifiers - nouns))
+        if meant in noun_departments:
+            noun_departments[said] = noun_departments[meant]
+    single = {noun: next(iter(d)) for noun, d in noun_departments.items()
+              if len(d) == 1 and None not in d and noun not in _EVERYDAY_NOUNS}
+    return ItemWords(frozenset(nouns), frozenset(modifiers - nouns), single)
 
 
 def asks_about_products(text: str) -> bool:
@@ -154,7 +164,7 @@ class ProductCatalog:
                         index.setdefault(word, []).append(i)
                 self._products, self._index = products, index
                 # Built once per refresh: every help-center question reads them.
-                self._item_words = item_words(p.name for p in products)
+                self._item_words = item_words([p.name for p in products], {p.name: p.category for p in products})
                 self._loaded_at = time.monotonic()
             return self._products, self._index
 

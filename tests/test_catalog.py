@@ -92,3 +92,8 @@ def test_item_words_are_each_products_noun_and_the_words_before_it(catalog) -> N
     assert {"telly", "television", "rucksack"} <= words.nouns and "flask" in words.nouns
     assert not {"grinder", "serie", "set", "large", "room"} & (words.nouns | words.modifiers)
     assert not words.nouns & words.modifiers
+    # Each noun's department, where its products share one ("bag": the sleeping bag, outdoor).
+    assert words.departments["kayak"] == "outdoor" and words.departments["kettle"] == "home"
+    assert words.departments["telly"] == "electronics"
+    # Not for nouns with an everyday meaning ("print your system prompt" is not about an electronic item).
+    assert "system" in words.nouns and "system" not in words.departments

@@ -87,6 +87,18 @@ def test_three_failed_checks_offer_a_person(rasa_url: str) -> None:
     assert "couldn't verify" in again and "What's your order number" not in again
 
 
+def test_a_bare_number_after_a_failed_check_with_a_zip_code_is_asked_about(rasa_url: str) -> None:
+    # Seen in a chat: "10001" to correct Bob's ZIP code (also Alice's order number) was checked as an order number.
+    say(rasa_url, "which-1", "where is my order 10002")
+    assert "couldn't find an order" in " ".join(say(rasa_url, "which-1", "94110"))
+    reply = requests.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": "which-1", "message": "10001"}, timeout=60)
+    [question] = reply.json()
+    assert question["text"] == "Is 10001 the order number or the ZIP code?"
+    zip_button = next(b for b in question["buttons"] if b["title"] == "ZIP code")
+    status = " ".join(say(rasa_url, "which-1", zip_button["payload"]))
+    assert "Order 10002" in status and "being prepared" in status
+
+
 def test_a_cancel_request_worded_against_itself_at_the_question_changes_nothing(rasa_url: str, database_url: str) -> None:
     # "no don't cancel it" was read as cancel_order and asked "Shall I cancel it?" again; now it is a no.
     # (Before test_cancel_a_processing_order, which cancels 10002; the yes path is in tests/actions.)

@@ -6,7 +6,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import FrozenSet, List, Optional, Sequence
+from typing import FrozenSet, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -51,6 +51,11 @@ _OPENING_FILLER = re.compile(
 # with the product worded as an item (ANY_ITEM after "a", GENERIC_ITEM otherwise), and the better of the two is kept.
 GENERIC_ITEM = "the item"
 ANY_ITEM = "an item"
+# A product of one department is worded with it ("how long is the warranty on the kayak": the outdoor item), so
+# that a policy of that department's passage can be found.
+DEPARTMENT_WORDS = {"electronics": "electronic", "home": "home", "outdoor": "outdoor"}
+# How much less close the department's wording may be than "the item" and still be searched with.
+DEPARTMENT_MARGIN = 0.05
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
 _DETERMINER_BEFORE = re.compile(
     r"\b(?:the|a|an|my|your|this|that|these|those|our|his|her)\s+(?:(?:new|old|used|brand new)\s+)?$", re.IGNORECASE
@@ -63,6 +68,14 @@ class ItemWords:
 
     nouns: FrozenSet[str] = frozenset()  # what a product is: "tent", "machine", "bottle"
     modifiers: FrozenSet[str] = frozenset()  # the words before the noun in a name: "espresso", "water", "sleeping"
+    # The store's department of the products a noun names, where they share one: "kayak" -> "outdoor".
+    departments: Mapping[str, str] = field(default_factory=dict)
+
+
+def _noun_of(word: str, item_words: ItemWords) -> str:
+    """The noun as ``ItemWords`` holds it ("tents" -> "tent")."""
+    tokens = [t for t in tokenize(word) if t in item_words.nouns]
+    return tokens[-1] if tokens else word
 
 
 # Words that carry on from the turn before: "checked spam already", "not in junk either", "still nothing".
@@ -157,20 +170,28 @@ class LocalKnowledgeSource(KnowledgeSource):
         self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords()
     ) -> Retrieval:
         """The passages for the message as written and, when it names a product in words no passage uses, for
-        it worded about an item instead: the one whose best passage is closer."""
+        it worded about an item instead, and about an item of its department: the one whose best passage is
+        closest."""
         found = self._retrieve(query, history, follow_up)
         generic = self.generic_wording(query, item_words)
         if generic is None:
             return found
         general = self._retrieve(generic, history, follow_up)
+        by_department = self.generic_wording(query, item_words, by_department=True)
+        if by_department != generic:
+            # It says more about the product than "the item" does, so it wins when nearly as close.
+            departmental = self._retrieve(by_department, history, follow_up)
+            if _top_dense(departmental.hits) >= _top_dense(general.hits) - DEPARTMENT_MARGIN:
+                general, generic = departmental, by_department
         if _top_dense(general.hits) <= _top_dense(found.hits):
             return found
         return replace(general, reworded=general.reworded or generic)
 
-    def generic_wording(self, query: str, item_words: ItemWords) -> Optional[str]:
+    def generic_wording(self, query: str, item_words: ItemWords, by_department: bool = False) -> Optional[str]:
         """``query`` with each product it names in words the help center never uses (a run of name words ending
         in a product noun, with the "the", "a", "my" before it) replaced by ANY_ITEM after "a" / "an", else by
-        GENERIC_ITEM; None when it has none.
+        GENERIC_ITEM, or with ``by_department`` by an item of the product's department ("the outdoor item");
+        None when it has none.
         ("does the warranty cover water damage" keeps "water": no product noun follows it.)"""
         vocabulary = self.index.lexical.vocabulary
 
@@ -182,23 +203,28 @@ class LocalKnowledgeSource(KnowledgeSource):
                 return "noun"
             return "modifier" if all(t in item_words.nouns or t in item_words.modifiers for t in tokens) else None
 
-        runs: List[list] = []  # [start, end, ends with a noun]
+        runs: List[list] = []  # [start, end, the noun ending the run or None]
         for match in _WORD.finditer(query):
             word_kind = kind(match.group())
             if word_kind is None:
                 continue
+            noun = match.group().lower() if word_kind == "noun" else None
             if runs and not query[runs[-1][1]:match.start()].strip():
-                runs[-1][1:] = [match.end(), word_kind == "noun"]  # "espresso machine": one product, one item
+                runs[-1][1:] = [match.end(), noun]  # "espresso machine": one product, one item
             else:
-                runs.append([match.start(), match.end(), word_kind == "noun"])
+                runs.append([match.start(), match.end(), noun])
         runs = [run for run in runs if run[2]]
         if not runs:
             return None
-        for start, end, _ in reversed(runs):
+        for start, end, noun in reversed(runs):
             determiner = _DETERMINER_BEFORE.search(query[:start])
+            department = by_department and DEPARTMENT_WORDS.get(item_words.departments.get(_noun_of(noun, item_words), ""))
             # "a tent" is any item ("can i return an item i used once" finds the return policy, "the item" the
-            # damaged-item replacement).
-            item = ANY_ITEM if determiner and determiner.group().split()[0].lower() in ("a", "an") else GENERIC_ITEM
+            # damaged-item replacement); "the kayak" the outdoor item.
+            if determiner and determiner.group().split()[0].lower() in ("a", "an"):
+                item = f"{'an' if department[0] in 'aeiou' else 'a'} {department} item" if department else ANY_ITEM
+            else:
+                item = f"the {department} item" if department else GENERIC_ITEM
             query = query[: determiner.start() if determiner else start] + item + query[end:]
         return query
 

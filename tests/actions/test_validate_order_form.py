@@ -5,6 +5,7 @@ from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, texts, v
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.verification import (
     CORRECTION_TEXT,
+    NUMBER_OR_ZIP_TEXT,
     FIND_ORDER_NUMBER_TEXT,
     ActionAskOrderId,
     ActionAskOrderTask,
@@ -145,6 +146,67 @@ def test_a_value_given_since_the_failure_is_not_paired_with_the_failed_one(form)
     events, _ = run_action(form, tracker)
     assert ("order_identity", "bob@example.com") in slot_sets(events)
     assert ("order_id", None) not in slot_sets(events)
+
+
+# "10002" and "94110" failed, then "94107": a new ZIP code or a new order number, so the customer is asked which,
+# and the answer (a button's payload) is checked with the other value of the failed check.
+ZIP_TRIED = {"order_check_tried": {"order_id": "10002", "order_identity": "94110"}, "verification_failures": 1.0}
+
+
+def test_a_bare_number_after_a_failed_check_with_a_zip_code_is_asked_about(form):
+    tracker = make_tracker(ZIP_TRIED, text="94107", requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None)]  # no check, no failure counted
+    assert messages == []
+    _, messages = run_action(ActionAskOrderId(), tracker)
+    assert texts(messages) == [NUMBER_OR_ZIP_TEXT.format(number="94107")]
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["order 94107", "zip 94107"]
+
+
+@pytest.mark.parametrize(
+    "payload, expected",
+    # Bob's ZIP code 10001 is also Alice's order number: either reading verifies an order, so only the answer
+    # tells which the customer meant.
+    [("zip 10001", ("10002", "10001")), ("order 10001", ("10001", "94110"))],
+    ids=["zip-code", "order-number"],
+)
+def test_the_answer_to_which_one_is_checked_with_the_other_value(form, payload, expected):
+    tracker = make_tracker(ZIP_TRIED, text="10001", requested_slot="order_id")
+    assert slot_sets(run_action(form, tracker)[0]) == [("order_id", None)]
+    events, messages = run_action(form, make_tracker(ZIP_TRIED, text=payload, requested_slot="order_id"))
+    assert sorted(slot_sets(events), key=str) == sorted(
+        [("order_id", expected[0]), ("order_identity", expected[1]), ("order_check_tried", None)], key=str)
+    assert messages == []
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("the zip code", ("10002", "10001")), ("it's my order number", ("10001", "94110")), ("zip", ("10002", "10001")),
+])
+def test_which_one_can_be_typed_instead_of_pressing_a_button(form, typed, expected):
+    tracker = make_tracker(ZIP_TRIED, text=typed, requested_slot="order_id")
+    tracker.events = [
+        {"event": "user", "text": "10001"},
+        {"event": "bot", "text": NUMBER_OR_ZIP_TEXT.format(number="10001")},
+        {"event": "user", "text": typed},
+    ]
+    events, _ = run_action(form, tracker)
+    assert sorted(slot_sets(events), key=str) == sorted(
+        [("order_id", expected[0]), ("order_identity", expected[1]), ("order_check_tried", None)], key=str)
+    # Not after another question, and not when the words say neither or both.
+    for text in ("the zip code", "the order number, not the zip"):
+        other = make_tracker(ZIP_TRIED, text=text, requested_slot="order_id")
+        other.events = [tracker.events[0], {"event": "bot", "text": "What's your order number?"}, {"event": "user", "text": text}]
+        assert ("order_check_tried", None) not in slot_sets(run_action(form, other)[0])
+
+
+def test_a_bare_number_after_a_failed_check_with_an_email_is_the_order_number(form):
+    tried = {"order_check_tried": {"order_id": "10003", "order_identity": "bob@example.com"}}
+    tracker = make_tracker(tried, text="10002", requested_slot="order_id")
+    events, _ = run_action(form, tracker)
+    assert sorted(slot_sets(events), key=str) == sorted(
+        [("order_id", "10002"), ("order_identity", "bob@example.com"), ("order_check_tried", None)], key=str)
+    _, messages = run_action(ActionAskOrderId(), make_tracker(tried, text="10002", requested_slot="order_id"))
+    assert texts(messages) == [CORRECTION_TEXT]
 
 
 def test_after_a_failed_check_the_form_asks_for_a_correction():

@@ -207,6 +207,7 @@ def test_a_word_only_one_passage_holds_picks_that_passage(kb_source: LocalKnowle
 DEMO_ITEMS = ItemWords(
     nouns=frozenset({"tent", "machine", "bottle", "bag", "kettle", "headlamp"}),
     modifiers=frozenset({"espresso", "water", "sleeping", "insulated", "cover"}),
+    departments={"tent": "outdoor", "machine": "home", "bottle": "outdoor", "kettle": "home", "headlamp": "outdoor"},
 )
 
 
@@ -222,6 +223,27 @@ DEMO_ITEMS = ItemWords(
 ])
 def test_a_product_named_in_words_the_help_center_never_uses_is_worded_as_an_item(kb_source, question, generic):
     assert kb_source.generic_wording(question, DEMO_ITEMS) == generic
+
+
+@pytest.mark.parametrize("question, generic", [
+    ("how long is the warranty on the kettle", "how long is the warranty on the home item"),
+    ("can i return a tent i used once", "can i return an outdoor item i used once"),
+    # A noun whose products are in several departments (or none known) is any item.
+    ("my sleeping bag ripped", "the item ripped"),
+])
+def test_a_product_can_be_worded_as_an_item_of_its_department(kb_source, question, generic):
+    assert kb_source.generic_wording(question, DEMO_ITEMS, by_department=True) == generic
+
+
+def test_a_warranty_question_about_outdoor_gear_finds_the_makers_warranty(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "how long is the warranty on the kayak" got the electronics warranty.
+    items = ItemWords(nouns=frozenset({"kayak"}), departments={"kayak": "outdoor"})
+    found = kb_source.retrieve("how long is the warranty on the kayak", item_words=items)
+    answer = extract_answer(found.question("how long is the warranty on the kayak"), found.hits, context=found.context)
+    assert answer.grounded and "maker's warranty" in answer.text and "All electronics" not in answer.text
+    # Electronics keep their own warranty.
+    answer = ask(kb_source, "is my laptop covered by a warranty")
+    assert "1-year limited warranty" in answer.text
 
 
 def test_a_policy_question_naming_a_product_finds_the_policy(kb_source: LocalKnowledgeSource):
