@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import threading
+from datetime import timedelta
 from typing import List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -25,6 +26,8 @@ from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, next_step_text
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
+from bot.dates import date_said
+from bot.formatting import day
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns
@@ -70,6 +73,10 @@ UNAVAILABLE_TEXT = (
 )
 
 AGENT_CAN_DO_IT_TEXT = "I can't do that from this chat, but a support agent can. Would you like me to connect you with one?"
+# "i got it on the 10th, is it too late?": a delivery date and a question about still being in time.
+_DELIVERED_WORDS = re.compile(r"\b(?:got|received|arrived|came|delivered|showed up|turned up)\b", re.IGNORECASE)
+_STILL_IN_TIME = re.compile(r"\b(?:can|could|may) i still\b", re.IGNORECASE)
+RETURNS_PAGE = "/help/returns"
 SUPPORT_IS_HERE_TEXT = "You can reach our support team from here: would you like me to connect you with an agent?"
 # An answer whose way to do it is our support team: a sentence that opens with the instruction ("Contact our
 # support team with your order number..."), not one that mentions them for a case ("If something on an invoice
@@ -152,6 +159,27 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     """The text of the bot's last message before the latest user message in this session."""
     last = recent_conversation(tracker, turns=1)
     return last[0][1] if last and last[0][0] == "assistant" else None
+
+
+def return_window_text(question: Text, answer: Answer, today, window_days: int) -> Optional[Text]:
+    """When the return window ends for a delivery date the customer gave ("i got it on the 10th, is it too late?")
+    after the returns policy answered them; None for any other question or answer."""
+    if not any(url.endswith(RETURNS_PAGE) for _, url in answer.sources):
+        return None
+    if not (asks_if_in_time(question) or _STILL_IN_TIME.search(question)) or not _DELIVERED_WORDS.search(question):
+        return None
+    delivered = date_said(question, today)
+    if delivered is None:
+        return None
+    ends = delivered + timedelta(days=window_days)
+    if ends >= today:
+        left = (ends - today).days
+        time_left = (f"you have {left} day{'s' if left != 1 else ''} left to start the return" if left
+                     else "today is the last day to start the return")
+        return (f"If it was delivered {day(delivered, today)}, the {window_days}-day window for unused items ends "
+                f"{day(ends, today)}, so {time_left}.")
+    return (f"If it was delivered {day(delivered, today)}, the {window_days}-day window for unused items ended "
+            f"{day(ends, today)}. If the item is faulty, the warranty may still cover it.")
 
 
 class ActionAnswerQuestion(Action):
@@ -267,6 +295,9 @@ class ActionAnswerQuestion(Action):
                 # it did not do what the customer wanted, so offer the person who can.
                 dispatcher.utter_message(text=SAME_ANSWER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             else:
+                window = return_window_text(question, answer, self._orders.today(), self._orders.refund_window_days)
+                if window:
+                    dispatcher.utter_message(text=window)
                 # "can i return just the carabiners?" about the order they verified (read as a policy question
                 # or out of scope): the policy, then the offer.
                 try:

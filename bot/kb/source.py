@@ -170,8 +170,8 @@ class LocalKnowledgeSource(KnowledgeSource):
         self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords()
     ) -> Retrieval:
         """The passages for the message as written and, when it names a product in words no passage uses, for
-        it worded about an item instead, and about an item of its department: the one whose best passage is
-        closest."""
+        it worded about an item instead, or about an item of its department when that scores within
+        DEPARTMENT_MARGIN of it: the wording whose best passage is closest."""
         found = self._retrieve(query, history, follow_up)
         generic = self.generic_wording(query, item_words)
         if generic is None:

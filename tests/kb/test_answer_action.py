@@ -560,3 +560,33 @@ def test_a_catalogue_that_cannot_be_read_leaves_the_question_as_written(kb_sourc
     action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), catalog=Unreachable())
     message = only_message(run_action(action, tracker("can i return a tent i used once", "check_refund_policy"))[1])
     assert not message["kb_answer"]["grounded"] and message["buttons"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Seen in a chat: the window, not when it ends (today is Sunday, March 15 in the tests).
+    ("i got it on the 10th, is it too late to return it?",
+     "If it was delivered on Tuesday, March 10, the 30-day window for unused items ends on Thursday, April 9, "
+     "so you have 25 days left to start the return."),
+    ("it arrived on february 13th, can i still return it?",
+     "If it was delivered on Friday, February 13, the 30-day window for unused items ends today, so today is the "
+     "last day to start the return."),
+    ("i received it jan 20, is it too late to return it?",
+     "If it was delivered on Tuesday, January 20, the 30-day window for unused items ended on Thursday, February 19. "
+     "If the item is faulty, the warranty may still cover it."),
+])
+def test_a_delivery_date_given_with_a_return_question_gets_when_the_window_ends(kb_source, order_service, text, expected):
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), orders=order_service)
+    _, messages = run_action(action, tracker(text, "check_refund_policy"))
+    assert "help/returns" in messages[0]["text"]
+    assert [m["text"] for m in messages[1:2]] == [expected]
+
+
+@pytest.mark.parametrize("text", [
+    "what's the return window?",  # no date
+    "i ordered it on the 10th, is it too late to return it?",  # the window counts from delivery, not the order
+    "i got it on the 10th, how much is express shipping?",  # not the returns policy
+])
+def test_no_window_end_without_a_delivery_date_and_a_return_question(kb_source, order_service, text):
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), orders=order_service)
+    _, messages = run_action(action, tracker(text, "check_refund_policy"))
+    assert not any("window for unused items" in (m.get("text") or "") for m in messages)
