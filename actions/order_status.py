@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -16,6 +16,7 @@ from actions.session import latest_user_message, previous_bot_turn
 from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
+from bot.holidays import holiday_on
 from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderSummary, business_days_between
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
@@ -56,8 +57,13 @@ def _status(order: OrderSummary, today: date) -> Text:
             return f"{text} It should have shipped {day(ships, today)}, so it's running late."
         if ships == order.placed_on:
             return f"{text} It should ship {day(ships, today)}."
-        return (f"{text} It should ship {day(ships, today)}: orders placed after {SAME_DAY_SHIPPING_CUTOFF:%H:%M} ET or "
-                "at the weekend ship the next business day.")
+        text = (f"{text} It should ship {day(ships, today)}: orders placed after {SAME_DAY_SHIPPING_CUTOFF:%H:%M} ET or "
+                "at the weekend ship the next business day")
+        holidays = [(d, holiday_on(d)) for d in _days(order.placed_on, ships) if holiday_on(d)]
+        if holidays:
+            # "why won't it ship tomorrow, it's a thursday?": the holiday says why.
+            text += f", and our carriers don't collect {day(holidays[0][0], today)} ({holidays[0][1]})"
+        return text + "."
     if order.status is OrderStatus.SHIPPED:
         text = f"{head} shipped {day(order.shipped_on, today)} with {order.carrier}"
         text += f", tracking number {order.tracking_number}." if order.tracking_number else "."
@@ -69,6 +75,11 @@ def _status(order: OrderSummary, today: date) -> Text:
     if order.status is OrderStatus.CANCELLED:
         return f"{head} was cancelled."
     return f"{head} was returned."
+
+
+def _days(start: date, end: date) -> List[date]:
+    """The days from ``start`` up to, not including, ``end``."""
+    return [start + timedelta(days=n) for n in range((end - start).days)]
 
 
 def order_request(tracker: Tracker) -> Optional[Dict[Text, Any]]:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from bot.db.models import Customer, Order, OrderItem, OrderStatus, Refund, RefundItem, RefundStatus, StrEnum
 from bot.db.session import lock_for_write, session_scope
+from bot.holidays import is_business_day
 
 MAX_ORDER_ID = 99_999_999
 MAX_REASON_LENGTH = 1000
@@ -117,22 +118,22 @@ def _day(value: Optional[datetime]) -> Optional[date]:
 
 def expected_ship_day(placed_at: datetime) -> date:
     """The business day an order placed at ``placed_at`` usually ships: that day before the cutoff, else the
-    next Monday-to-Friday day (public holidays are not known here)."""
+    next business day (Monday to Friday, not a carrier holiday: ``bot.holidays``)."""
     day = placed_at.date()
-    if day.weekday() < 5 and placed_at.time() < SAME_DAY_SHIPPING_CUTOFF:
+    if is_business_day(day) and placed_at.time() < SAME_DAY_SHIPPING_CUTOFF:
         return day
     day += timedelta(days=1)
-    while day.weekday() >= 5:
+    while not is_business_day(day):
         day += timedelta(days=1)
     return day
 
 
 def business_days_between(start: date, end: date) -> int:
-    """Monday-to-Friday days after ``start`` up to and including ``end`` (0 when ``end`` is not later)."""
+    """Business days after ``start`` up to and including ``end`` (0 when ``end`` is not later)."""
     days, current = 0, start
     while current < end:
         current += timedelta(days=1)
-        days += current.weekday() < 5
+        days += is_business_day(current)
     return days
 
 

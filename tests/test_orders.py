@@ -334,6 +334,10 @@ def test_concurrent_cancels_cancel_once(order_service):
     (datetime(2026, 3, 13, 16, 45), date(2026, 3, 16)),   # Friday afternoon: Monday
     (datetime(2026, 3, 14, 10, 0), date(2026, 3, 16)),    # Saturday morning: Monday
     (datetime(2026, 3, 15, 23, 59), date(2026, 3, 16)),   # Sunday night: Monday
+    (datetime(2026, 11, 25, 15, 0), date(2026, 11, 27)),  # Wednesday afternoon before Thanksgiving: Friday
+    (datetime(2026, 11, 26, 9, 0), date(2026, 11, 27)),   # Thanksgiving morning: Friday
+    (datetime(2026, 7, 2, 16, 0), date(2026, 7, 6)),      # July 4th is a Saturday, observed Friday July 3: Monday
+    (datetime(2026, 12, 24, 15, 0), date(2026, 12, 28)),  # Christmas Eve afternoon: Christmas is a Friday
 ])
 def test_the_day_an_order_usually_ships(placed_at, ships):
     # data/kb/shipping.md: orders placed before 14:00 ET on a business day usually ship the same day.
@@ -346,6 +350,8 @@ def test_the_day_an_order_usually_ships(placed_at, ships):
     (date(2026, 3, 14), date(2026, 3, 22), 5),   # a whole week
     (date(2026, 3, 16), date(2026, 3, 16), 0),
     (date(2026, 3, 17), date(2026, 3, 16), 0),   # end before start
+    (date(2026, 11, 23), date(2026, 11, 30), 4),  # Thanksgiving week
+    (date(2026, 5, 22), date(2026, 5, 26), 1),   # Friday to Tuesday over Memorial Day
 ])
 def test_business_days_between(start, end, days):
     assert business_days_between(start, end) == days

@@ -1,5 +1,6 @@
 """ActionOrderStatus: what a verified customer is told, and what nobody else learns."""
-from datetime import timedelta
+import dataclasses
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -252,3 +253,23 @@ def test_tracking_stuck_about_an_order_not_on_its_way_still_gets_its_status(acti
     # Only a shipped order gets the tracking advice, so only its status paragraph is left out when just given.
     tracker, status = _after_its_status(action, 10002, "the tracking hasn't updated at all")
     assert texts(run_action(action, tracker)[1]) == [status]
+
+
+def test_a_carrier_holiday_before_the_ship_day_is_named():
+    # Placed on the Wednesday before Thanksgiving after the cutoff: it ships on Friday, and the status says why.
+    from decimal import Decimal
+
+    from actions.order_status import describe_status
+    from bot.db.models import OrderStatus
+    from bot.orders import OrderSummary, expected_ship_day
+
+    placed = datetime(2026, 11, 25, 15, 30)
+    order = OrderSummary(10002, OrderStatus.PROCESSING, None, None, placed.date(), expected_ship_day(placed), None, None,
+                         None, Decimal("1249.00"), "bob@example.com", "Bob", "standard", (("TV", 1),))
+    text = describe_status(order, today=placed.date())
+    assert ("It should ship on Friday, November 27: orders placed after 14:00 ET or at the weekend ship the next "
+            "business day, and our carriers don't collect tomorrow (Thanksgiving).") in text
+    # Without a holiday in between, the sentence is as before.
+    placed = datetime(2026, 11, 27, 15, 30)
+    order = dataclasses.replace(order, placed_on=placed.date(), expected_ship_on=expected_ship_day(placed))
+    assert "ship the next business day. Items" in describe_status(order, today=placed.date())
