@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -30,10 +30,11 @@ from bot.dates import date_said
 from bot.formatting import day
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
+from bot.kb.lexical import tokenize
 from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
-from bot.orders import OrderService
+from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +162,11 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     return last[0][1] if last and last[0][0] == "assistant" else None
 
 
-def return_window_text(question: Text, answer: Answer, today, window_days: int) -> Optional[Text]:
+def return_window_text(question: Text, answer: Answer, today: date, window_days: int,
+                       item_words: ItemWords = ItemWords()) -> Optional[Text]:
     """When the return window ends for a delivery date the customer gave ("i got it on the 10th, is it too late?")
-    after the returns policy answered them; None for any other question or answer."""
+    after the returns policy answered them, with the shorter window of opened electronics when the question
+    names an electronic item (``item_words``); None for any other question or answer."""
     if not any(url.endswith(RETURNS_PAGE) for _, url in answer.sources):
         return None
     if not (asks_if_in_time(question) or _STILL_IN_TIME.search(question)) or not _DELIVERED_WORDS.search(question):
@@ -171,15 +174,24 @@ def return_window_text(question: Text, answer: Answer, today, window_days: int) 
     delivered = date_said(question, today)
     if delivered is None:
         return None
-    ends = delivered + timedelta(days=window_days)
-    if ends >= today:
+    windows = [(window_days, "unused items")]
+    if any(item_words.departments.get(token) == "electronics" for token in tokenize(question)):
+        windows.append((OPENED_ELECTRONICS_WINDOW_DAYS, "opened electronics"))
+    sentences = []
+    for days, items in windows:
+        ends = delivered + timedelta(days=days)
         left = (ends - today).days
-        time_left = (f"you have {left} day{'s' if left != 1 else ''} left to start the return" if left
-                     else "today is the last day to start the return")
-        return (f"If it was delivered {day(delivered, today)}, the {window_days}-day window for unused items ends "
-                f"{day(ends, today)}, so {time_left}.")
-    return (f"If it was delivered {day(delivered, today)}, the {window_days}-day window for unused items ended "
-            f"{day(ends, today)}. If the item is faulty, the warranty may still cover it.")
+        if left > 0:
+            state = f"ends {day(ends, today)}, so you have {left} day{'s' if left != 1 else ''} left to start the return"
+        elif left == 0:
+            state = "ends today, so today is the last day to start the return"
+        else:
+            state = f"ended {day(ends, today)}"
+        sentences.append(f"the {days}-day window for {items} {state}")
+    text = f"If it was delivered {day(delivered, today)}, " + "; ".join(sentences) + "."
+    if all(delivered + timedelta(days=days) < today for days, _ in windows):
+        text += " If the item is faulty, the warranty may still cover it."
+    return text
 
 
 class ActionAnswerQuestion(Action):
@@ -295,7 +307,8 @@ class ActionAnswerQuestion(Action):
                 # it did not do what the customer wanted, so offer the person who can.
                 dispatcher.utter_message(text=SAME_ANSWER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             else:
-                window = return_window_text(question, answer, self._orders.today(), self._orders.refund_window_days)
+                window = return_window_text(question, answer, self._orders.today(), self._orders.refund_window_days,
+                                            item_words)
                 if window:
                     dispatcher.utter_message(text=window)
                 # "can i return just the carabiners?" about the order they verified (read as a policy question

@@ -25,6 +25,8 @@ _ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 # "Orders placed before 14:00 ET on a business day usually ship the same day" (data/kb/shipping.md); order
 # times are stored in the store's time (ET), like the support hours.
 SAME_DAY_SHIPPING_CUTOFF = time(14, 0)
+# "Opened electronics ... can be returned within 15 days from delivery" (data/kb/returns.md).
+OPENED_ELECTRONICS_WINDOW_DAYS = 15
 
 SessionFactory = Callable[[], ContextManager[Session]]
 

@@ -355,3 +355,12 @@ def test_the_day_an_order_usually_ships(placed_at, ships):
 ])
 def test_business_days_between(start, end, days):
     assert business_days_between(start, end) == days
+
+
+def test_the_opened_electronics_window_is_the_help_centers():
+    from pathlib import Path
+
+    from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS
+
+    returns = (Path(__file__).resolve().parents[1] / "data" / "kb" / "returns.md").read_text()
+    assert f"can be returned within {OPENED_ELECTRONICS_WINDOW_DAYS} days from delivery" in returns

@@ -570,6 +570,11 @@ def test_a_catalogue_that_cannot_be_read_leaves_the_question_as_written(kb_sourc
     ("it arrived on february 13th, can i still return it?",
      "If it was delivered on Friday, February 13, the 30-day window for unused items ends today, so today is the "
      "last day to start the return."),
+    # An electronic item (by the catalogue's department) has the opened-electronics window too.
+    ("i got my headphones on the 1st, can i still return them?",
+     "If it was delivered on Sunday, March 1, the 30-day window for unused items ends on Tuesday, March 31, so you "
+     "have 16 days left to start the return; the 15-day window for opened electronics ends tomorrow, so you have 1 "
+     "day left to start the return."),
     ("i received it jan 20, is it too late to return it?",
      "If it was delivered on Tuesday, January 20, the 30-day window for unused items ended on Thursday, February 19. "
      "If the item is faulty, the warranty may still cover it."),
