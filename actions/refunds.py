@@ -18,7 +18,7 @@ from actions.products import not_in_order_text, said_not_in_order
 from actions.session import latest_request
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
-from bot.formatting import day, money
+from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
 from bot.parsing import is_narrowing, items_named
 
@@ -203,10 +203,14 @@ class ActionRequestRefund(VerifiedOrderAction):
             # A refund that needs an agent's approval still goes through action_confirm_refund, after which
             # HandoffPolicy hands the conversation to the agent.
             return await file_refund(self._service, dispatcher, order, identity, items)
+        # The whole order of several lines: say they can return only some ("the water bottle" narrows it).
+        whole = not result.items and len(order.items) > 1
+        some = (f" for the whole order ({items_list(order.items)}); if you're returning only some of it, tell me which "
+                "item" if whole else "")
         return offer_refund(dispatcher, tracker, result, (
             f"Order {order.order_id} was delivered {day(order.delivered_on, self._service.today())}, so it's within our 30-day "
             f"return window. I can request a refund of {money(result.amount)}{items_for(result.items)} to your "
-            "original payment method."
+            f"original payment method{some}."
         ))
 
 

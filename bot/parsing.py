@@ -119,9 +119,15 @@ def says_no_order_number(text: Optional[str]) -> bool:
 
 # Words of product names that don't tell one item from another ("Carabiner Set (3-pack)", "Cable (2 m)").
 # "just the carabiners", "actually only the bottle": the refund offered narrowed to some of its items.
+# Words that make "the X ..." a sentence about the item rather than its name ("the bottle is broken").
+_NOT_IN_A_NAME = (r"(?:is|isn'?t|are|aren'?t|was|wasn'?t|were|has|have|had|does|doesn'?t|did|didn'?t|do|don'?t|will|won'?t|"
+                  r"can|can'?t|arrived|came|broke|broken|stopped|leaks?|leaked|never|not|too|also|as)\b")
 _NARROWING_RE = re.compile(
     r"^\W*(?:(?:actually|no|oh|ok|okay|um+|hmm+|sorry|wait)\W+)*(?:just|only) (?:the|that|those|this|these|my|one|\d)\b"
-    r"|\b(?:just|only)(?: that| those| this| these)?\W*$",
+    r"|\b(?:just|only)(?: that| those| this| these)?\W*$"
+    # A bare name answering the offer of the whole order's refund: "the water bottle" (not "the whole order").
+    r"|^\W*(?:(?:actually|oh|ok|okay|sorry|um+|wait)\W+)*(?:the|my) (?!(?:whole|entire|full|rest|lot|same|both|all|order)\b)"
+    r"[a-z][\w'-]*(?: (?!" + _NOT_IN_A_NAME + r")[\w'-]+){0,4}?(?:\W+(?:please|pls|thanks))?\W*$",
     re.IGNORECASE,
 )
 

@@ -109,6 +109,10 @@ def test_a_single_line_order_is_always_the_whole_order():
     ("just the carabiners", True), ("actually only the water bottle please", True), ("the bottle only", True),
     ("no, just the lamp", True), ("and the carabiners too", False), ("i just want my money back", False),
     ("just checking where my order is", False), ("only one of them", True),
+    # A bare name is one item too (seen in a chat: "the water bottle" to the whole order's offer got the apology).
+    ("the water bottle", True), ("the carabiners please", True), ("oh, the bottle", True),
+    ("the whole order", False), ("my order", False), ("the water bottle is broken", False),
+    ("the carabiners arrived damaged", False), ("i want to return the water bottle", False),
 ])
 def test_a_refund_narrowed_to_some_items(text, narrowing):
     assert is_narrowing(text) is narrowing

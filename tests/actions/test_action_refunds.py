@@ -36,7 +36,8 @@ def test_small_refund_prompt_writes_nothing(request_refund, fresh_service):
     [message] = messages
     assert message["text"] == (
         "Order 10003 was delivered on Tuesday, March 10, so it's within our 30-day return window. "
-        "I can request a refund of $34.50 to your original payment method. Shall I go ahead?"
+        "I can request a refund of $34.50 to your original payment method for the whole order (Insulated Water "
+        "Bottle, 1 L; Carabiner Set (3-pack)); if you're returning only some of it, tell me which item. Shall I go ahead?"
     )
     assert message["buttons"] == YES_NO
     assert fresh_service.refunds(10003, "alice@example.com") == []

@@ -71,7 +71,8 @@ def refund_offered() -> List[Event]:
     return [ActionExecuted("action_request_refund"), BotUttered("I can request a refund of $34.50 ... Shall I go ahead?")]
 
 
-@pytest.mark.parametrize("text, intent", [("just the carabiners", "place_order"), ("actually only the bottle", "complaint")])
+@pytest.mark.parametrize("text, intent", [("just the carabiners", "place_order"), ("actually only the bottle", "complaint"),
+                                          ("the water bottle", "complaint")])  # seen in a chat: got the apology
 def test_an_item_named_alone_right_after_a_refund_offer_narrows_it(policy, domain, text, intent) -> None:
     # Seen in a chat: "just the carabiners" to the offer of order 10003's whole refund got how to place an order.
     t = tracker(domain, user("94110", "inform"), refund_offered(), user(text, intent))
