@@ -15,7 +15,7 @@ from actions.products import said_not_in_order
 from actions.session import latest_request
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
-from bot.formatting import day, money
+from bot.formatting import day, items_list, money
 from bot.orders import CancelOutcome, OrderService, OrderSummary
 
 RETURN_HINT = (
@@ -71,8 +71,10 @@ class ActionCancelOrder(VerifiedOrderAction):
             dispatcher.utter_message(text=also)
         dispatcher.utter_message(
             text=(
-                f"Order {order.order_id} ({money(order.total)}) hasn't shipped yet, so I can cancel it "
-                "free of charge. Shall I cancel it?"
+                # The items say which order this is (seen in a chat: "ok cancel it then" about a jacket, after
+                # being told order 10002 holds a TV, got "Order 10002 ($1,249.00)..." and a yes cancelled the TV).
+                f"Order {order.order_id} ({money(order.total)}: {items_list(order.items)}) hasn't shipped yet, so I can "
+                "cancel it free of charge. Shall I cancel it?"
             ),
             buttons=CONFIRM_BUTTONS,
         )

@@ -24,7 +24,8 @@ def test_processing_order_asks_for_confirmation(cancel, fresh_service):
     assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
     [message] = messages
     assert message["text"] == (
-        "Order 10002 ($1,249.00) hasn't shipped yet, so I can cancel it free of charge. Shall I cancel it?"
+        "Order 10002 ($1,249.00: Brightview 65\" 4K QLED TV) hasn't shipped yet, so I can cancel it free of charge. "
+        "Shall I cancel it?"
     )
     assert message["buttons"] == YES_NO
     assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
@@ -108,7 +109,8 @@ def test_a_question_about_the_cancellation_while_it_waits_is_not_the_yes(cancel,
     events, messages = run_action(cancel, tracker)
     # The offer again: it says the order hasn't shipped and costs nothing to cancel, and asks for the yes.
     assert texts(messages) == [
-        "Order 10002 ($1,249.00) hasn't shipped yet, so I can cancel it free of charge. Shall I cancel it?"
+        "Order 10002 ($1,249.00: Brightview 65\" 4K QLED TV) hasn't shipped yet, so I can cancel it free of charge. "
+        "Shall I cancel it?"
     ]
     assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
     assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
@@ -127,7 +129,8 @@ def test_a_request_naming_two_orders_says_the_other_waits_its_turn(cancel, fresh
     events, messages = run_action(cancel, tracker)
     assert texts(messages) == [
         "You also mentioned order 10003: let's finish with order 10002 first, then tell me what you'd like for it.",
-        "Order 10002 ($1,249.00) hasn't shipped yet, so I can cancel it free of charge. Shall I cancel it?",
+        "Order 10002 ($1,249.00: Brightview 65\" 4K QLED TV) hasn't shipped yet, so I can cancel it free of charge. "
+        "Shall I cancel it?",
     ]
     assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
     # Nothing of the other order is looked up or said (it may not be this customer's).
