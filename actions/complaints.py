@@ -148,8 +148,17 @@ def complaint_response(text: Optional[Text], departments: Mapping[Text, Text] = 
 class ActionAnswerComplaint(Action):
     """Answers a complaint with the policy that fixes it, when there is one, and offers a person."""
 
-    def __init__(self, catalog: Optional[ProductCatalog] = None) -> None:
+    def __init__(self, catalog: Optional[ProductCatalog] = None, order_status: Optional[Action] = None) -> None:
         self._catalog = catalog or shared_catalog()
+        self._status = order_status
+
+    def _order_status(self) -> Action:
+        if self._status is None:
+            # Imported here: actions.order_status reads this module's patterns.
+            from actions.order_status import ActionOrderStatus
+
+            self._status = ActionOrderStatus()
+        return self._status
 
     def name(self) -> Text:
         return "action_answer_complaint"
@@ -157,6 +166,11 @@ class ActionAnswerComplaint(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = (tracker.latest_message or {}).get("text")
         response = complaint_response(text)
+        if response == "utter_parcel_not_received" and tracker.get_slot("order_id") and tracker.get_slot("order_identity"):
+            # "i never got it" about the order checked in this conversation: its own dates answer it (due on
+            # Monday, marked delivered 10 days ago...), not the general advice. (Run here rather than as a
+            # follow-up action, after which the policies have no next action.)
+            return await self._order_status().run(dispatcher, tracker, domain)
         if response.startswith("utter_stopped_working"):
             try:
                 words = await asyncio.to_thread(self._catalog.item_words)

@@ -20,6 +20,11 @@ from bot.holidays import holiday_on
 from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderSummary, business_days_between
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
+# "it hasn't arrived" about a shipped order not yet due.
+ON_ITS_WAY_TEXT = (
+    "It's still on its way with {carrier} and should arrive {eta}, so it isn't late yet. If it hasn't come by "
+    "then, tell me and I'll connect you with a support agent who can check with {carrier}."
+)
 CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
 MAX_EXTRA_ORDERS = 4  # other order numbers looked up from one message (a customer's handful, not a list)
 # "Tracking hasn't updated" in data/kb/shipping.md: a pause of two or three business days between hub scans is
@@ -147,9 +152,11 @@ class ActionOrderStatus(VerifiedOrderAction):
         asked = request.get("text") if request else None
         status = describe_status(order, today)
         stuck = order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked)
-        # "the tracking hasn't updated in 4 days" right after the status: the concern is answered, not the
-        # paragraph the customer just read repeated.
-        if not (stuck and status in (e.get("text") for e in previous_bot_turn(tracker))):
+        missing = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and says_not_received(asked)
+        # "the tracking hasn't updated in 4 days" or "i never got it" right after the status: the concern is
+        # answered, not the paragraph the customer just read repeated.
+        repeated = (stuck or missing) and status in (e.get("text") for e in previous_bot_turn(tracker))
+        if not repeated:
             dispatcher.utter_message(text=status)
         # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
         # yesterday: its status alone, as if it were the kettle. The next order number is checked too.
@@ -179,6 +186,11 @@ class ActionOrderStatus(VerifiedOrderAction):
             elif order.eta and order.eta < today:
                 # "it hasn't arrived" past its expected date: late, and a person can check with the carrier.
                 dispatcher.utter_message(response="utter_delay")
+            elif repeated:
+                # Seen in a chat: "i never got it" right after the status of a parcel due on Monday got the
+                # missing-parcel advice. (Asked with the status, the status's expected date answers it.)
+                dispatcher.utter_message(text=ON_ITS_WAY_TEXT.format(
+                    carrier=order.carrier or "the carrier", eta=day(order.eta, today) if order.eta else "soon"))
         for other_id in other_orders_asked_with(tracker, str(order.order_id)):
             # Each is checked against the same email or ZIP code; someone else's order reads as not found.
             other = await asyncio.to_thread(self._service.verify, int(other_id), identity)

@@ -162,6 +162,8 @@ class Turn:
     # also when a custom action sent it).
     offered_payloads: Tuple[str, ...] = ()
     offered_responses: Tuple[str, ...] = ()
+    # How many messages the bot sent just before this one (none recorded in a story test's tracker).
+    bot_messages: int = 0
     # The help center's answers to it (grounded answers' texts): understood, whatever its intent and confidence.
     help_center_answers: Tuple[str, ...] = ()
 
@@ -284,6 +286,7 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
     previous_action: Optional[str] = None
     offered: List[str] = []
     responses: List[str] = []
+    sent = 0
     for event in events:
         kind = event.get("event")
         if kind == "action":
@@ -291,6 +294,7 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
             if name != ACTION_LISTEN:
                 previous_action = name
         elif kind == "bot":
+            sent += 1
             buttons = (event.get("data") or {}).get("buttons") or []
             offered += [str(b.get("payload")) for b in buttons if isinstance(b, Mapping) and b.get("payload")]
             metadata = event.get("metadata") or {}
@@ -316,9 +320,10 @@ def user_turns(events: Sequence[Mapping[str, Any]]) -> List[Turn]:
                     timestamp=event.get("timestamp"),
                     offered_payloads=tuple(offered),
                     offered_responses=tuple(responses),
+                    bot_messages=sent,
                 )
             )
-            offered, responses = [], []
+            offered, responses, sent = [], [], 0
     return turns
 
 
@@ -401,12 +406,19 @@ def _explicit(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
         if pattern.search(latest.text):
             return [f"asked for a person: {latest.text!r}"]
     offers = set(cfg["agent_offer_actions"])
-    if latest.intent == "affirm" and (latest.previous_action in offers or offers & set(latest.offered_responses)):
-        return [f"accepted the offer of a person after {latest.previous_action}: {latest.text!r}"]
     # A reply that offered a person with a button ("If you'd like, I can connect you...") is an offer too:
     # typing "yes" must do what clicking the button does.
     button = f"/{cfg['human_intent']}"
-    if latest.intent == "affirm" and any(p == button or p.startswith(button + "{") for p in latest.offered_payloads):
+    by_button = any(p == button or p.startswith(button + "{") for p in latest.offered_payloads)
+    by_response = bool(offers & set(latest.offered_responses))
+    # A response in the list is the offer itself; a custom action in it counts when its messages offered a
+    # person, or none are recorded (a story test's tracker): "ok" after the complaint action answered with the
+    # order's dates instead ("It's still on its way...") accepts nothing.
+    action = latest.previous_action or ""
+    by_action = action in offers and (action.startswith("utter_") or latest.bot_messages == 0 or by_button or by_response)
+    if latest.intent == "affirm" and (by_action or by_response):
+        return [f"accepted the offer of a person after {latest.previous_action}: {latest.text!r}"]
+    if latest.intent == "affirm" and by_button:
         return [f"accepted the offer of a person (button after {latest.previous_action}): {latest.text!r}"]
     return []
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from action_helpers import DOMAIN, make_tracker, run_action
+from action_helpers import DOMAIN, make_tracker, run_action, verified
 from actions.complaints import ActionAnswerComplaint, asks_for_replacement, complaint_response
 
 KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-items.md").read_text()
@@ -219,3 +219,26 @@ def test_the_missing_parcel_facts_are_the_help_centers():
                  "contact our support team within 7 days", "open a claim with the carrier",
                  "send a replacement or a full refund once the parcel is confirmed lost"):
         assert fact in text and fact in article, fact
+
+
+def test_a_parcel_not_received_about_the_checked_order_gets_its_own_dates(order_service):
+    # Seen in a chat: "i never got it" right after the status of 10001 (shipped, due on Tuesday, March 17 in the
+    # tests) got the missing-parcel advice ("carriers sometimes scan a parcel too early").
+    from actions.order_status import ON_ITS_WAY_TEXT, ActionOrderStatus, describe_status
+    from bot.catalog import ProductCatalog
+
+    status = ActionOrderStatus(order_service)
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), order_status=status)
+    tracker = make_tracker(verified(10001), text="i never got it", intent="complaint")
+    order = order_service.verify(10001, "alice@example.com")
+    tracker.events = [
+        {"event": "user", "text": "where is order 10001", "parse_data": {"intent": {"name": "track_order"}}},
+        {"event": "bot", "text": describe_status(order, order_service.today())},
+        {"event": "user", "text": "i never got it", "parse_data": {"intent": {"name": "complaint"}}},
+    ]
+    _, messages = run_action(action, tracker)
+    # The status just given is not repeated.
+    assert [m.get("text") for m in messages] == [ON_ITS_WAY_TEXT.format(carrier="UPS", eta="on Tuesday, March 17")]
+    # Without a checked order: the general advice.
+    _, messages = run_action(action, make_tracker(text="i never got it", intent="complaint"))
+    assert [m["response"] for m in messages] == ["utter_parcel_not_received"]

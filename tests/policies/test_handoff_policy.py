@@ -414,3 +414,18 @@ def test_it_listens_after_the_handoff_action(policy, domain) -> None:
     t = tracker(domain, user("I want a human", "contact_human_agent"), bot("action_handoff", "sorry, can't reach them"))
     prediction = policy.predict_action_probabilities(t, domain)
     assert domain.action_names_or_texts[prediction.probabilities.index(1.0)] == "action_listen"
+
+
+def test_ok_after_the_complaint_action_answered_without_an_offer_is_not_a_yes_to_a_person(policy, domain) -> None:
+    # Seen in a chat: "i never got it" about a parcel due on Monday got "It's still on its way..." from the
+    # complaint action (the order's status), and "ok" then handed the customer off.
+    answered = [ActionExecuted("action_answer_complaint"),
+                BotUttered("It's still on its way with UPS and should arrive on Monday, November 30...")]
+    t = tracker(domain, user("i never got it", "complaint"), answered, user("ok", "affirm"))
+    assert reasons(predict(policy, domain, t)) == []
+    offered = [ActionExecuted("action_answer_complaint"),
+               BotUttered("I'm sorry your parcel hasn't turned up... Would you like me to connect you with a support agent?",
+                          data={"buttons": [{"title": "Yes, connect me", "payload": "/contact_human_agent"}]},
+                          metadata={"utter_action": "utter_parcel_not_received"})]
+    t = tracker(domain, user("i never got it", "complaint"), offered, user("ok", "affirm"))
+    assert reasons(predict(policy, domain, t)) == ["explicit_request"]
