@@ -30,7 +30,6 @@ from bot.dates import date_said
 from bot.formatting import day
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.lexical import tokenize
 from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
@@ -175,12 +174,13 @@ def return_window_text(question: Text, answer: Answer, today: date, window_days:
     if delivered is None:
         return None
     windows = [(window_days, "unused items")]
-    if any(item_words.departments.get(token) == "electronics" for token in tokenize(question)):
+    if "electronics" in item_words.departments_in(question):
         windows.append((OPENED_ELECTRONICS_WINDOW_DAYS, "opened electronics"))
-    sentences = []
+    sentences, all_closed = [], True
     for days, items in windows:
         ends = delivered + timedelta(days=days)
         left = (ends - today).days
+        all_closed = all_closed and left < 0
         if left > 0:
             state = f"ends {day(ends, today)}, so you have {left} day{'s' if left != 1 else ''} left to start the return"
         elif left == 0:
@@ -189,7 +189,7 @@ def return_window_text(question: Text, answer: Answer, today: date, window_days:
             state = f"ended {day(ends, today)}"
         sentences.append(f"the {days}-day window for {items} {state}")
     text = f"If it was delivered {day(delivered, today)}, " + "; ".join(sentences) + "."
-    if all(delivered + timedelta(days=days) < today for days, _ in windows):
+    if all_closed:
         text += " If the item is faulty, the warranty may still cover it."
     return text
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Any, Dict, List, Mapping, Optional, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.catalog import ProductCatalog, shared_catalog
-from bot.kb.lexical import tokenize
+from bot.kb.source import ItemWords
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,10 @@ def says_marked_delivered(text: Optional[Text]) -> bool:
     return bool(text and _MARKED_DELIVERED_RE.search(text))
 
 
-def stopped_working_response(text: Text, departments: Mapping[Text, Text]) -> Text:
+def stopped_working_response(text: Text, item_words: ItemWords) -> Text:
     """The warranty the item named falls under: ours for electronics, the maker's for home and outdoor items,
-    both when the catalogue (``departments``: product noun -> department) can't tell ("my blender")."""
-    named = {departments[token] for token in tokenize(text) if token in departments}
+    both when the catalogue's words (``item_words``) can't tell ("my blender")."""
+    named = item_words.departments_in(text)
     if named == {"electronics"}:
         return "utter_stopped_working"
     if named and "electronics" not in named:
@@ -125,17 +125,17 @@ def stopped_working_response(text: Text, departments: Mapping[Text, Text]) -> Te
     return "utter_stopped_working_any"
 
 
-def complaint_response(text: Optional[Text], departments: Mapping[Text, Text] = {}) -> Text:
+def complaint_response(text: Optional[Text], item_words: ItemWords = ItemWords()) -> Text:
     """The response for this complaint: the wrong-item, missing-parcel, warranty or damaged-item policy, what
-    can be done about a delay or for a replacement, or the general apology. ``departments`` (product noun ->
-    department, from the catalogue) picks the warranty."""
+    can be done about a delay or for a replacement, or the general apology. The departments of the catalogue's
+    ``item_words`` pick the warranty."""
     text = text or ""
     if _WRONG_ITEM.search(text):
         return "utter_wrong_item"
     if says_not_received(text):
         return "utter_parcel_not_received"
     if _STOPPED_WORKING.search(text):
-        return stopped_working_response(text, departments)
+        return stopped_working_response(text, item_words)
     if _DAMAGED.search(text):
         return "utter_damaged_item"
     if _DELAY.search(text):
@@ -173,8 +173,7 @@ class ActionAnswerComplaint(Action):
             return await self._order_status().run(dispatcher, tracker, domain)
         if response.startswith("utter_stopped_working"):
             try:
-                words = await asyncio.to_thread(self._catalog.item_words)
-                response = complaint_response(text, words.departments)
+                response = stopped_working_response(text or "", await asyncio.to_thread(self._catalog.item_words))
             except Exception:  # the reply that names both warranties is right for any item
                 logger.exception("catalogue unavailable in conversation %s", tracker.sender_id)
         dispatcher.utter_message(response=response)

@@ -64,10 +64,10 @@ def _status(order: OrderSummary, today: date) -> Text:
             return f"{text} It should ship {day(ships, today)}."
         text = (f"{text} It should ship {day(ships, today)}: orders placed after {SAME_DAY_SHIPPING_CUTOFF:%H:%M} ET or "
                 "at the weekend ship the next business day")
-        holidays = [(d, holiday_on(d)) for d in _days(order.placed_on, ships) if holiday_on(d)]
-        if holidays:
+        holiday = next(((d, name) for d in _days(order.placed_on, ships) if (name := holiday_on(d))), None)
+        if holiday:
             # "why won't it ship tomorrow, it's a thursday?": the holiday says why.
-            text += f", and our carriers don't collect {day(holidays[0][0], today)} ({holidays[0][1]})"
+            text += f", and our carriers don't collect {day(holiday[0], today)} ({holiday[1]})"
         return text + "."
     if order.status is OrderStatus.SHIPPED:
         text = f"{head} shipped {day(order.shipped_on, today)} with {order.carrier}"

@@ -71,6 +71,10 @@ class ItemWords:
     # The store's department of the products a noun names, where they share one: "kayak" -> "outdoor".
     departments: Mapping[str, str] = field(default_factory=dict)
 
+    def departments_in(self, text: str) -> FrozenSet[str]:
+        """The departments of the products ``text`` names by a noun ("my kettle and the tent": home, outdoor)."""
+        return frozenset(self.departments[token] for token in tokenize(text) if token in self.departments)
+
 
 def _noun_of(word: str, item_words: ItemWords) -> str:
     """The noun as ``ItemWords`` holds it ("tents" -> "tent")."""

@@ -6,6 +6,7 @@ import pytest
 
 from action_helpers import DOMAIN, make_tracker, run_action, verified
 from actions.complaints import ActionAnswerComplaint, asks_for_replacement, complaint_response
+from bot.kb.source import ItemWords
 
 KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-items.md").read_text()
 
@@ -115,7 +116,7 @@ DEPARTMENTS = {"headphone": "electronics", "speaker": "electronics", "laptop": "
     ("the laptop and the kettle both stopped working", "utter_stopped_working_any"),
 ])
 def test_an_item_that_failed_later_gets_the_warranty_of_its_department(text, response):
-    assert complaint_response(text, DEPARTMENTS) == response
+    assert complaint_response(text, ItemWords(departments=DEPARTMENTS)) == response
 
 
 def test_the_action_reads_the_departments_from_the_catalogue(order_service):
