@@ -10,9 +10,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
-from actions.order_status import also_asked_text
 from actions.products import said_not_in_order
 from actions.session import latest_request
+from actions.several_orders import ANYTHING_ELSE_TEXT
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
@@ -48,6 +48,8 @@ class ActionCancelOrder(VerifiedOrderAction):
     def name(self) -> Text:
         return "action_cancel_order"
 
+    task = "cancel"
+
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
@@ -66,9 +68,6 @@ class ActionCancelOrder(VerifiedOrderAction):
             if answer:
                 return await cancel_now(self._service, dispatcher, order, identity)
             return decline(dispatcher, tracker)
-        also = also_asked_text(tracker, str(order.order_id))
-        if also:
-            dispatcher.utter_message(text=also)
         dispatcher.utter_message(
             text=(
                 # The items say which order this is (seen in a chat: "ok cancel it then" about a jacket, after
@@ -103,7 +102,7 @@ async def cancel_now(
             text=(
                 f"Done: order {order.order_id} is cancelled. There's no fee, and the {money(order.total)} "
                 "goes back to your original payment method within 5-7 business days. "
-                "Is there anything else I can help with?"
+                + ANYTHING_ELSE_TEXT
             )
         )
     else:

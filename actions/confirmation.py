@@ -9,10 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.several_orders import ANYTHING_ELSE_TEXT, continue_with_other_orders
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, PENDING_SLOT
 from bot.formatting import day
-from bot.orders import OrderStatus, OrderSummary
+from bot.orders import OrderService, OrderStatus, OrderSummary
 
-PENDING_SLOT = "pending_confirmation"
 CONFIRM_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
 # "don't cancel it", "wait, no refund yet": a request worded against itself is a no, whatever intent it got.
 _AGAINST = re.compile(r"\b(?:no|not|don'?t|dont|do not|never|stop|wait|hold on|keep it)\b", re.IGNORECASE)
@@ -48,15 +49,15 @@ def answers_the_question(tracker: Tracker, pending: Text) -> Optional[bool]:
 
 def decline(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
     """Nothing changes; the question is dropped."""
-    order_id = tracker.get_slot("order_id")
+    order_id = tracker.get_slot(ORDER_ID_SLOT)
     what = f"order {order_id}" if order_id else "your order"
-    dispatcher.utter_message(text=f"OK, I haven't changed anything on {what}. Is there anything else I can help with?")
+    dispatcher.utter_message(text=f"OK, I haven't changed anything on {what}. {ANYTHING_ELSE_TEXT}")
     return [SlotSet(PENDING_SLOT, None)]
 
 
 def still_waiting_question(tracker: Tracker) -> Optional[Text]:
     """The confirmation question to ask again after answering something else, or None when nothing waits."""
-    order_id = tracker.get_slot("order_id")
+    order_id = tracker.get_slot(ORDER_ID_SLOT)
     pending = tracker.get_slot(PENDING_SLOT)
     if not order_id or pending not in ("cancel_order", "refund"):
         return None
@@ -84,10 +85,20 @@ def in_time_text(order: OrderSummary, pending: Text, today: date, window_days: i
 
 
 class ActionDeclineChange(Action):
-    """The customer said no to a cancellation or refund: nothing changes."""
+    """The customer said no to a cancellation or refund: nothing changes, and the other orders the request
+    named, if any, follow."""
+
+    def __init__(self, service: Optional[OrderService] = None) -> None:
+        self._service = service or OrderService()
 
     def name(self) -> Text:
         return "action_decline_change"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        return decline(dispatcher, tracker)
+        events = decline(dispatcher, tracker)
+        order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+        if not (order_id and identity):
+            return events
+        return await continue_with_other_orders(
+            self._service, dispatcher, tracker, domain, events, str(order_id), None, identity
+        )

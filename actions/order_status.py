@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -12,8 +12,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.complaints import says_marked_delivered, says_not_received, says_tracking_stuck
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order
-from actions.session import latest_user_message, previous_bot_turn
-from actions.verification import ORDER_ID_SLOT, VerifiedOrderAction
+from actions.session import previous_bot_turn
+from actions.several_orders import order_request, other_orders_asked_with
+from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.holidays import holiday_on
@@ -26,7 +27,6 @@ ON_ITS_WAY_TEXT = (
     "then, tell me and I'll connect you with a support agent who can check with {carrier}."
 )
 CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
-MAX_EXTRA_ORDERS = 4  # other order numbers looked up from one message (a customer's handful, not a list)
 # "Tracking hasn't updated" in data/kb/shipping.md: a pause of two or three business days between hub scans is
 # normal; after 5 business days without a scan, or past the expected date, support opens a trace.
 TRACE_AFTER_BUSINESS_DAYS = 5
@@ -87,40 +87,6 @@ def _days(start: date, end: date) -> List[date]:
     return [start + timedelta(days=n) for n in range((end - start).days)]
 
 
-def order_request(tracker: Tracker) -> Optional[Dict[Text, Any]]:
-    """The customer's latest message that asked for something, not just answered the order check
-    (an ``inform`` such as the email)."""
-    return latest_user_message(tracker, lambda name: name != "inform")
-
-
-def other_orders_asked_with(tracker: Tracker, order_id: Text) -> List[Text]:
-    """The other order numbers in the request that named ``order_id`` ("track 10001 and 10003").
-
-    The request is the customer's latest message that is not just an answer to the order check (an
-    ``inform`` such as the email); none when it did not name ``order_id`` ("where is it now?" later on).
-    At most ``MAX_EXTRA_ORDERS``, in the order they were written.
-    """
-    request = order_request(tracker)
-    if request is None:
-        return []
-    entities = (request.get("parse_data") or {}).get("entities") or []
-    named = [str(e.get("value")) for e in entities if e.get("entity") == ORDER_ID_SLOT]
-    if str(order_id) not in named:
-        return []
-    return [n for n in dict.fromkeys(named) if n != str(order_id)][:MAX_EXTRA_ORDERS]
-
-
-def also_asked_text(tracker: Tracker, order_id: Text) -> Optional[Text]:
-    """"cancel order 10002 and refund 10003": a change is made on one order at a time; the reply about the first
-    says the others were heard (None when the request named no other order)."""
-    others = other_orders_asked_with(tracker, order_id)
-    if not others:
-        return None
-    named = " and ".join(f"order {n}" for n in others)
-    pronoun = "it" if len(others) == 1 else "them"
-    return f"You also mentioned {named}: let's finish with order {order_id} first, then tell me what you'd like for {pronoun}."
-
-
 def missing_parcel_text(days_since_delivery: int) -> Text:
     """What to do about a parcel marked delivered ``days_since_delivery`` (2 or more) days ago that never came:
     the claim window in data/kb/shipping.md is 7 days, and waiting a day no longer helps."""
@@ -143,6 +109,8 @@ class ActionOrderStatus(VerifiedOrderAction):
 
     def name(self) -> Text:
         return "action_order_status"
+
+    task = "status"
 
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text

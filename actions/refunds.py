@@ -13,7 +13,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
-from actions.order_status import also_asked_text
 from actions.products import not_in_order_text, said_not_in_order
 from actions.session import latest_request
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
@@ -70,9 +69,6 @@ def offer_refund(dispatcher: CollectingDispatcher, tracker: Tracker, result: Ref
     """Asks for the yes to the refund ``result`` describes (``text`` states it) and keeps its lines for the yes."""
     if result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:
         text += " Refunds over $500 need a support agent's approval, so an agent will review it."
-    also = also_asked_text(tracker, str(tracker.get_slot(ORDER_ID_SLOT)))
-    if also:
-        dispatcher.utter_message(text=also)
     dispatcher.utter_message(text=text + " Shall I go ahead?", buttons=CONFIRM_BUTTONS)
     events: List[EventType] = [SlotSet(PENDING_SLOT, "refund")]
     if result.items or tracker.get_slot(ITEMS_SLOT):
@@ -172,6 +168,8 @@ class ActionRequestRefund(VerifiedOrderAction):
 
     def name(self) -> Text:
         return "action_request_refund"
+
+    task = "refund"
 
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
@@ -298,6 +296,8 @@ class ActionRefundStatus(VerifiedOrderAction):
 
     def name(self) -> Text:
         return "action_refund_status"
+
+    task = "refund_status"
 
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text

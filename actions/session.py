@@ -5,6 +5,14 @@ from typing import Any, Callable, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 
+# The order the customer verified in this conversation, the email or ZIP code it was verified with, and what
+# they want done with it (domain.yml).
+ORDER_ID_SLOT = "order_id"
+IDENTITY_SLOT = "order_identity"
+TASK_SLOT = "order_task"
+# A change that waits for the customer's yes ("cancel_order", "refund"; actions/confirmation.py).
+PENDING_SLOT = "pending_confirmation"
+
 
 def session_events(tracker: Tracker) -> List[Dict[Text, Any]]:
     """The events of the current session (after the last session_started)."""

@@ -20,7 +20,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import PENDING_SLOT
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
-from actions.session import previous_bot_turn, session_events
+from actions.several_orders import TASK_STARTERS, continue_with_other_orders, run_task, task_named_for
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, previous_bot_turn, session_events
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
@@ -33,15 +34,13 @@ from bot.parsing import (
     has_digits,
     has_long_number,
     has_street_address,
+    TASK_WORDS,
     says_no_order_number,
 )
 
 logger = logging.getLogger(__name__)
 
 MAX_FAILURES = 3
-ORDER_ID_SLOT = "order_id"
-IDENTITY_SLOT = "order_identity"
-TASK_SLOT = "order_task"
 # Bot message metadata: the reply asked for another order's number to go on with this order task ("refund").
 AWAITS_ORDER_NUMBER = "awaits_order_number"
 FAILURES_SLOT = "verification_failures"
@@ -355,6 +354,15 @@ class VerifiedOrderAction(Action, abc.ABC):
     tampered with never reaches someone else's order.
     """
 
+    # The order task the action starts ("status", "cancel", "refund", "refund_status"; None for the others): other
+    # orders named in the same request are given it when their words don't say (actions/several_orders.py).
+    task: Optional[Text] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "task" in cls.__dict__ and cls.task:
+            TASK_STARTERS[cls.task] = cls
+
     def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
         self._service = service or OrderService()
         # For requests that name a product ("cancel the jacket i ordered"): the process's one catalogue.
@@ -373,7 +381,15 @@ class VerifiedOrderAction(Action, abc.ABC):
                 else:
                     dispatcher.utter_message(text=NOT_VERIFIED_TEXT)
                 return []
-            return await self.act(dispatcher, tracker, order, identity)
+            own_task = task_named_for(tracker, str(order.order_id)) if self.task else None
+            if own_task and own_task != self.task:
+                # "cancel 10001 and refund 10003" read as a refund request: 10001 is cancelled, 10003 refunded.
+                return await run_task(own_task, str(order.order_id), self._service, dispatcher, tracker, domain, [])
+            events = await self.act(dispatcher, tracker, order, identity)
+            # "cancel order 10002 and refund 10003": the request's other orders follow this one.
+            return await continue_with_other_orders(
+                self._service, dispatcher, tracker, domain, events, str(order.order_id), self.task, identity
+            )
         except Exception:  # a customer never sees a traceback
             logger.exception("action %s failed in conversation %s", self.name(), tracker.sender_id)
             dispatcher.utter_message(text=SERVICE_DOWN_TEXT)
@@ -459,17 +475,8 @@ def keep_order_values(tracker: Tracker, given: Dict[Text, Any]) -> List[EventTyp
     return events
 
 
-# Words that ask for an order task themselves: "10003, where is it?" asks for its status.
-_TASK_WORDS = {
-    "status": re.compile(r"\b(?:where|track|tracking|status|arriv\w*|ship\w*|deliver\w*|when)\b", re.IGNORECASE),
-    "cancel": re.compile(r"\bcancel\w*", re.IGNORECASE),
-    "refund": re.compile(r"\b(?:return\w*|refund\w*|money back|send (?:it |them )?back)\b", re.IGNORECASE),
-    "refund_status": re.compile(r"\brefund\w*", re.IGNORECASE),
-}
-
-
 def _asks_for_task(text: Text, task: Optional[Text]) -> bool:
-    words = _TASK_WORDS.get(task or "")
+    words = TASK_WORDS.get(task or "")
     return bool(words and words.search(text))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 ORDER_ID = "order_id"
 EMAIL = "email"
@@ -152,3 +152,49 @@ def items_named(text: Optional[str], item_names: Sequence[str]) -> List[str]:
     words = _item_words(text or "")
     named = [name for name in item_names if _item_words(name) & words]
     return named if len(named) < len(item_names) else []
+
+
+# The order tasks a message asks for in its own words ("10003, where is it?" asks for its status).
+TASK_WORDS = {
+    "status": re.compile(r"\b(?:where|track|tracking|status|arriv\w*|ship\w*|deliver\w*|when)\b", re.IGNORECASE),
+    "cancel": re.compile(r"\bcancel\w*", re.IGNORECASE),
+    "refund": re.compile(r"\b(?:return\w*|refund\w*|money back|send (?:it |them )?back)\b", re.IGNORECASE),
+    "refund_status": re.compile(r"\brefund\w*", re.IGNORECASE),
+}
+# Where one request of a message ends and the next begins: "cancel 10002 and refund 10003", "10001; 10003".
+_NEXT_REQUEST = re.compile(r"\b(?:and|also|plus|then)\b|[,;]", re.IGNORECASE)
+
+
+def task_in(words: str) -> Optional[str]:
+    """The order task a short stretch of a message asks for by its words, or None: a refund's status ("where
+    is my refund"), a cancellation, a refund or return, then a status ("where is", "track")."""
+    refund = TASK_WORDS["refund"].search(words)
+    if refund and TASK_WORDS["status"].search(words) and TASK_WORDS["refund_status"].search(words):
+        return "refund_status"
+    if TASK_WORDS["cancel"].search(words):
+        return "cancel"
+    if refund:
+        return "refund"
+    return "status" if TASK_WORDS["status"].search(words) else None
+
+
+def tasks_by_order(text: Optional[str], default: str) -> Dict[str, str]:
+    """The task each order number of ``text`` asks for, in reading order: "cancel order 10002 and refund 10003"
+    -> {"10002": "cancel", "10003": "refund"}.
+
+    An order number's words are those before it, back to the previous order number or the last "and" / comma
+    between them; when those hold no task, the words after it up to the next order number ("10003 needs to go
+    back"); else ``default``, the task of the message as a whole ("cancel 10002 and 10004").
+    """
+    text = text or ""
+    numbers = [span for span in find_entities(text) if span.entity == ORDER_ID]
+    tasks: Dict[str, str] = {}
+    for i, span in enumerate(numbers):
+        before = text[numbers[i - 1].end if i else 0 : span.start]
+        cuts = list(_NEXT_REQUEST.finditer(before))
+        if cuts:
+            before = before[cuts[-1].end() :]
+        after = text[span.end : numbers[i + 1].start if i + 1 < len(numbers) else len(text)]
+        task = task_in(before) or task_in(_NEXT_REQUEST.split(after)[0]) or default
+        tasks.setdefault(span.value, task)
+    return tasks

@@ -242,6 +242,42 @@ def test_a_request_with_the_order_number_and_email_is_done_at_once(rasa_url: str
     assert "Order 10001" in " ".join(say(rasa_url, "at-once-1", "when will it get here"))
 
 
+def test_a_request_for_two_orders_does_each_in_turn(rasa_url: str, database_url: str) -> None:
+    # Seen in a chat: "cancel 10001 and refund 10003" (read as a refund request) told 10001 it couldn't be refunded
+    # yet, and the customer had to ask for 10003's refund again.
+    say(rasa_url, "two-orders-1", "cancel 10001 and refund 10003")
+    before = database_state(database_url)
+    shipped, now, offer = say(rasa_url, "two-orders-1", "94110")  # nothing after the question (no fallback)
+    assert shipped.startswith("Order 10001 has already shipped") and "can't be cancelled" in shipped
+    assert now == "Now the refund you asked for on order 10003:"
+    assert offer.startswith("Order 10003 was delivered") and offer.endswith("Shall I go ahead?")
+    assert say(rasa_url, "two-orders-1", "no") == [
+        "OK, I haven't changed anything on order 10003. Is there anything else I can help with?"]
+    assert database_state(database_url) == before
+
+
+def test_a_yes_to_the_first_change_goes_on_with_the_second(rasa_url: str, database_url: str) -> None:
+    # A seeded customer with an order being prepared and one delivered this month without a refund.
+    with session_scope(database_url) as session:
+        processing, delivered = next(
+            (p, d) for p in session.execute(select(Order).where(Order.status == "processing", Order.id > 10005)).scalars()
+            for d in p.customer.orders
+            if d.status == "delivered" and not d.refunds and (date.today() - d.delivered_at.date()).days < 25
+        )
+        email, cancelled_id, refund_id = processing.customer.email, processing.id, delivered.id
+    say(rasa_url, "two-orders-2", f"please cancel order {cancelled_id} and refund {refund_id}")
+    also, offer = say(rasa_url, "two-orders-2", email)
+    assert also == f"You also asked about order {refund_id} (a refund): I'll come to it once we're done with order {cancelled_id}."
+    assert offer.endswith("Shall I cancel it?")
+    done, now, refund_offer = say(rasa_url, "two-orders-2", "yes")
+    assert done.startswith(f"Done: order {cancelled_id} is cancelled.") and "anything else" not in done
+    assert now == f"Now the refund you asked for on order {refund_id}:" and refund_offer.endswith("Shall I go ahead?")
+    assert say(rasa_url, "two-orders-2", "yes")[0].startswith("I've requested refund #")
+    with session_scope(database_url) as session:
+        assert session.get(Order, cancelled_id).status == "cancelled"
+        assert len(session.get(Order, refund_id).refunds) == 1
+
+
 def test_an_order_number_and_email_given_before_the_task_are_used_once_it_is_said(rasa_url: str) -> None:
     # Seen in a chat: the email got "What would you like to do with that order?" again, and "where is it"
     # then asked for the order number as if it had never been given.

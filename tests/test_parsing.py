@@ -10,6 +10,7 @@ from bot.parsing import (
     is_narrowing,
     items_named,
     says_no_order_number,
+    tasks_by_order,
 )
 
 
@@ -116,3 +117,17 @@ def test_a_single_line_order_is_always_the_whole_order():
 ])
 def test_a_refund_narrowed_to_some_items(text, narrowing):
     assert is_narrowing(text) is narrowing
+
+
+@pytest.mark.parametrize("text, tasks", [
+    ("cancel order 10002 and refund 10003", {"10002": "cancel", "10003": "refund"}),
+    ("where is 10001 and i want to return 10003", {"10001": "status", "10003": "refund"}),
+    ("i want a refund for order 10003 and where is 10001?", {"10003": "refund", "10001": "status"}),
+    ("10002 cancel please and 10003 return", {"10002": "cancel", "10003": "refund"}),
+    ("where is my refund for 10003, and cancel 10002", {"10003": "refund_status", "10002": "cancel"}),
+    # No words of its own: the task of the whole message.
+    ("cancel 10002 and 10004", {"10002": "cancel", "10004": "asked"}),
+    ("refund 10003 and 10001 please", {"10003": "refund", "10001": "asked"}),
+])
+def test_each_order_number_gets_the_task_of_its_own_words(text, tasks):
+    assert tasks_by_order(text, "asked") == tasks

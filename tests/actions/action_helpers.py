@@ -33,6 +33,7 @@ def make_tracker(
         "order_task": None,
         "pending_confirmation": None,
         "refund_items": None,
+        "queued_orders": None,
         "verification_failures": 0.0,
         "requested_slot": requested_slot,
     }

@@ -334,5 +334,5 @@ def test_a_refund_request_naming_two_orders_says_the_other_waits_its_turn(reques
     tracker.events[0]["parse_data"]["entities"] = [{"entity": "order_id", "value": "10003"}, {"entity": "order_id", "value": "10001"}]
     _, messages = run_action(request_refund, tracker)
     also, offer = texts(messages)
-    assert also == "You also mentioned order 10001: let's finish with order 10003 first, then tell me what you'd like for it."
+    assert also == "You also asked about order 10001 (a refund): I'll come to it once we're done with order 10003."
     assert offer.endswith("Shall I go ahead?")
