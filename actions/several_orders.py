@@ -166,8 +166,10 @@ async def continue_with_other_orders(
     if others and queue.get("source") != _message_key(request):
         tasks = tasks_by_order((request or {}).get("text"), task)
         todo = [[tasks.get(n, task), n] for n in others]
-        # The status action already gave every other order's status.
-        todo = [entry for entry in todo if not (task == "status" and entry[0] == "status")]
+        if task == "status":
+            # The status action already gave every other order's status, or said it couldn't find the order.
+            todo = [entry for entry in todo if entry[0] != "status"
+                    and await asyncio.to_thread(service.verify, int(entry[1]), identity) is not None]
         queue = {"source": _message_key(request), "first": str(order_id), "todo": todo}
         events.append(SlotSet(QUEUE_SLOT, queue))
         if todo and _waits_for_answer(tracker, events, dispatcher):

@@ -160,6 +160,13 @@ def test_a_status_request_names_every_status_and_queues_only_the_changes(actions
     assert len(texts(messages)) == 2
     _apply(tracker, events)
     assert tracker.slots["queued_orders"]["todo"] == []
+    # Someone else's order is said not found once, by the status (seen in a chat: twice, the queue said it too).
+    request = _user("where is 10001? also cancel 10002", "track_order", [10001, 10002], at=7.0)
+    tracker = _conversation(request, _user("94110", "inform", [94110], at=8.0), **verified(10001, "94110"))
+    events, messages = run_action(actions["action_order_status"], tracker)
+    assert texts(messages)[1:] == ["I couldn't find order 10002 with that email address or ZIP code."]
+    _apply(tracker, events)
+    assert tracker.slots["queued_orders"]["todo"] == []
 
 
 def test_a_new_request_naming_an_order_drops_the_rest_of_the_queue(actions, alice_owns_10002):
