@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
-from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before
+from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, next_step_text
@@ -243,6 +243,8 @@ class ActionAnswerQuestion(Action):
         problem = message.get(MESSAGE_PROBLEM)
         if problem in PROBLEM_TEXT:
             dispatcher.utter_message(text=PROBLEM_TEXT[problem])
+            return []
+        if await said_order_disputed(dispatcher, tracker, self._orders, self._catalog):
             return []
         intent = (message.get("intent") or {}).get("name")
         question = (message.get("text") or "").strip()

@@ -18,8 +18,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.products import said_order_disputed
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import ItemWords
+from bot.orders import OrderService
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +150,10 @@ def complaint_response(text: Optional[Text], item_words: ItemWords = ItemWords()
 class ActionAnswerComplaint(Action):
     """Answers a complaint with the policy that fixes it, when there is one, and offers a person."""
 
-    def __init__(self, catalog: Optional[ProductCatalog] = None, order_status: Optional[Action] = None) -> None:
-        self._catalog = catalog or shared_catalog()
+    def __init__(self, catalog: Optional[ProductCatalog] = None, order_status: Optional[Action] = None,
+                 orders: Optional[OrderService] = None) -> None:
+        self._orders = orders or OrderService()
+        self._catalog = catalog or shared_catalog(self._orders.session_factory)
         self._status = order_status
 
     def _order_status(self) -> Action:
@@ -164,6 +168,8 @@ class ActionAnswerComplaint(Action):
         return "action_answer_complaint"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if await said_order_disputed(dispatcher, tracker, self._orders, self._catalog):
+            return []  # "i didn't order those" about the order just checked
         text = (tracker.latest_message or {}).get("text")
         response = complaint_response(text)
         if response == "utter_parcel_not_received" and tracker.get_slot("order_id") and tracker.get_slot("order_identity"):

@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import says_marked_delivered, says_not_received, says_tracking_stuck
 from actions.fallback import OFFER_HUMAN_BUTTONS
-from actions.products import said_not_in_order
+from actions.products import said_not_in_order, said_order_disputed
 from actions.session import previous_bot_turn
 from actions.several_orders import order_request, other_orders_asked_with
 from actions.verification import VerifiedOrderAction
@@ -115,6 +115,9 @@ class ActionOrderStatus(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
+        # "but i ordered a tent" after "I don't see the item you mentioned in order 10001": not the status again.
+        if await said_order_disputed(dispatcher, tracker, self._service, self._catalog):
+            return []
         today = self._service.today()
         request = order_request(tracker)
         asked = request.get("text") if request else None

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS
-from actions.session import previous_bot_turn
-from actions.verification import AWAITS_ORDER_NUMBER
+from actions.fallback import CONNECT_BUTTONS
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, previous_bot_turn
+from actions.verification import AWAITS_ORDER_NUMBER, awaited_order_task
 from bot.catalog import (
     STORE_URL,
     CatalogueMatch,
@@ -24,7 +26,8 @@ from bot.catalog import (
     catalogue_url,
 )
 from bot.kb.source import is_elliptic
-from bot.orders import OrderSummary
+from bot.orders import OrderService, OrderSummary
+from bot.parsing import ORDER_ID, find_entities
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +78,56 @@ def not_in_order_text(order: OrderSummary) -> Text:
         f"I don't see that item in order {order.order_id}: it has {'; '.join(name for name, _ in order.items)}. "
         "If it came in another order, tell me that order's number."
     )
+
+
+# "that's not what i ordered", "but i ordered a tent", "that isn't my order", "i didn't buy those": the customer
+# says the order checked doesn't hold what they bought.
+_DISPUTES_CONTENTS = re.compile(
+    r"\bnot what i (?:ordered|bought|got)\b|\bi (?:ordered|bought) (?:a|an|the|my|some|one)\b"
+    r"|\b(?:not|isn'?t|aren'?t) (?:my|the right) (?:order|items?|stuff)\b"
+    r"|\b(?:didn'?t|did not|never) (?:order|buy)\b|\bwrong order\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z][a-z-]*")
+DISPUTED_CONTENTS_TEXT = (
+    "Order {order_id} holds {items}. If you bought {product} in another order, tell me that order's number and "
+    "I'll check it. If order {order_id} should have had {product}, a support agent can look into what happened. "
+    "Would you like me to connect you with one?"
+)
+
+
+async def said_order_disputed(
+    dispatcher: CollectingDispatcher, tracker: Tracker, orders: OrderService, catalog: ProductCatalog
+) -> bool:
+    """Right after "I don't see that item in order 10001..." (a reply waiting for another order's number), "that's
+    not what i ordered, i ordered a tent": what the order holds again, and the two ways on (the other order's
+    number, or a person when this order should have held it). Returns True when it said so; False, saying
+    nothing, for any other message (one with an order number goes on with that order)."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    task = awaited_order_task(tracker)
+    if not (task and _DISPUTES_CONTENTS.search(text)):
+        return False
+    if any(e.entity == ORDER_ID for e in find_entities(text)):
+        return False
+    order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+    try:
+        order = await asyncio.to_thread(orders.verify, int(order_id), identity) if order_id and identity else None
+        nouns = (await asyncio.to_thread(catalog.item_words)).nouns if order else frozenset()
+    except Exception:
+        logger.exception("order or catalogue lookup failed in conversation %s", tracker.sender_id)
+        return False
+    if order is None:
+        return False
+    # In the customer's word ("the tent", "the tv"): "a sony tv" is not our Brightview TV.
+    named = [w for w in _WORD.findall(text.lower()) if w in nouns or w.rstrip("s") in nouns]
+    product = f"the {named[-1]}" if named else "that item"
+    dispatcher.utter_message(
+        text=DISPUTED_CONTENTS_TEXT.format(order_id=order.order_id, items="; ".join(n for n, _ in order.items), product=product),
+        buttons=CONNECT_BUTTONS,
+        # Another order's number still goes on with the task ("oh wait, it was 10003").
+        **{AWAITS_ORDER_NUMBER: task},
+    )
+    return True
 
 
 def _asks_what_it_holds(question: Text) -> bool:

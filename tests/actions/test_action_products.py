@@ -1,0 +1,77 @@
+"""A customer who says the checked order isn't what they bought, right after being told it doesn't hold the
+product they named: whatever the message is read as, the same answer (real SQLite database and catalogue)."""
+import pytest
+
+from action_helpers import make_tracker, run_action, texts, verified
+from actions.answers import ActionAnswerQuestion
+from actions.complaints import ActionAnswerComplaint
+from actions.order_status import NOT_IN_THIS_ORDER_TEXT, ActionOrderStatus
+from bot.catalog import ProductCatalog
+from bot.kb.source import KnowledgeSource
+
+CONNECT = ["/contact_human_agent", "/deny"]
+
+
+class _NoHelpCenter(KnowledgeSource):
+    """The help center must not be searched for these messages."""
+
+    def search(self, query, history=()):
+        raise AssertionError(f"searched the help center for {query!r}")
+
+
+@pytest.fixture
+def reading_as(order_service):
+    catalog = ProductCatalog(order_service.session_factory)
+    return {
+        "out_of_scope": ActionAnswerQuestion(_NoHelpCenter(), orders=order_service, catalog=catalog),
+        "complaint": ActionAnswerComplaint(catalog=catalog, orders=order_service),
+        "track_order": ActionOrderStatus(order_service, catalog),
+    }
+
+
+def _after_not_in_order(text, intent, **message):
+    """Order 10001 (a speaker and a cable) was checked for "where is the tent i ordered"; then ``text``."""
+    tracker = make_tracker(verified(10001), text=text, intent=intent, **message)
+    tracker.events = [
+        {"event": "user", "text": "where is the tent i ordered, order 10001", "parse_data": {"intent": {"name": "track_order"}}},
+        {"event": "bot", "text": NOT_IN_THIS_ORDER_TEXT.format(order_id=10001), "metadata": {"awaits_order_number": "status"}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+    ]
+    return tracker
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("that's not what i ordered. i ordered a tent", "out_of_scope"),
+    ("but i ordered a tent", "track_order"),
+    ("i didn't order that, i bought a tent", "complaint"),
+])
+def test_saying_the_order_is_not_what_was_bought_gets_the_two_ways_on(reading_as, text, intent):
+    # Seen in a chat: "that's not what i ordered. i ordered a tent" got "Sorry, that's outside what I can help with".
+    events, messages = run_action(reading_as[intent], _after_not_in_order(text, intent))
+    assert texts(messages) == [
+        "Order 10001 holds Portable Bluetooth Speaker; USB-C Charging Cable (2 m). If you bought the tent in another "
+        "order, tell me that order's number and I'll check it. If order 10001 should have had the tent, a support "
+        "agent can look into what happened. Would you like me to connect you with one?"
+    ]
+    assert [b["payload"] for b in messages[0]["buttons"]] == CONNECT and events == []
+    # Another order's number still goes on with the status ("oh wait, it was 10003").
+    assert messages[0]["awaits_order_number"] == "status"
+
+
+def test_the_product_is_named_in_the_customers_words(reading_as):
+    # "a sony tv" is not the store's Brightview TV; a message naming no product says "that item".
+    for text, named in (("that isn't my order, i bought a sony tv", "the tv"), ("that's not my order", "that item")):
+        _, messages = run_action(reading_as["out_of_scope"], _after_not_in_order(text, "out_of_scope"))
+        [reply] = texts(messages)
+        assert f"If you bought {named} in another order" in reply and "Brightview" not in reply
+
+
+def test_the_same_words_elsewhere_or_with_an_order_number_go_their_usual_way(reading_as):
+    # With another order's number, the status action checks that order (the order form took the number).
+    _, messages = run_action(reading_as["track_order"], _after_not_in_order("i ordered a tent in order 10003", "track_order"))
+    assert "should have had" not in " ".join(m.get("text") or "" for m in messages)
+    # Without the "not in this order" reply just before, a complaint is a complaint.
+    tracker = make_tracker(verified(10001), text="i didn't order that", intent="complaint")
+    tracker.events = [{"event": "user", "text": "i didn't order that", "parse_data": {"intent": {"name": "complaint"}}}]
+    _, messages = run_action(reading_as["complaint"], tracker)
+    assert messages and "should have had" not in " ".join(m.get("text") or "" for m in messages)
