@@ -132,9 +132,21 @@ _NARROWING_RE = re.compile(
 )
 
 
+# "the carabiners are too small", "my jacket doesn't fit": an item named with a reason to send it back, which
+# answers "if you're returning only some of it, tell me which item" as "just the carabiners" does.
+_ITEM_WITH_FIT_REASON = re.compile(
+    r"^\W*(?:(?:actually|oh|ok|okay|sorry|um+|wait|well)\W+)*(?:the|my) "
+    r"(?!(?:whole|entire|full|rest|lot|same|both|all|order|refund|money|package|parcel|box|delivery)\b)"
+    r"[a-z][\w'-]*(?: [\w'-]+){0,3}? (?:(?:is|are|was|were) (?:(?:way |much |a bit |a little )?too "
+    r"(?:small|big|large|tight|loose|short|long|narrow|wide|heavy)|the wrong (?:size|colou?r|model)|not the right "
+    r"(?:size|colou?r))|(?:do|does|did)(?:n'?t| not) fit)\b",
+    re.IGNORECASE,
+)
+
+
 def is_narrowing(text: Optional[str]) -> bool:
-    """"just the carabiners", "only the water bottle please", "the bottle only"."""
-    return bool(text and _NARROWING_RE.search(text))
+    """"just the carabiners", "only the water bottle please", "the bottle only", "the carabiners are too small"."""
+    return bool(text and (_NARROWING_RE.search(text) or _ITEM_WITH_FIT_REASON.search(text)))
 
 
 _GENERIC_ITEM_WORDS = frozenset("set pack the and with for of in on to by cm mm xl pro new".split())

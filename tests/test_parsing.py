@@ -114,6 +114,11 @@ def test_a_single_line_order_is_always_the_whole_order():
     ("the water bottle", True), ("the carabiners please", True), ("oh, the bottle", True),
     ("the whole order", False), ("my order", False), ("the water bottle is broken", False),
     ("the carabiners arrived damaged", False), ("i want to return the water bottle", False),
+    # An item with a reason to send it back (seen in a chat: "the carabiners are too small" to the whole order's
+    # offer was read as a complaint, and its "yes" to a person handed the customer off).
+    ("the carabiners are too small", True), ("my jacket doesn't fit", True), ("the bottle is the wrong color", True),
+    ("actually the tent is way too heavy", True), ("the delivery was too slow", False),
+    ("the whole order is too expensive", False), ("the carabiners are great", False),
 ])
 def test_a_refund_narrowed_to_some_items(text, narrowing):
     assert is_narrowing(text) is narrowing
