@@ -36,10 +36,10 @@ _WRONG_ITEM = re.compile(
 )
 # Arrived broken, or does not work out of the box.
 _DAMAGED = re.compile(
-    r"\b(?:broken|broke|damaged|damage|cracked|smashed|shattered|dented|scratched|crushed|bent|torn|leak(?:s|ing|ed)?"
+    r"\b(?:broken|broke|damaged|damage|cracked|smashed|shattered|dented|dinged|chipped|scratched|crushed|bent|torn|leak(?:s|ing|ed)?"
     r"|defective|faulty|dead on arrival|doa|dead pixels?|stuck pixels?|(?:screen|display)(?: is| keeps)? (?:flickers|flickering|has lines)"
     # Outdoor and home gear fails in its own words: "the tent has a hole in it", "a rip in the sleeping bag".
-    r"|(?:has|have|with|got|there'?s|there is|there are) (?:a |an |some |two |little |small |big |huge )*(?:holes?|rips?|tears?(?! in (?:my|your|his|her|their) eyes?))"
+    r"|(?:has|have|with|got|there'?s|there is|there are) (?:a |an |some |two |little |small |big |huge )*(?:holes?|rips?|dents?|cracks?|scratch(?:es)?|chips? in|tears?(?! in (?:my|your|his|her|their) eyes?))"
     r"|holes? in|rips? in|tears? in(?! (?:my|your|his|her|their) eyes?)|ripped|snapped|split open|fell apart|falling apart|coming apart|came apart"
     r"|flicker(?:s|ing)?|burn(?:ing|t) smell|smells? (?:like )?(?:it'?s )?(?:burn(?:ing|t)|smoke)|(?:it'?s|is|was|started|starts) smoking"
     r"|(?:does ?n[o']?t|do ?n[o']?t|wo ?n[o']?t|did ?n[o']?t|not|never|can'?t|cannot) (?:even )?(?:turn(?:ing)? on|power(?:ing)? on|work(?:ing)?|charg(?:e|ing)|start(?:ing)?|boot(?:ing)?))\b",
