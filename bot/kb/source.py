@@ -106,6 +106,30 @@ def without_opening_filler(message: str) -> str:
     return rest if rest.strip() else message
 
 
+# A promo code quoted in a question ("my code SAVE10 doesn't work", "is WELCOME15 still valid?"): letters then
+# digits, in capitals or in a message that speaks of codes. No passage holds it, and it pulls the question's
+# vector away from the passages about codes.
+_PROMO_CODE = re.compile(r"\b[A-Za-z]{3,}\d{1,4}\b")
+_SPEAKS_OF_CODES = re.compile(r"\b(?:codes?|coupons?|promo|discount|voucher|valid|expired?|apply|applied)\b", re.IGNORECASE)
+_NAMES_A_CODE = re.compile(r"\b(?:codes?|coupons?|promo|vouchers?)\b", re.IGNORECASE)
+
+
+def without_promo_codes(message: str) -> str:
+    """The message with each promo code it quotes left out when it already says "code" ("my code SAVE10 doesn't
+    work" -> "my code doesn't work"), else worded as one ("is WELCOME15 still valid?" -> "is promo code still
+    valid?")."""
+    speaks_of_codes = bool(_SPEAKS_OF_CODES.search(message))
+
+    def plain(match: "re.Match[str]") -> str:
+        code = match.group(0)
+        if not (code.isupper() or speaks_of_codes):
+            return code
+        return "" if _NAMES_A_CODE.search(message) else "promo code"
+
+    result = _PROMO_CODE.sub(plain, message)
+    return message if result == message else re.sub(r"\s{2,}", " ", result).strip()
+
+
 def topic_turns(turns: Sequence[str]) -> List[str]:
     """The earlier turns a follow-up can lean on: those that name a topic ("how does that work?" names none)."""
     return [t for t in turns if not names_no_topic(t)]
@@ -175,7 +199,10 @@ class LocalKnowledgeSource(KnowledgeSource):
     ) -> Retrieval:
         """The passages for the message as written and, when it names a product in words no passage uses, for
         it worded about an item instead, or about an item of its department when that scores within
-        DEPARTMENT_MARGIN of it: the wording whose best passage is closest."""
+        DEPARTMENT_MARGIN of it: the wording whose best passage is closest. A quoted promo code is left out."""
+        plain = without_promo_codes(query)
+        if plain != query:
+            return replace(self.retrieve(plain, history, follow_up, item_words), reworded=plain)
         found = self._retrieve(query, history, follow_up)
         generic = self.generic_wording(query, item_words)
         if generic is None:

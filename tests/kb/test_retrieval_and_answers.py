@@ -9,6 +9,7 @@ from bot.kb.source import (
     is_elliptic,
     topic_turns,
     without_opening_filler,
+    without_promo_codes,
 )
 
 
@@ -266,3 +267,23 @@ def test_a_message_carrying_on_from_the_turn_before_is_read_with_it(kb_source: L
     # The order confirmation email has its own passage.
     confirmation = ask(kb_source, "i never got my order confirmation email")
     assert confirmation.sources[0][1].endswith("/help/invoices-and-emails") and "spam folder" in confirmation.text
+
+
+@pytest.mark.parametrize("message, plain", [
+    ("my code SAVE10 doesn't work", "my code doesn't work"),
+    ("is WELCOME15 still valid?", "is promo code still valid?"),
+    ("save10 won't apply", "promo code won't apply"),  # lower case, in a message about codes
+    # Not codes: model names, a lower-case word in a message that isn't about codes, order numbers.
+    ("does the mp3 player work", "does the mp3 player work"), ("is the usb3 cable fast", "is the usb3 cable fast"),
+    ("where is order 10001", "where is order 10001"),
+])
+def test_a_quoted_promo_code_is_left_out_of_the_search(message, plain):
+    assert without_promo_codes(message) == plain
+
+
+def test_a_question_quoting_a_promo_code_finds_the_passage_about_codes(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "my code SAVE10 doesn't work" was refused ("my code doesn't work" is answered).
+    found = kb_source.retrieve("my code SAVE10 doesn't work")
+    assert found.reworded == "my code doesn't work"
+    answer = extract_answer(found.question("my code SAVE10 doesn't work"), found.hits, context=found.context)
+    assert answer.grounded and "check its end date" in answer.text
