@@ -14,7 +14,7 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, said_not_in_order
-from actions.session import latest_request
+from actions.session import latest_request, session_events
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
@@ -134,6 +134,29 @@ def replacement_text(order: OrderSummary, result: RefundResult) -> Text:
         "another size or color, return it for a refund and place a new order: say \"refund it\" and I'll start the "
         f"refund of {money(result.amount)}{items_for(result.items)}. Would you like me to connect you with a support agent?"
     )
+
+
+# "when will i get the extra charge back?", or "when do i get it back?" after "i was charged twice": a second
+# charge, which no return refunds (data/kb/payment.md, "Charged twice for one order").
+_ABOUT_A_SECOND_CHARGE = re.compile(
+    r"\b(?:extra|double|duplicate|second|other)[ -](?:charges?|payments?|transactions?)\b"
+    r"|\b(?:charged|billed|paid)\b[^.?!]{0,15}\b(?:twice|two times|2 times|double)\b",
+    re.IGNORECASE,
+)
+SECOND_CHARGE_TEXT = (
+    "Order {order_id} has no refund on file: a second charge isn't refunded through a return. It's often a pending "
+    "authorization from a payment that was tried again, which your bank releases within 3-5 business days. If both "
+    "charges have gone through, a support agent checks the payment and refunds the extra charge to the same card "
+    "within 5-7 business days. Would you like me to connect you with one?"
+)
+RECENT_TURNS = 3  # the customer's latest messages read for what a question about money back is about
+
+
+def asks_about_second_charge(tracker: Tracker) -> bool:
+    """Whether one of the customer's ``RECENT_TURNS`` latest messages speaks of a second charge."""
+    users = [e for e in session_events(tracker) if e.get("event") == "user"][-RECENT_TURNS:]
+    texts = [e.get("text") or "" for e in users] or [(tracker.latest_message or {}).get("text") or ""]
+    return any(_ABOUT_A_SECOND_CHARGE.search(t) for t in texts)
 
 
 def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
@@ -303,7 +326,11 @@ class ActionRefundStatus(VerifiedOrderAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         refunds = await asyncio.to_thread(self._service.refunds, order.order_id, identity)
-        if not refunds:
+        if not refunds and asks_about_second_charge(tracker):
+            # Seen in a chat: "when will i get the extra charge back?" after "i was charged twice for order 10002"
+            # got "It hasn't shipped yet, so there's nothing to refund".
+            dispatcher.utter_message(text=SECOND_CHARGE_TEXT.format(order_id=order.order_id), buttons=CONNECT_BUTTONS)
+        elif not refunds:
             text, offer_person = no_refund_text(order)
             dispatcher.utter_message(text=text, buttons=OFFER_HUMAN_BUTTONS if offer_person else [])
         else:

@@ -128,6 +128,25 @@ def test_refund_status_of_an_order_that_was_never_delivered(status, order_id, ex
     assert expected in message["text"] and message["buttons"] == []
 
 
+@pytest.mark.parametrize("earlier, latest", [
+    ([], "when will i get the extra charge back?"),
+    (["i was charged twice for order 10002", "bob@example.com"], "when do i get it back?"),
+])
+def test_money_back_for_a_second_charge_is_not_a_return(status, earlier, latest):
+    # Seen in a chat: "when will i get the extra charge back?" after "i was charged twice for order 10002" got
+    # "It hasn't shipped yet, so there's nothing to refund, but I can cancel it".
+    tracker = make_tracker(verified(10002), text=latest, intent="track_refund")
+    tracker.events = [{"event": "user", "text": t} for t in (*earlier, latest)]
+    _, messages = run_action(status, tracker)
+    [message] = messages
+    assert message["text"].startswith("Order 10002 has no refund on file: a second charge isn't refunded through a return.")
+    assert "refunds the extra charge to the same card within 5-7 business days" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/contact_human_agent", "/deny"]
+    # Long after the charge was mentioned, the order's own answer.
+    tracker.events = [{"event": "user", "text": t} for t in ("i was charged twice", "ok", "thanks", "where is my refund")]
+    assert "nothing to refund" in texts(run_action(status, tracker)[1])[0]
+
+
 def test_tampered_slots_file_no_refund(confirm, db_state):
     before = db_state()
     _, messages = run_action(confirm, make_tracker(verified(10004, "alice@example.com")))
