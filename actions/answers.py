@@ -34,6 +34,7 @@ from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topi
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
+from bot.parsing import has_street_address
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +249,11 @@ class ActionAnswerQuestion(Action):
             return []
         intent = (message.get("intent") or {}).get("name")
         question = (message.get("text") or "").strip()
+        if intent in ("out_of_scope", "nlu_fallback") and has_street_address(question) and "?" not in question:
+            # "123 main st, springfield" after being told how to change the delivery address: a new address,
+            # which only the account (or an agent) can set. (Seen in a chat: "that's outside what I can help with".)
+            dispatcher.utter_message(response="utter_address_not_changed_here")
+            return []
         if (tracker.active_loop or {}).get("name") == "order_form" and asks_what_next(question):
             # "what happens next?" while the order check waits: what it needs, and what it leads to (the form
             # asks its question again after this). "how does that work?" goes to the help center.

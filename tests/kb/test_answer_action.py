@@ -87,6 +87,24 @@ def test_extractive_answer_states_the_fact_and_names_the_article(kb_source) -> N
     assert not message["buttons"]
 
 
+@pytest.mark.parametrize("text, intent", [("123 main st, springfield", "out_of_scope"),
+                                          ("the new address is 45 Oak Avenue, Chicago IL 60614", "nlu_fallback")])
+def test_a_street_address_on_its_own_gets_where_addresses_are_changed(text, intent) -> None:
+    # Seen in a chat: "123 main st, springfield" after the address answer got "that's outside what I can help with".
+    class NoHelpCenter(KnowledgeSource):
+        def search(self, query, history=()):
+            raise AssertionError("the help center was searched")
+
+    _, messages = run_action(ActionAnswerQuestion(NoHelpCenter(), ExtractiveAnswerer()), tracker(text, intent))
+    assert [m["response"] for m in messages] == ["utter_address_not_changed_here"]
+
+
+def test_a_question_with_an_address_is_still_searched(kb_source) -> None:
+    message = only_message(run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()),
+                                      tracker("do you deliver to 12 Oak Road, Anchorage?", "out_of_scope"))[1])
+    assert message["kb_answer"]["grounded"]
+
+
 PROMO_URL = "https://help.brightbay.example/help/promo-codes"
 
 
