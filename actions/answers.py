@@ -274,6 +274,16 @@ class ActionAnswerQuestion(Action):
                 return []
             # "how much is the laptop and does it come with a warranty?": the price, then the help center.
             self._products.say(dispatcher, products, question, earlier_pages)
+        if not waiting and products is None:
+            try:
+                details = await self._products.page_for_details(question)
+            except Exception:  # the help center still answers
+                logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
+                details = None
+            if details:
+                # Seen in a chat: "is the tent waterproof?" got the maker's warranty for outdoor items.
+                dispatcher.utter_message(text=details, buttons=OFFER_HUMAN_BUTTONS)
+                return []
         try:
             source = self._source or await asyncio.to_thread(default_source)
             # "wait, will i be charged anything?" while a cancellation waits for a yes is about the cancellation.

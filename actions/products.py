@@ -37,6 +37,12 @@ PRODUCT_DETAILS_TEXT = (
 )
 
 
+DETAILS_PAGE_TEXT = (
+    "I don't have the details of the {name} here: its product page ({url}) has the full description and "
+    "specifications. If it doesn't answer your question, I can connect you with one of our support agents."
+)
+
+
 def catalogue_pages_before(tracker: Tracker) -> List[str]:
     """The catalogue pages the bot's turn before the latest user message answered from (in one of its messages:
     a price can be followed by the help center's answer to the rest of the question); empty for none."""
@@ -89,6 +95,11 @@ _DISPUTES_CONTENTS = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[a-z][a-z-]*")
+# Words of a question about a store policy rather than the product itself.
+_ASKS_POLICY = re.compile(
+    r"\b(?:warrant\w*|guarantee\w*|return\w*|refund\w*|ship\w*|deliver\w*|cancel\w*|exchange\w*|price match)",
+    re.IGNORECASE,
+)
 DISPUTED_CONTENTS_TEXT = (
     "Order {order_id} holds {items}. If you bought {product} in another order, tell me that order's number and "
     "I'll check it. If order {order_id} should have had {product}, a support agent can look into what happened. "
@@ -158,6 +169,18 @@ class CatalogueReplies:
         except Exception:  # the help center still answers
             logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
             return None
+
+    async def page_for_details(self, question: Text) -> Optional[Text]:
+        """"is the tent waterproof?", "what colors does the jacket come in": the reply pointing to the page of the one
+        product a question about its details names (the catalogue has prices only, the help center no
+        specifications), or None.
+        A policy question about the product ("can i return the tent if it isn't waterproof?") is not one."""
+        if not asks_details(question) or _ASKS_POLICY.search(question):
+            return None
+        match = await asyncio.to_thread(self._catalog.find, question)
+        if match is None or len(match.products) != 1:
+            return None
+        return DETAILS_PAGE_TEXT.format(name=match.products[0].name, url=catalogue_url(match))
 
     @staticmethod
     def page_asked_about(question: Text, earlier_pages: List[str]) -> Optional[Text]:

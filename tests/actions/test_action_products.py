@@ -75,3 +75,31 @@ def test_the_same_words_elsewhere_or_with_an_order_number_go_their_usual_way(rea
     tracker.events = [{"event": "user", "text": "i didn't order that", "parse_data": {"intent": {"name": "complaint"}}}]
     _, messages = run_action(reading_as["complaint"], tracker)
     assert messages and "should have had" not in " ".join(m.get("text") or "" for m in messages)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("is the tent waterproof?", "Ultralight 2-Person Tent"),  # seen in a chat: got the outdoor items' warranty
+    ("what colors does the rain jacket come in", "Rain Shell Jacket"),
+])
+def test_a_question_about_a_products_details_gets_its_page(order_service, text, name):
+    catalog = ProductCatalog(order_service.session_factory)
+    action = ActionAnswerQuestion(_NoHelpCenter(), orders=order_service, catalog=catalog)
+    _, messages = run_action(action, make_tracker(text=text, intent="out_of_scope"))
+    [reply] = messages
+    assert reply["text"].startswith(f"I don't have the details of the {name} here: its product page (")
+    assert "/OD-30" in reply["text"] and reply["buttons"][0]["payload"] == "/contact_human_agent"
+
+
+def test_a_policy_question_about_a_product_goes_to_the_help_center(order_service):
+    class RecordingHelpCenter(KnowledgeSource):
+        asked = []
+
+        def search(self, query, history=()):
+            self.asked.append(query)
+            return []
+
+    help_center = RecordingHelpCenter()
+    action = ActionAnswerQuestion(help_center, orders=order_service, catalog=ProductCatalog(order_service.session_factory))
+    text = "can i return the tent if it isn't waterproof?"
+    _, messages = run_action(action, make_tracker(text=text, intent="out_of_scope"))
+    assert help_center.asked and "product page" not in " ".join(m.get("text") or "" for m in messages)
