@@ -66,6 +66,25 @@ CORRECTION_TEXT = (
     "code. Otherwise send me both again."
 )
 # After a failed check with a ZIP code, a bare 5-digit answer could correct either value.
+# "can you look it up by my email?", "find my order with my zip": what the order check can't do.
+_ASKS_LOOKUP_BY_IDENTITY = re.compile(
+    r"\b(?:look(?:\s+\w+)?\s+up|find|search|check|pull(?:\s+\w+)?\s+up|use)\b[^.?!]{0,30}\b(?:by|with|from|using)\s+(?:my|the|this)?\s*"
+    r"(?:e-?mail|zip|postal|post ?code|name|phone)",
+    re.IGNORECASE,
+)
+NO_LOOKUP_BY_IDENTITY_TEXT = (
+    "I can't look orders up by {kind} alone: anyone could type one, so I check the order number and the {kind} "
+    "together.{kept} If you can't find the order number, a support agent can look your order up another way."
+)
+
+
+def lookup_refused_text(text: Text, kept: Optional[Text] = None) -> Text:
+    """Why the order number is needed, for "can you look it up by my email?"; ``kept`` is the kind of value the
+    message gave and the check keeps ("email address"), if any."""
+    kind = kept or ("ZIP code" if re.search(r"\b(?:zip|postal|post ?code)", text, re.IGNORECASE)
+                    else "phone number" if re.search(r"\bphone\b", text, re.IGNORECASE)
+                    else "name" if re.search(r"\bname\b", text, re.IGNORECASE) else "email address")
+    return NO_LOOKUP_BY_IDENTITY_TEXT.format(kind=kind, kept=f" I've kept the {kind}." if kept else "")
 NUMBER_OR_ZIP_TEXT = "Is {number} the order number or the ZIP code?"
 LOCKED_TEXT = (
     "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
@@ -134,6 +153,8 @@ def _answer_hint(requested: Text, message: Dict[Text, Any]) -> Text:
         # "ok thanks" after an answer given while the check waits: not a wrong answer, the form's question follows.
         return THANKS_WHILE_ASKING_TEXT
     if requested == ORDER_ID_SLOT:
+        if _ASKS_LOOKUP_BY_IDENTITY.search(text):
+            return lookup_refused_text(text)
         if has_long_number(text):
             return "That number is too long for an order number. Brightbay order numbers have 5 digits, like 10001."
         if has_digits(text):
@@ -242,7 +263,11 @@ class ValidateOrderForm(FormValidationAction):
             # "it's bob@example.com" to "What's your order number?": kept for the check, and said so, or the
             # question asked again looks like the answer went unread.
             kind = "email address" if "@" in identity else "ZIP code"
-            dispatcher.utter_message(text=f"Thanks, I'll check the order with that {kind}.")
+            if _ASKS_LOOKUP_BY_IDENTITY.search(text):
+                # "can you look it up by my email?": an email or ZIP code alone isn't proof of whose orders they are.
+                dispatcher.utter_message(text=lookup_refused_text(text, kept=kind), buttons=OFFER_HUMAN_BUTTONS)
+            else:
+                dispatcher.utter_message(text=f"Thanks, I'll check the order with that {kind}.")
         events: List[EventType] = [SlotSet(slot, value) for slot, value in extracted.items()]
         if order_id != tracker.get_slot(ORDER_ID_SLOT):
             events += forget_pending_change(tracker)

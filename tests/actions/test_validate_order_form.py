@@ -353,6 +353,28 @@ def test_an_email_or_zip_given_for_the_order_number_is_kept_and_acknowledged(for
     assert texts(messages) == [f"Thanks, I'll check the order with that {kind}."]
 
 
+@pytest.mark.parametrize("text, kind", [
+    ("can you look it up by my email? alice@example.com", "email address"),
+    ("just find it with my zip, 94110", "ZIP code"),
+])
+def test_asking_for_a_lookup_by_email_or_zip_says_why_the_number_is_needed(form, text, kind):
+    # Seen in a chat: "can you look it up by my email? alice@example.com" got "Thanks, I'll check the order with
+    # that email address." and the question again, as if the lookup would happen.
+    events, messages = run_action(form, make_tracker(text=text, requested_slot="order_id"))
+    assert [name for name, _ in slot_sets(events)] == ["order_identity"]
+    [reply] = messages
+    assert reply["text"].startswith(f"I can't look orders up by {kind} alone: anyone could type one")
+    assert f"I've kept the {kind}." in reply["text"] and reply["buttons"][0]["payload"] == "/contact_human_agent"
+
+
+def test_asking_for_a_lookup_without_giving_the_email_says_why_too(form):
+    events, messages = run_action(form, make_tracker(text="can you look it up by my email?", requested_slot="order_id"))
+    assert texts(messages) == ["I can't look orders up by email address alone: anyone could type one, so I check the "
+                               "order number and the email address together. If you can't find the order number, a "
+                               "support agent can look your order up another way."]
+    assert ("order_identity", "can you look it up by my email?") not in slot_sets(events)
+
+
 def test_an_unsure_question_with_no_topic_is_left_to_the_rules(form):
     # "how does that work?" read as nlu_fallback while the form asked for the order number got "I couldn't find
     # an order number in that"; it is a question for the help center (a digression rule answers it).
