@@ -29,12 +29,12 @@ from bot.orders import OrderService, OrderSummary
 from bot.parsing import (
     EMAIL,
     ORDER_ID,
+    TASK_WORDS,
     ZIP_CODE,
     find_entities,
     has_digits,
     has_long_number,
     has_street_address,
-    TASK_WORDS,
     says_no_order_number,
 )
 
@@ -65,12 +65,16 @@ CORRECTION_TEXT = (
     "If only one of them was wrong, just send me the right one: the order number, or the email address or ZIP "
     "code. Otherwise send me both again."
 )
-# After a failed check with a ZIP code, a bare 5-digit answer could correct either value.
 # "can you look it up by my email?", "find my order with my zip": what the order check can't do.
 _ASKS_LOOKUP_BY_IDENTITY = re.compile(
     r"\b(?:look(?:\s+\w+)?\s+up|find|search|check|pull(?:\s+\w+)?\s+up|use)\b[^.?!]{0,30}\b(?:by|with|from|using)\s+(?:my|the|this)?\s*"
     r"(?:e-?mail|zip|postal|post ?code|name|phone)",
     re.IGNORECASE,
+)
+_LOOKUP_KINDS = (
+    ("ZIP code", re.compile(r"\b(?:zip|postal|post ?code)", re.IGNORECASE)),
+    ("phone number", re.compile(r"\bphone\b", re.IGNORECASE)),
+    ("name", re.compile(r"\bname\b", re.IGNORECASE)),
 )
 NO_LOOKUP_BY_IDENTITY_TEXT = (
     "I can't look orders up by {kind} alone: anyone could type one, so I check the order number and the {kind} "
@@ -81,10 +85,11 @@ NO_LOOKUP_BY_IDENTITY_TEXT = (
 def lookup_refused_text(text: Text, kept: Optional[Text] = None) -> Text:
     """Why the order number is needed, for "can you look it up by my email?"; ``kept`` is the kind of value the
     message gave and the check keeps ("email address"), if any."""
-    kind = kept or ("ZIP code" if re.search(r"\b(?:zip|postal|post ?code)", text, re.IGNORECASE)
-                    else "phone number" if re.search(r"\bphone\b", text, re.IGNORECASE)
-                    else "name" if re.search(r"\bname\b", text, re.IGNORECASE) else "email address")
+    kind = kept or next((kind for kind, words in _LOOKUP_KINDS if words.search(text)), "email address")
     return NO_LOOKUP_BY_IDENTITY_TEXT.format(kind=kind, kept=f" I've kept the {kind}." if kept else "")
+
+
+# After a failed check with a ZIP code, a bare 5-digit answer could correct either value.
 NUMBER_OR_ZIP_TEXT = "Is {number} the order number or the ZIP code?"
 LOCKED_TEXT = (
     "I'm sorry, I couldn't verify the order, so I can't share or change its details. "
@@ -411,14 +416,19 @@ class VerifiedOrderAction(Action, abc.ABC):
                 # "cancel 10001 and refund 10003" read as a refund request: 10001 is cancelled, 10003 refunded.
                 return await run_task(own_task, str(order.order_id), self._service, dispatcher, tracker, domain, [])
             events = await self.act(dispatcher, tracker, order, identity)
-            # "cancel order 10002 and refund 10003": the request's other orders follow this one.
-            return await continue_with_other_orders(
-                self._service, dispatcher, tracker, domain, events, str(order.order_id), self.task, identity
-            )
         except Exception:  # a customer never sees a traceback
             logger.exception("action %s failed in conversation %s", self.name(), tracker.sender_id)
             dispatcher.utter_message(text=SERVICE_DOWN_TEXT)
             return []
+        try:
+            # "cancel order 10002 and refund 10003": the request's other orders follow this one.
+            return await continue_with_other_orders(
+                self._service, dispatcher, tracker, domain, events, str(order.order_id), self.task, identity
+            )
+        except Exception:  # this order's work stands (a cancellation done is kept); the others aren't done
+            logger.exception("the other orders of the request failed in conversation %s", tracker.sender_id)
+            dispatcher.utter_message(text=SERVICE_DOWN_TEXT)
+            return events
 
     @abc.abstractmethod
     async def act(

@@ -2,6 +2,7 @@
 real SQLite database, with the events the action server would apply between the actions."""
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from action_helpers import make_tracker, run_action, texts, verified
 from actions.cancellation import ActionCancelOrder, ActionConfirmCancelOrder
@@ -10,6 +11,7 @@ from actions.order_status import ActionOrderStatus
 from actions.refunds import ActionConfirmRefund, ActionRequestRefund
 from bot.db.models import Customer, Order, OrderStatus
 from bot.db.session import session_scope
+from bot.orders import OrderService
 
 
 @pytest.fixture
@@ -179,3 +181,22 @@ def test_a_new_request_naming_an_order_drops_the_rest_of_the_queue(actions, alic
     assert texts(messages) == ["OK, I haven't changed anything on order 10002. Is there anything else I can help with?"]
     assert not _apply(tracker, events)
     assert tracker.slots["queued_orders"] is None
+
+
+def test_the_first_orders_work_stands_when_the_next_order_cannot_be_read(order_service, alice_owns_10002, fresh_service):
+    class DownForTheSecond(OrderService):
+        def verify(self, order_id, identity):
+            if order_id == 10003:
+                raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+            return super().verify(order_id, identity)
+
+    flaky = DownForTheSecond(session_factory=order_service.session_factory, today=order_service.today)
+    request = _user("cancel order 10002 and refund 10003", "cancel_order", [10002, 10003], at=1.0)
+    tracker = _conversation(request, _user("alice@example.com", "inform", at=2.0), **verified(10002, "alice@example.com"))
+    _apply(tracker, run_action(ActionCancelOrder(flaky), tracker)[0])
+    tracker.events.append(_user("yes", "affirm", at=3.0))
+    events, messages = run_action(ActionConfirmCancelOrder(flaky), tracker)
+    done, sorry = texts(messages)
+    assert done.startswith("Done: order 10002 is cancelled.") and sorry.startswith("Sorry, I can't reach our order system")
+    assert not _apply(tracker, events) and tracker.slots["pending_confirmation"] is None
+    assert fresh_service.verify(10002, "alice@example.com").status is OrderStatus.CANCELLED
