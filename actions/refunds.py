@@ -139,7 +139,7 @@ def replacement_text(order: OrderSummary, result: RefundResult) -> Text:
 # "when will i get the extra charge back?", or "when do i get it back?" after "i was charged twice": a second
 # charge, which no return refunds (data/kb/payment.md, "Charged twice for one order").
 _ABOUT_A_SECOND_CHARGE = re.compile(
-    r"\b(?:extra|double|duplicate|second|other)[ -](?:charges?|payments?|transactions?)\b"
+    r"\b(?:extra|double|duplicate|second)[ -](?:charges?|payments?|transactions?)\b"
     r"|\b(?:charged|billed|paid)\b[^.?!]{0,15}\b(?:twice|two times|2 times|double)\b",
     re.IGNORECASE,
 )
