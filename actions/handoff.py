@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import math
 import os
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -32,9 +33,20 @@ from bot.orders import OrderService, OrderSummary
 logger = logging.getLogger(__name__)
 
 SUMMARY_TIMEOUT_S = 8.0
+SUPPORT_PHONE = "1-800-555-0199"  # data/kb/contact.md
 UNAVAILABLE_TEXT = (
-    "I'm sorry, I couldn't reach our support team just now. Please call 1-800-555-0199 or email "
+    f"I'm sorry, I couldn't reach our support team just now. Please call {SUPPORT_PHONE} or email "
     "support@brightbay.example and a person will help you."
+)
+# "can someone call me?", "i'd rather talk on the phone": the agents answer in the chat; the phone line is ours to give.
+_ASKS_FOR_A_CALL = re.compile(
+    r"\b(?:call|phone|ring)(?:s|ing)? (?:me|us)\b|\bgive me a (?:call|ring)\b|\b(?:on|over|by) the phone\b"
+    r"|\bphone (?:number|call|support)\b|\bcall(?:back| back)\b|\bspeak to someone on the phone\b",
+    re.IGNORECASE,
+)
+CALL_TEXT = (
+    "We can't call you from this chat, but if you'd rather talk on the phone, our number is " + SUPPORT_PHONE
+    + ", answered {hours}. Otherwise, stay here and the agent will answer you in this chat."
 )
 
 
@@ -179,6 +191,9 @@ class ActionHandoff(Action):
                     f"Please leave your message here and an agent will email you {email} by the next business day."
                 )
             )
+        if open_now and _ASKS_FOR_A_CALL.search((tracker.latest_message or {}).get("text") or ""):
+            # Seen in a chat: "can someone call me?" was queued for a chat agent without a word about the phone.
+            dispatcher.utter_message(text=CALL_TEXT.format(hours=hours.describe()))
         logger.info(
             "conversation %s handed off as #%s (%s, priority %s)",
             tracker.sender_id, record.id, ",".join(decision.reasons), decision.priority,

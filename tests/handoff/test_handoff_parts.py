@@ -220,6 +220,23 @@ def test_action_hands_off_with_record_queue_and_pause(order_service, db_url, mon
     assert record.summary["refunds"][0]["status"] == "pending_agent_approval"
 
 
+@pytest.mark.parametrize("text, told", [("can someone call me?", True), ("i'd rather talk on the phone", True),
+                                        ("i want to speak to a person", False)])
+def test_a_request_for_a_call_gets_the_phone_number_too(order_service, db_url, text, told) -> None:
+    # Seen in a chat: "can someone call me?" was queued for a chat agent without a word about the phone.
+    store = HandoffStore(partial(session_scope, db_url), InMemoryQueue())
+    action = ActionHandoff(order_service, store, SupportHours.from_env({}, clock=lambda: ET_MONDAY_10))
+    events = [{"event": "session_started"}, {"event": "action", "name": "action_listen"},
+              {"event": "user", "text": text, "parse_data": {"intent": {"name": "contact_human_agent", "confidence": 0.9},
+                                                             "entities": []}}]
+    messages, _ = run_action(action, sdk_tracker(events, {}))
+    assert "connecting you" in messages[0]["text"]
+    call = [m["text"] for m in messages[1:] if "1-800-555-0199" in m["text"]]
+    assert call == ([("We can't call you from this chat, but if you'd rather talk on the phone, our number is "
+                      "1-800-555-0199, answered Monday-Friday 8:00-20:00 ET and Saturday 9:00-17:00 ET (closed Sunday). "
+                      "Otherwise, stay here and the agent will answer you in this chat.")] if told else [])
+
+
 def test_action_after_hours_takes_a_message(order_service, db_url) -> None:
     store = HandoffStore(partial(session_scope, db_url), InMemoryQueue())
     action = ActionHandoff(order_service, store, SupportHours.from_env({}, clock=lambda: ET_SUNDAY_12))
