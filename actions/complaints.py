@@ -73,6 +73,20 @@ _TRACKING_STUCK = re.compile(
 )
 
 
+# "i checked with my neighbors already", "i looked everywhere": the parcel was searched for, as the missing-parcel
+# advice asks, and isn't there.
+_SEARCHED_FOR_PARCEL = re.compile(
+    r"\b(?:checked|asked|looked|searched|tried)\b[^.?!]{0,30}\b(?:neighbou?rs?|porch|mailbox|mail ?room|front (?:door|desk)"
+    r"|concierge|doorman|building|everywhere|garage|back ?yard|locker|reception)\b",
+    re.IGNORECASE,
+)
+
+
+def says_searched_for_parcel(text: Optional[Text]) -> bool:
+    """"i checked with my neighbors already", "looked everywhere, it's not here", "asked the front desk"."""
+    return bool(text and _SEARCHED_FOR_PARCEL.search(text))
+
+
 def says_tracking_stuck(text: Optional[Text]) -> bool:
     """"the tracking hasn't updated in 4 days", "my parcel is stuck in Memphis", "no updates since monday"."""
     return bool(text and _TRACKING_STUCK.search(text))

@@ -9,10 +9,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaints import says_marked_delivered, says_not_received, says_tracking_stuck
-from actions.fallback import OFFER_HUMAN_BUTTONS
+from actions.complaints import says_marked_delivered, says_not_received, says_searched_for_parcel, says_tracking_stuck
+from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order, said_order_disputed
-from actions.session import previous_bot_turn
+from actions.session import recent_bot_turns
 from actions.several_orders import order_request, other_orders_asked_with
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
@@ -25,6 +25,10 @@ MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/
 ON_ITS_WAY_TEXT = (
     "It's still on its way with {carrier} and should arrive {eta}, so it isn't late yet. If it hasn't come by "
     "then, tell me and I'll connect you with a support agent who can check with {carrier}."
+)
+SEARCHED_TEXT = (
+    "Thanks for checking. Since it still hasn't turned up, a support agent can open a claim with {carrier}; once the "
+    "parcel is confirmed lost, we send a replacement or a full refund. Would you like me to connect you with one?"
 )
 CARRIER_AHEAD_TEXT = "If {carrier} tracking already shows it as delivered, our records haven't caught up with the scan yet."
 # "Tracking hasn't updated" in data/kb/shipping.md: a pause of two or three business days between hub scans is
@@ -123,10 +127,11 @@ class ActionOrderStatus(VerifiedOrderAction):
         asked = request.get("text") if request else None
         status = describe_status(order, today)
         stuck = order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked)
+        searched = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and says_searched_for_parcel(asked)
         missing = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and says_not_received(asked)
         # "the tracking hasn't updated in 4 days" or "i never got it" right after the status: the concern is
         # answered, not the paragraph the customer just read repeated.
-        repeated = (stuck or missing) and status in (e.get("text") for e in previous_bot_turn(tracker))
+        repeated = (stuck or missing or searched) and status in (e.get("text") for e in recent_bot_turns(tracker, 2))
         if not repeated:
             dispatcher.utter_message(text=status)
         # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
@@ -137,6 +142,11 @@ class ActionOrderStatus(VerifiedOrderAction):
             return []
         if stuck:
             self._say_tracking_stuck(dispatcher, order, today)
+            return []
+        if searched:
+            # Seen in a chat: "i checked with my neighbors already" after the missing-parcel advice got the status
+            # again. They did what the advice asks: the claim is next.
+            dispatcher.utter_message(text=SEARCHED_TEXT.format(carrier=order.carrier or "the carrier"), buttons=CONNECT_BUTTONS)
             return []
         if order.status is OrderStatus.PROCESSING and order.expected_ship_on < today:
             # Late leaving the warehouse: a person can check what holds it up.

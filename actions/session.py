@@ -41,8 +41,14 @@ def latest_request(tracker: Tracker, intent: Text) -> Optional[Text]:
 def previous_bot_turn(tracker: Tracker) -> List[Dict[Text, Any]]:
     """The bot's message events between the customer's two latest messages in this session (its reply to the
     message before the latest one); empty when there is no earlier message."""
+    return recent_bot_turns(tracker, 1)
+
+
+def recent_bot_turns(tracker: Tracker, turns: int) -> List[Dict[Text, Any]]:
+    """The bot's message events of its ``turns`` latest replies before the customer's latest message, oldest first."""
     events = session_events(tracker)
     users = [i for i, e in enumerate(events) if e.get("event") == "user"]
     if len(users) < 2:
         return []
-    return [e for e in events[users[-2] + 1 : users[-1]] if e.get("event") == "bot"]
+    start = users[max(0, len(users) - 1 - turns)]
+    return [e for e in events[start + 1 : users[-1]] if e.get("event") == "bot"]

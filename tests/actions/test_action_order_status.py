@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from action_helpers import OWNER, make_tracker, run_action, texts, verified
-from actions.order_status import ActionOrderStatus, missing_parcel_text
+from actions.order_status import ActionOrderStatus, describe_status, missing_parcel_text
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
 from bot.db.models import Order
@@ -132,6 +132,24 @@ def test_a_delivered_parcel_that_never_came_gets_the_missing_parcel_help(action)
     assert "marked as delivered 5 days ago" in help_message["text"] and "within 7 days" in help_message["text"]
     assert "wait until the end of the next day" not in help_message["text"]
     assert help_message["buttons"] == OFFER_HUMAN_BUTTONS
+
+
+@pytest.mark.parametrize("text", ["i checked with my neighbors already", "i looked everywhere, its not here",
+                                  "asked the front desk, nothing"])
+def test_having_searched_for_the_parcel_gets_the_claim_not_the_status_again(action, text):
+    # Seen in a chat: "i checked with my neighbors already" after the missing-parcel advice got the status again.
+    status = describe_status(action._service.verify(10003, "alice@example.com"), action._service.today())
+    events = asked("where is order 10003", [10003], "alice@example.com")
+    events += [{"event": "bot", "text": status},
+               {"event": "user", "text": "it says delivered but i don't have it", "parse_data": {"intent": {"name": "track_order"}}},
+               {"event": "bot", "text": missing_parcel_text(5)},
+               {"event": "user", "text": text, "parse_data": {"intent": {"name": "track_order"}}}]
+    tracker = with_events(make_tracker(verified(10003), text=text, intent="track_order"), events)
+    _, messages = run_action(action, tracker)
+    [reply] = messages
+    assert reply["text"].startswith("Thanks for checking. Since it still hasn't turned up, a support agent can open a "
+                                    "claim with ")
+    assert [b["payload"] for b in reply["buttons"]] == ["/contact_human_agent", "/deny"]
 
 
 def test_a_parcel_the_carrier_marked_delivered_before_our_record_did_gets_the_missing_parcel_advice(action):
