@@ -19,12 +19,13 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.complaints import asks_to_speed_up, speed_up_text
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, next_step_text
+from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, conversation_order, next_step_text
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
@@ -249,6 +250,12 @@ class ActionAnswerQuestion(Action):
             return []
         intent = (message.get("intent") or {}).get("name")
         question = (message.get("text") or "").strip()
+        faster = speed_up_text(await conversation_order(tracker, self._orders), self._orders.today()) if asks_to_speed_up(question) else None
+        if faster:
+            # "can you expedite it?" about the order checked: its own answer (the help center's passage on
+            # upgrading to Express scores low for "expedite", and the phone-orders passage was given).
+            dispatcher.utter_message(text=faster)
+            return []
         if intent in ("out_of_scope", "nlu_fallback") and has_street_address(question) and "?" not in question:
             # "123 main st, springfield" after being told how to change the delivery address: a new address,
             # which only the account (or an agent) can set. (Seen in a chat: "that's outside what I can help with".)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -19,9 +20,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.products import said_order_disputed
+from actions.verification import conversation_order
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import ItemWords
-from bot.orders import OrderService
+from bot.db.models import OrderStatus
+from bot.formatting import day
+from bot.orders import OrderService, OrderSummary
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,42 @@ _SEARCHED_FOR_PARCEL = re.compile(
 def says_searched_for_parcel(text: Optional[Text]) -> bool:
     """"i checked with my neighbors already", "looked everywhere, it's not here", "asked the front desk"."""
     return bool(text and _SEARCHED_FOR_PARCEL.search(text))
+
+
+# "can you expedite it?", "can i get it faster", "is there any way to get it sooner": the delivery sped up.
+_ASKS_TO_SPEED_UP = re.compile(
+    r"\b(?:expedite|rush|speed (?:it|this|things|that) up|hurry (?:it|this) up"
+    r"|(?:get|have|receive|deliver|ship|send|arrive)\b[^.?!]{0,15}\b(?:faster|sooner|quicker|earlier))\b(?!\s+than)",
+    re.IGNORECASE,
+)
+SPEED_UP_PROCESSING_TEXT = (
+    "Order {order_id} hasn't shipped yet (it should ship {ships}), and an order's shipping speed can't be upgraded "
+    "or expedited after it's placed. If you need it sooner, you can cancel it free of charge and order again with "
+    "Express shipping (1-2 business days, $14.99): just say \"cancel my order\"."
+)
+SPEED_UP_SHIPPED_TEXT = (
+    "Order {order_id} is already on its way with {carrier} and should arrive {eta}; a parcel in transit can't be "
+    "sped up. Its tracking number is {tracking}."
+)
+
+
+def asks_to_speed_up(text: Optional[Text]) -> bool:
+    return bool(text and _ASKS_TO_SPEED_UP.search(text))
+
+
+def speed_up_text(order: Optional[OrderSummary], today: date) -> Optional[Text]:
+    """For "can you expedite it?" about the order verified in the conversation: what can be done for it, or None
+    when there is none or it is no longer on its way (delivered, cancelled, returned)."""
+    if order is None:
+        return None
+    if order.status is OrderStatus.PROCESSING:
+        return SPEED_UP_PROCESSING_TEXT.format(order_id=order.order_id, ships=day(order.expected_ship_on, today))
+    if order.status is OrderStatus.SHIPPED:
+        return SPEED_UP_SHIPPED_TEXT.format(
+            order_id=order.order_id, carrier=order.carrier or "the carrier",
+            eta=day(order.eta, today) if order.eta else "soon", tracking=order.tracking_number or "in your shipping email",
+        )
+    return None
 
 
 def says_tracking_stuck(text: Optional[Text]) -> bool:
@@ -185,6 +225,11 @@ class ActionAnswerComplaint(Action):
         if await said_order_disputed(dispatcher, tracker, self._orders, self._catalog):
             return []  # "i didn't order those" about the order just checked
         text = (tracker.latest_message or {}).get("text")
+        faster = speed_up_text(await conversation_order(tracker, self._orders), self._orders.today()) if asks_to_speed_up(text) else None
+        if faster:
+            # "can i get it faster" about the order checked (read as a complaint, it got the apology for a delay).
+            dispatcher.utter_message(text=faster)
+            return []
         response = complaint_response(text)
         if response == "utter_parcel_not_received" and tracker.get_slot("order_id") and tracker.get_slot("order_identity"):
             # "i never got it" about the order checked in this conversation: its own dates answer it (due on

@@ -377,6 +377,19 @@ class ActionAskOrderId(Action):
         return []
 
 
+async def conversation_order(tracker: Tracker, service: OrderService) -> Optional[OrderSummary]:
+    """The order verified in this conversation (its number and email or ZIP code checked again), or None when
+    there is none or the order system can't be read (logged; the caller answers without it)."""
+    order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+    if not (order_id and identity):
+        return None
+    try:
+        return await asyncio.to_thread(service.verify, int(order_id), identity)
+    except Exception:
+        logger.exception("order lookup failed in conversation %s", tracker.sender_id)
+        return None
+
+
 class VerifiedOrderAction(Action, abc.ABC):
     """An action on the order the customer verified in this conversation.
 

@@ -247,3 +247,27 @@ def test_a_parcel_not_received_about_the_checked_order_gets_its_own_dates(order_
     # Without a checked order: the general advice.
     _, messages = run_action(action, make_tracker(text="i never got it", intent="complaint"))
     assert [m["response"] for m in messages] == ["utter_parcel_not_received"]
+
+
+@pytest.mark.parametrize("text, intent", [("can you expedite it?", "out_of_scope"), ("can i get it faster", "complaint"),
+                                          ("is there any way to get it sooner", "delivery_period")])
+def test_asking_to_speed_up_the_checked_order_gets_what_can_be_done_for_it(order_service, text, intent):
+    # Seen in a chat: "can you expedite it?" after the status of 10002 (being prepared) got "Our support team can't
+    # take orders over the phone"; "can i get it faster" got the apology for a delay.
+    from actions.answers import ActionAnswerQuestion
+    from bot.catalog import ProductCatalog
+
+    catalog = ProductCatalog(order_service.session_factory)
+    action = (ActionAnswerComplaint(catalog=catalog, orders=order_service) if intent == "complaint"
+              else ActionAnswerQuestion(orders=order_service, catalog=catalog))
+    _, messages = run_action(action, make_tracker(verified(10002), text=text, intent=intent))
+    assert [m["text"] for m in messages] == [
+        "Order 10002 hasn't shipped yet (it should ship tomorrow), and an order's shipping speed can't be "
+        "upgraded or expedited after it's placed. If you need it sooner, you can cancel it free of charge and order "
+        "again with Express shipping (1-2 business days, $14.99): just say \"cancel my order\"."]
+    # On its way: when it arrives; delivered: the usual reply (not this one).
+    _, messages = run_action(action, make_tracker(verified(10001), text=text, intent=intent))
+    assert messages[0]["text"].startswith("Order 10001 is already on its way with UPS and should arrive on Tuesday, March 17")
+    _, messages = run_action(action, make_tracker(verified(10003), text=text, intent=intent))
+    assert not any("can't be sped up" in (m.get("text") or "") or "hasn't shipped" in (m.get("text") or "")
+                   for m in messages)
