@@ -25,7 +25,7 @@ from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS,
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import offer_to_return_items_named
 from actions.session import session_events
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, asks_what_next, conversation_order, next_step_text
+from actions.verification import asks_what_next, conversation_order, next_step_text
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
@@ -227,14 +227,7 @@ class ActionAnswerQuestion(Action):
     async def _say_if_in_time(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         """"is it too late?" while a refund of a $650 order waits: the help center has no passage for it (it
         said it didn't get it), the order's own dates answer it."""
-        order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
-        if not (order_id and identity):
-            return False
-        try:
-            order = await asyncio.to_thread(self._orders.verify, int(order_id), identity)
-        except Exception:  # the help center is searched instead
-            logger.exception("order lookup failed in conversation %s", tracker.sender_id)
-            return False
+        order = await conversation_order(tracker, self._orders)  # None: the help center is searched instead
         text = order and in_time_text(order, tracker.get_slot(PENDING_SLOT), self._orders.today(), self._orders.refund_window_days)
         if text:
             dispatcher.utter_message(text=text)

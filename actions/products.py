@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS
 from actions.fallback import CONNECT_BUTTONS
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, previous_bot_turn
-from actions.verification import AWAITS_ORDER_NUMBER, awaited_order_task
+from actions.session import previous_bot_turn
+from actions.verification import AWAITS_ORDER_NUMBER, awaited_order_task, conversation_order
 from bot.catalog import (
     STORE_URL,
     CatalogueMatch,
@@ -120,15 +120,14 @@ async def said_order_disputed(
         return False
     if any(e.entity == ORDER_ID for e in find_entities(text)):
         return False
-    order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
-    try:
-        order = await asyncio.to_thread(orders.verify, int(order_id), identity) if order_id and identity else None
-        nouns = (await asyncio.to_thread(catalog.item_words)).nouns if order else frozenset()
-    except Exception:
-        logger.exception("order or catalogue lookup failed in conversation %s", tracker.sender_id)
-        return False
+    order = await conversation_order(tracker, orders)
     if order is None:
         return False
+    try:
+        nouns = (await asyncio.to_thread(catalog.item_words)).nouns
+    except Exception:  # the reply says "that item"
+        logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
+        nouns = frozenset()
     # In the customer's word ("the tent", "the tv"): "a sony tv" is not our Brightview TV.
     named = [w for w in _WORD.findall(text.lower()) if w in nouns or w.rstrip("s") in nouns]
     product = f"the {named[-1]}" if named else "that item"
