@@ -19,12 +19,12 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.complaints import asks_to_speed_up, speed_up_text
+from actions.complaints import said_how_to_speed_up
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import offer_to_return_items_named
-from actions.session import session_events
+from actions.session import session_events, user_messages
 from actions.verification import asks_what_next, conversation_order, next_step_text
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
@@ -133,7 +133,7 @@ def earlier_user_messages(tracker: Tracker, turns: int = HISTORY_TURNS) -> List[
 
     Unreadable messages, button payloads and messages of ``NO_TOPIC_INTENTS`` are left out.
     """
-    earlier = [e for e in session_events(tracker) if e.get("event") == "user"][:-1]
+    earlier = user_messages(tracker)[:-1]
     texts = [
         e.get("text") or ""
         for e in earlier
@@ -243,11 +243,9 @@ class ActionAnswerQuestion(Action):
             return []
         intent = (message.get("intent") or {}).get("name")
         question = (message.get("text") or "").strip()
-        faster = speed_up_text(await conversation_order(tracker, self._orders), self._orders.today()) if asks_to_speed_up(question) else None
-        if faster:
+        if await said_how_to_speed_up(dispatcher, tracker, self._orders):
             # "can you expedite it?" about the order checked: its own answer (the help center's passage on
             # upgrading to Express scores low for "expedite", and the phone-orders passage was given).
-            dispatcher.utter_message(text=faster)
             return []
         if intent in ("out_of_scope", "nlu_fallback") and has_street_address(question) and "?" not in question:
             # "123 main st, springfield" after being told how to change the delivery address: a new address,

@@ -20,6 +20,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.products import said_order_disputed
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT
 from actions.verification import conversation_order
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import ItemWords
@@ -127,6 +128,18 @@ def speed_up_text(order: Optional[OrderSummary], today: date) -> Optional[Text]:
     return None
 
 
+async def said_how_to_speed_up(dispatcher: CollectingDispatcher, tracker: Tracker, orders: OrderService) -> bool:
+    """"can you expedite it?", "can i get it faster" about the order checked in this conversation: says what can be
+    done for it and returns True; False, saying nothing, for any other message or order (the caller answers)."""
+    text = (tracker.latest_message or {}).get("text")
+    if not asks_to_speed_up(text):
+        return False
+    reply = speed_up_text(await conversation_order(tracker, orders), orders.today())
+    if reply:
+        dispatcher.utter_message(text=reply)
+    return bool(reply)
+
+
 def says_tracking_stuck(text: Optional[Text]) -> bool:
     """"the tracking hasn't updated in 4 days", "my parcel is stuck in Memphis", "no updates since monday"."""
     return bool(text and _TRACKING_STUCK.search(text))
@@ -225,13 +238,10 @@ class ActionAnswerComplaint(Action):
         if await said_order_disputed(dispatcher, tracker, self._orders, self._catalog):
             return []  # "i didn't order those" about the order just checked
         text = (tracker.latest_message or {}).get("text")
-        faster = speed_up_text(await conversation_order(tracker, self._orders), self._orders.today()) if asks_to_speed_up(text) else None
-        if faster:
-            # "can i get it faster" about the order checked (read as a complaint, it got the apology for a delay).
-            dispatcher.utter_message(text=faster)
-            return []
+        if await said_how_to_speed_up(dispatcher, tracker, self._orders):
+            return []  # "can i get it faster" about the order checked (it got the apology for a delay)
         response = complaint_response(text)
-        if response == "utter_parcel_not_received" and tracker.get_slot("order_id") and tracker.get_slot("order_identity"):
+        if response == "utter_parcel_not_received" and tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT):
             # "i never got it" about the order checked in this conversation: its own dates answer it (due on
             # Monday, marked delivered 10 days ago...), not the general advice. (Run here rather than as a
             # follow-up action, after which the policies have no next action.)

@@ -14,7 +14,7 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, said_not_in_order
-from actions.session import latest_request, session_events
+from actions.session import latest_request, user_messages
 from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
@@ -154,7 +154,7 @@ RECENT_TURNS = 3  # the customer's latest messages read for what a question abou
 
 def asks_about_second_charge(tracker: Tracker) -> bool:
     """Whether one of the customer's ``RECENT_TURNS`` latest messages speaks of a second charge."""
-    users = [e for e in session_events(tracker) if e.get("event") == "user"][-RECENT_TURNS:]
+    users = user_messages(tracker)[-RECENT_TURNS:]
     texts = [e.get("text") or "" for e in users] or [(tracker.latest_message or {}).get("text") or ""]
     return any(_ABOUT_A_SECOND_CHARGE.search(t) for t in texts)
 

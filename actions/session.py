@@ -23,6 +23,11 @@ def session_events(tracker: Tracker) -> List[Dict[Text, Any]]:
     return events
 
 
+def user_messages(tracker: Tracker) -> List[Dict[Text, Any]]:
+    """The customer's message events of the current session, oldest first (the latest message last)."""
+    return [e for e in session_events(tracker) if e.get("event") == "user"]
+
+
 def latest_user_message(tracker: Tracker, wanted: Callable[[Optional[Text]], bool]) -> Optional[Dict[Text, Any]]:
     """The customer's latest message event in this session whose intent name ``wanted`` accepts, or None."""
     for event in reversed(session_events(tracker)):

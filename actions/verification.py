@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 from actions.confirmation import PENDING_SLOT
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.several_orders import TASK_STARTERS, continue_with_other_orders, run_task, task_named_for
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, previous_bot_turn, session_events
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, previous_bot_turn, session_events, user_messages
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
@@ -482,7 +482,7 @@ def last_requested_slot(tracker: Tracker) -> Optional[Text]:
 def order_named_earlier(tracker: Tracker) -> Optional[Text]:
     """The order number ("order 10004", "#10004") in the customer's latest earlier message of this session
     that names one, or None."""
-    users = [e for e in session_events(tracker) if e.get("event") == "user"][:-1]
+    users = user_messages(tracker)[:-1]
     for event in reversed(users):
         numbers = [s.value for s in find_entities(event.get("text") or "") if s.entity == ORDER_ID and s.explicit]
         if numbers:
