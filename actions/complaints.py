@@ -27,6 +27,7 @@ from bot.kb.source import ItemWords
 from bot.db.models import OrderStatus
 from bot.formatting import day
 from bot.orders import OrderService, OrderSummary
+from bot.parsing import asks_to_speed_up
 
 logger = logging.getLogger(__name__)
 
@@ -92,12 +93,8 @@ def says_searched_for_parcel(text: Optional[Text]) -> bool:
     return bool(text and _SEARCHED_FOR_PARCEL.search(text))
 
 
-# "can you expedite it?", "can i get it faster", "is there any way to get it sooner": the delivery sped up.
-_ASKS_TO_SPEED_UP = re.compile(
-    r"\b(?:expedite|rush|speed (?:it|this|things|that) up|hurry (?:it|this) up"
-    r"|(?:get|have|receive|deliver|ship|send|arrive)\b[^.?!]{0,15}\b(?:faster|sooner|quicker|earlier))\b(?!\s+than)",
-    re.IGNORECASE,
-)
+# "can you expedite it?", "can i get it faster", "is there any way to get it sooner" (bot.parsing.asks_to_speed_up):
+# what can be done for the order.
 SPEED_UP_PROCESSING_TEXT = (
     "Order {order_id} hasn't shipped yet (it should ship {ships}), and an order's shipping speed can't be upgraded "
     "or expedited after it's placed. If you need it sooner, you can cancel it free of charge and order again with "
@@ -107,10 +104,6 @@ SPEED_UP_SHIPPED_TEXT = (
     "Order {order_id} is already on its way with {carrier} and should arrive {eta}; a parcel in transit can't be "
     "sped up. Its tracking number is {tracking}."
 )
-
-
-def asks_to_speed_up(text: Optional[Text]) -> bool:
-    return bool(text and _ASKS_TO_SPEED_UP.search(text))
 
 
 def speed_up_text(order: Optional[OrderSummary], today: date) -> Optional[Text]:

@@ -19,7 +19,7 @@ from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderActi
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
-from bot.parsing import is_narrowing, items_named
+from bot.parsing import is_narrowing, items_named, says_item_damaged
 
 
 REFUND_STATUS_TEXT = {
@@ -249,16 +249,31 @@ class ActionRefundMoreItems(VerifiedOrderAction):
         text = (tracker.latest_message or {}).get("text") or ""
         named = lines_named(text, order)
         instead = is_narrowing(text) and tracker.get_slot(PENDING_SLOT) == "refund"
-        if not named:
+        # "the machine is broken" about an order of one item: the whole order's refund, as offered.
+        only_line = instead and not named and len(order.items) == 1
+        if not named and not only_line:
             dispatcher.utter_message(
                 text=f"Which item of order {order.order_id} would you like to return{'' if instead else ' as well'}? "
                 f"Say, for example, \"return the {order.items[-1][0]}\"."
             )
             return []
-        result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, named)
+        result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, named or None)
         if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
+        if instead and says_item_damaged(text):
+            # "the bottle is broken": that line's refund, with what the damaged-items policy adds to it.
+            return offer_refund(dispatcher, tracker, result, (
+                f"I'm sorry about that. I can request a refund of {money(result.amount)}{items_for(result.items)} on "
+                f"order {order.order_id} to your original payment method{'' if only_line else ' instead'}; return "
+                "shipping is free for a damaged or defective item. If you'd rather have a replacement, a support agent "
+                "can arrange one."
+            ))
+        if only_line:
+            return offer_refund(dispatcher, tracker, result, (
+                f"That's the only item of order {order.order_id}: I can request a refund of {money(result.amount)} to "
+                "your original payment method."
+            ))
         if instead:
             # It replaces the offer waiting for a yes (the slot of its lines is set to these).
             return offer_refund(dispatcher, tracker, result, (

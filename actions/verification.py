@@ -572,9 +572,29 @@ def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List
     return keep_order_values(tracker, with_order_named_earlier(tracker, typed))
 
 
+async def with_identity_if_it_fits(service: OrderService, tracker: Tracker, given: Dict[Text, Any]) -> Dict[Text, Any]:
+    """``given`` with the email or ZIP code kept from the previous order's check, when ``given`` names another
+    order alone and that email or ZIP code fits it too ("10003" after alice@example.com was checked for 10001),
+    so the customer isn't asked it again. When it doesn't fit, ``given`` unchanged: the check asks for that
+    order's own, in the words it uses for any order, so nothing tells whether the order exists."""
+    order_id, kept = given.get(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+    if not (order_id and kept) or IDENTITY_SLOT in given or order_id == tracker.get_slot(ORDER_ID_SLOT):
+        return given
+    try:
+        fits = await asyncio.to_thread(service.verify, int(order_id), kept) is not None
+    except Exception:
+        logger.exception("order check failed to run in conversation %s", tracker.sender_id)
+        return given
+    return {**given, IDENTITY_SLOT: kept} if fits else given
+
+
 class ActionAskOrderTask(Action):
     """An order number, email or ZIP code on its own ("10001"): kept for the order check, which asks only for
-    what is still missing once the customer says what they want, and checks the pair then."""
+    what is still missing once the customer says what they want, and checks the pair then. Another order's
+    number keeps the email or ZIP code already checked when it fits that order too."""
+
+    def __init__(self, service: Optional[OrderService] = None) -> None:
+        self._service = service or OrderService()
 
     def name(self) -> Text:
         return "action_ask_order_task"
@@ -582,7 +602,7 @@ class ActionAskOrderTask(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        typed = order_values_typed(tracker)
+        typed = await with_identity_if_it_fits(self._service, tracker, order_values_typed(tracker))
         task = awaited_order_task(tracker)
         if task and ORDER_ID_SLOT in typed:
             # "oh sorry, it was order 10001" to "If it came in another order, tell me that order's number": the

@@ -132,21 +132,37 @@ _NARROWING_RE = re.compile(
 )
 
 
-# "the carabiners are too small", "my jacket doesn't fit": an item named with a reason to send it back, which
-# answers "if you're returning only some of it, tell me which item" as "just the carabiners" does.
-_ITEM_WITH_FIT_REASON = re.compile(
+# "the carabiners are too small", "my jacket doesn't fit", "the bottle is broken": an item named with a reason
+# to send it back, which answers "if you're returning only some of it, tell me which item" as "just the
+# carabiners" does. A sentence about the order or the parcel names no item.
+_NAMED_ITEM = (
     r"^\W*(?:(?:actually|oh|ok|okay|sorry|um+|wait|well)\W+)*(?:the|my) "
     r"(?!(?:whole|entire|full|rest|lot|same|both|all|order|refund|money|package|parcel|box|delivery)\b)"
-    r"[a-z][\w'-]*(?: [\w'-]+){0,3}? (?:(?:is|are|was|were) (?:(?:way |much |a bit |a little )?too "
+    r"[a-z][\w'-]*(?: [\w'-]+){0,3}? "
+)
+_ITEM_WITH_FIT_REASON = re.compile(
+    _NAMED_ITEM + r"(?:(?:is|are|was|were) (?:(?:way |much |a bit |a little )?too "
     r"(?:small|big|large|tight|loose|short|long|narrow|wide|heavy)|the wrong (?:size|colou?r|model)|not the right "
     r"(?:size|colou?r))|(?:do|does|did)(?:n'?t| not) fit)\b",
     re.IGNORECASE,
 )
+_ITEM_WITH_DAMAGE = re.compile(
+    _NAMED_ITEM + r"(?:(?:is|are|was|were|came|arrived|got|showed up)(?: (?:all|already|completely))? (?:broken|damaged|"
+    r"cracked|dented|smashed|shattered|scratched|chipped|bent|torn|ripped|crushed|faulty|defective|leaking)"
+    r"|(?:leaks|leaked|broke|is leaking|are leaking)|(?:does|do|did)(?:n'?t| not) work)\b",
+    re.IGNORECASE,
+)
+
+
+def says_item_damaged(text: Optional[str]) -> bool:
+    """"the bottle is broken", "my lamp arrived damaged", "the carabiners don't work": one item, and what's wrong."""
+    return bool(text and _ITEM_WITH_DAMAGE.search(text))
 
 
 def is_narrowing(text: Optional[str]) -> bool:
-    """"just the carabiners", "only the water bottle please", "the bottle only", "the carabiners are too small"."""
-    return bool(text and (_NARROWING_RE.search(text) or _ITEM_WITH_FIT_REASON.search(text)))
+    """"just the carabiners", "only the water bottle please", "the bottle only", "the carabiners are too small",
+    "the bottle is broken"."""
+    return bool(text and (_NARROWING_RE.search(text) or _ITEM_WITH_FIT_REASON.search(text) or says_item_damaged(text)))
 
 
 _GENERIC_ITEM_WORDS = frozenset("set pack the and with for of in on to by cm mm xl pro new".split())
@@ -173,6 +189,18 @@ TASK_WORDS = {
     "refund": re.compile(r"\b(?:return\w*|refund\w*|money back|send (?:it |them )?back)\b", re.IGNORECASE),
     "refund_status": re.compile(r"\brefund\w*", re.IGNORECASE),
 }
+# "can you expedite it?", "can i get it faster": asks for an order to come sooner (not "faster than promised").
+ASKS_TO_SPEED_UP_PATTERN = (
+    r"\b(?:expedite|rush|speed (?:it|this|things|that) up|hurry (?:it|this) up"
+    r"|(?:get|have|receive|deliver|ship|send|arrive)\b[^.?!]{0,15}\b(?:faster|sooner|quicker|earlier))\b(?!\s+than)"
+)
+_ASKS_TO_SPEED_UP = re.compile(ASKS_TO_SPEED_UP_PATTERN, re.IGNORECASE)
+
+
+def asks_to_speed_up(text: Optional[str]) -> bool:
+    return bool(text and _ASKS_TO_SPEED_UP.search(text))
+
+
 # Where one request of a message ends and the next begins: "cancel 10002 and refund 10003", "10001; 10003".
 _NEXT_REQUEST = re.compile(r"\b(?:and|also|plus|then)\b|[,;]", re.IGNORECASE)
 

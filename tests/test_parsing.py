@@ -112,13 +112,17 @@ def test_a_single_line_order_is_always_the_whole_order():
     ("just checking where my order is", False), ("only one of them", True),
     # A bare name is one item too (seen in a chat: "the water bottle" to the whole order's offer got the apology).
     ("the water bottle", True), ("the carabiners please", True), ("oh, the bottle", True),
-    ("the whole order", False), ("my order", False), ("the water bottle is broken", False),
-    ("the carabiners arrived damaged", False), ("i want to return the water bottle", False),
+    ("the whole order", False), ("my order", False), ("i want to return the water bottle", False),
     # An item with a reason to send it back (seen in a chat: "the carabiners are too small" to the whole order's
     # offer was read as a complaint, and its "yes" to a person handed the customer off).
     ("the carabiners are too small", True), ("my jacket doesn't fit", True), ("the bottle is the wrong color", True),
     ("actually the tent is way too heavy", True), ("the delivery was too slow", False),
     ("the whole order is too expensive", False), ("the carabiners are great", False),
+    # An item with what is wrong with it (seen in a chat: "the bottle is broken" to the whole order's offer got the
+    # damaged-item apology, and its "yes" to a person handed the customer off).
+    ("the water bottle is broken", True), ("the carabiners arrived damaged", True), ("my bottle leaks", True),
+    ("the lamp doesn't work", True), ("the package arrived damaged", False), ("the whole order arrived broken", False),
+    ("the delivery guy broke the gate", False),
 ])
 def test_a_refund_narrowed_to_some_items(text, narrowing):
     assert is_narrowing(text) is narrowing

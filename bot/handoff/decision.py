@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from bot.parsing import ASKS_TO_SPEED_UP_PATTERN
 from bot.sentiment import sentiment_of
 
 ANGER = "anger"
@@ -83,6 +84,9 @@ DEFAULTS: Dict[str, Any] = {
     # ...read with at least this confidence ("is it too late?" about a $650 return, read as a complaint at 0.59,
     # handed the customer off mid-question).
     "high_value_intent_min_confidence": 0.7,
+    # ...unless the message matches one of these: questions the assistant answers for any order ("can i get it
+    # faster", read as a complaint at 0.9, handed a $1,249 order off instead of saying when it ships).
+    "high_value_question_patterns": [ASKS_TO_SPEED_UP_PATTERN],
     # explicit_request: the intent that asks for a person...
     "human_intent": "contact_human_agent",
     # ...with at least this confidence.
@@ -229,7 +233,7 @@ def validate_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     integer("max_consecutive_fallbacks", 1)
     integer("max_same_request", 2)
     for key in ("repeat_ignored_intents", "not_understood_intents", "vip_tiers", "high_value_after_actions", "high_value_intents",
-                "agent_offer_actions", "not_helped_patterns", "human_request_patterns"):
+                "agent_offer_actions", "not_helped_patterns", "human_request_patterns", "high_value_question_patterns"):
         value = merged[key]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise HandoffConfigError(f"HandoffPolicy: '{key}' must be a list of strings, got {value!r}")
@@ -251,7 +255,7 @@ def validate_config(config: Mapping[str, Any]) -> Dict[str, Any]:
         raise HandoffConfigError(
             f"HandoffPolicy: 'reason_priority' must give each of {list(REASONS)} a priority 1-3, got {priority!r}"
         )
-    for key in ("not_helped_patterns", "human_request_patterns"):
+    for key in ("not_helped_patterns", "human_request_patterns", "high_value_question_patterns"):
         for pattern in merged[key]:
             _compile(pattern, key)
     for category, patterns in sensitive.items():
@@ -491,6 +495,7 @@ def evaluate(
         high_value_intent = (
             latest.intent in set(cfg["high_value_intents"])
             and latest.confidence >= cfg["high_value_intent_min_confidence"]
+            and not any(pattern.search(latest.text) for pattern in _patterns(cfg["high_value_question_patterns"]))
         )
         if high_value_intent or (evidence and order_lookup is not None):
             found = _high_value(_verified_order(slots, order_lookup), cfg)

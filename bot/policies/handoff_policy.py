@@ -114,6 +114,8 @@ class HandoffPolicy(UntrainedPolicy):
             "high_value_intents": list(DEFAULTS["high_value_intents"]),
             # ...with at least this intent confidence.
             "high_value_intent_min_confidence": DEFAULTS["high_value_intent_min_confidence"],
+            # ...unless the message matches one of these questions the assistant answers ("can i get it faster").
+            "high_value_question_patterns": list(DEFAULTS["high_value_question_patterns"]),
             # explicit_request: the "I want a person" intent...
             "human_intent": DEFAULTS["human_intent"],
             # ...and its minimum confidence.

@@ -272,6 +272,30 @@ def test_an_item_named_alone_while_the_whole_orders_refund_waits_narrows_the_off
     assert texts(messages)[0].startswith("Which item of order 10003 would you like to return? Say")
 
 
+def test_an_item_said_broken_while_the_whole_orders_refund_waits_narrows_the_offer_to_it(order_service, fresh_service):
+    # Seen in a chat: "the bottle is broken" to the offer of order 10003's whole refund got the damaged-item apology,
+    # and the "yes" that followed handed the customer to a person instead of filing the bottle's refund.
+    more = ActionRefundMoreItems(order_service)
+    waiting = verified(10003, pending_confirmation="refund")
+    events, messages = run_action(more, make_tracker(waiting, text="the bottle is broken", intent="complaint"))
+    assert texts(messages) == ["I'm sorry about that. I can request a refund of $24.50 for the Insulated Water Bottle, 1 L "
+                               "on order 10003 to your original payment method instead; return shipping is free for a "
+                               "damaged or defective item. If you'd rather have a replacement, a support agent can "
+                               "arrange one. Shall I go ahead?"]
+    assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", ["Insulated Water Bottle, 1 L"])]
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+    # About an order of one item, it is the whole order's refund, as offered (it asked "which item?").
+    waiting = verified(10004, pending_confirmation="refund")
+    events, messages = run_action(more, make_tracker(waiting, text="the machine doesn't work", intent="complaint"))
+    assert texts(messages)[0].startswith("I'm sorry about that. I can request a refund of $649.99 on order 10004 to your "
+                                         "original payment method; return shipping is free")
+    assert slot_sets(events) == [("pending_confirmation", "refund")]
+    _, messages = run_action(more, make_tracker(waiting, text="just the espresso machine", intent="place_order"))
+    assert texts(messages)[0].startswith("That's the only item of order 10004: I can request a refund of $649.99 to your "
+                                         "original payment method.")
+    assert fresh_service.refunds(10004, "carol@example.com") == []
+
+
 def test_a_replacement_asked_for_gets_who_can_arrange_one_and_files_nothing(request_refund, fresh_service):
     # Seen in a chat: "can i get a replacement instead of a refund?" was offered a refund of the whole order.
     events, messages = run_action(request_refund, _asked("can i get a replacement instead of a refund?", **verified(10004)))

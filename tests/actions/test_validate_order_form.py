@@ -453,8 +453,23 @@ def test_five_digits_after_the_order_number_are_its_zip_code():
     events, _ = run_action(ActionAskOrderTask(), make_tracker({"order_id": "10001"}, text="order 10003"))
     assert slot_sets(events) == [("order_id", "10003")]
     known = {"order_id": "10001", "order_identity": "94110"}
-    events, _ = run_action(ActionAskOrderTask(), make_tracker(known, text="10003"))
-    assert slot_sets(events) == [("order_id", "10003"), ("order_identity", None)]
+    events, _ = run_action(ActionAskOrderTask(), make_tracker(known, text="10002"))
+    assert slot_sets(events) == [("order_id", "10002"), ("order_identity", None)]
+
+
+def test_another_order_number_keeps_the_email_checked_when_it_fits_that_order_too():
+    # Seen in a chat: "and 10003?" after alice@example.com was checked for 10001, then "where is it?", asked for
+    # the email again although 10003 is Alice's too ("where is 10003?" in one message never did).
+    for identity in ("alice@example.com", "94110"):
+        known = {"order_id": "10001", "order_identity": identity, "pending_confirmation": "cancel_order"}
+        events, messages = run_action(ActionAskOrderTask(), make_tracker(known, text="and 10003?"))
+        assert slot_sets(events) == [("order_id", "10003"), ("order_identity", identity), ("pending_confirmation", None)]
+        assert _asked_what_to_do(messages) == "order 10003"
+    # Bob's order: not kept, and asked for in the same words as for any order.
+    known = {"order_id": "10001", "order_identity": "alice@example.com"}
+    events, messages = run_action(ActionAskOrderTask(), make_tracker(known, text="10002"))
+    assert slot_sets(events) == [("order_id", "10002"), ("order_identity", None)]
+    assert _asked_what_to_do(messages) == "order 10002"
 
 
 def test_another_order_number_after_the_item_was_not_in_the_order_goes_on_with_the_refund():
@@ -469,12 +484,15 @@ def test_another_order_number_after_the_item_was_not_in_the_order_goes_on_with_t
     ]
     events, messages = run_action(ActionAskOrderTask(), tracker)
     assert messages == []
-    assert slot_sets(events[:-1]) == [("order_id", "10001"), ("order_identity", None), ("order_task", "refund")]
+    # Alice's email fits order 10001 too: kept, so the form checks the pair without asking.
+    assert slot_sets(events[:-1]) == [("order_id", "10001"), ("order_identity", "alice@example.com"),
+                                      ("order_task", "refund")]
     assert (events[-1]["event"], events[-1]["name"]) == ("followup", "order_form")
     # Without that question before it, the number is kept and the task asked for.
     tracker.events[1] = {"event": "bot", "text": "Order 10003 was delivered ..."}
     events, messages = run_action(ActionAskOrderTask(), tracker)
-    assert _asked_what_to_do(messages) == "order 10001" and slot_sets(events) == [("order_id", "10001"), ("order_identity", None)]
+    assert _asked_what_to_do(messages) == "order 10001"
+    assert slot_sets(events) == [("order_id", "10001"), ("order_identity", "alice@example.com")]
 
 
 def test_a_new_delivery_address_is_not_read_as_an_order_and_says_where_to_change_it():

@@ -30,6 +30,7 @@ from bot.policies.handoff_policy import HANDOFF_POLICY_PRIORITY, HandoffPolicy
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = {
     (10003, "alice@example.com"): OrderFacts(10003, Decimal("34.50"), "standard"),
+    (10002, "bob@example.com"): OrderFacts(10002, Decimal("1249.00"), "standard"),
     (10004, "carol@example.com"): OrderFacts(10004, Decimal("649.99"), "standard"),
     (10020, "vip@example.com"): OrderFacts(10020, Decimal("80.00"), "vip"),
 }
@@ -305,6 +306,23 @@ def test_a_question_misread_as_a_complaint_on_a_high_value_order_is_not_handed_o
     assert predict(policy, domain, tracker(domain, *steps, user("is it too late?", "complaint", 0.59))) is None
     t = tracker(domain, *steps, user("the machine leaks, this is bad", "complaint", 0.92))
     assert reasons(predict(policy, domain, t)) == ["high_value"]
+
+
+def test_asking_to_get_a_high_value_order_sooner_is_answered_not_handed_off(policy, domain) -> None:
+    # Seen in a chat: "can i get it faster" about order 10002 ($1,249, being prepared), read as a complaint at 0.9,
+    # handed the customer off instead of saying when it ships and that only Express on a new order is faster.
+    verified = [SlotSet("order_id", "10002"), SlotSet("order_identity", "bob@example.com")]
+    steps = [verified, user("where is order 10002", "order_status"), bot("action_order_status")]
+    for text in ("can i get it faster", "can you expedite it?", "is there any way to have it sooner"):
+        assert predict(policy, domain, tracker(domain, *steps, user(text, "complaint", 0.9))) is None, text
+    # A complaint about the wait itself still is.
+    t = tracker(domain, *steps, user("this is taking forever, i paid over a thousand dollars", "complaint", 0.9))
+    assert reasons(predict(policy, domain, t)) == ["high_value"]
+
+
+def test_high_value_question_patterns_are_checked(tmp_path) -> None:
+    with pytest.raises(InvalidConfigException, match=r"high_value_question_patterns.*\(unclosed"):
+        make_policy(tmp_path, high_value_question_patterns=["(unclosed"])
 
 
 def test_high_value_threshold_is_configurable(tmp_path, domain) -> None:
