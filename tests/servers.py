@@ -75,6 +75,7 @@ def assistant_servers(
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     action_port, rasa_port = free_port(), free_port()
+    extra_env.setdefault("WEBHOOK_INBOX_DB", str(tmp / "webhook_inbox.sqlite"))  # not the project's var/
     env = server_env(DATABASE_URL=database_url, **extra_env)
     for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "REDIS_URL", *CHANNEL_VARIABLES):
         if key not in extra_env:

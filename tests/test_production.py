@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import threading
 import time
 import uuid
@@ -68,7 +69,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm: FakeOpenAI, platfo
         SLACK_TOKEN="xoxb-test-token", SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET, SLACK_API_URL=platforms.slack_api_url,
         FB_VERIFY="verify", FB_SECRET=FB_SECRET, FB_PAGE_ACCESS_TOKEN="page-token", FB_GRAPH_URL=platforms.graph_url,
         OPENAI_API_KEY="test", OPENAI_BASE_URL=fake_llm.base_url, LLM_TIMEOUT_S=str(LLM_TIMEOUT_S),
-        ACTION_TIMEOUT_S=str(ACTION_TIMEOUT_S), TICKET_LOCK_LIFETIME="15",
+        ACTION_TIMEOUT_S=str(ACTION_TIMEOUT_S), TICKET_LOCK_LIFETIME="15", WEBHOOK_INBOX_DEAD_AFTER_S="6",
         AGENT_TOKENS=f"alice:{AGENT_TOKEN}", SUPPORT_HOURS="24/7",
     ) as running:
         # The first help-center question loads the index in the action server: not a test of timeouts.
@@ -301,6 +302,31 @@ def test_a_messenger_message_acknowledged_just_before_its_instance_stops_is_answ
         stack.start_rasa([0])
     # The conversation goes on, on either instance.
     assert post_fb(stack.rasa_urls[1], fb_event(psid, "alice@example.com")).status_code == 200
+    platforms.wait_for(lambda: "UPS" in json.dumps(platforms.graph_messages(psid)), timeout=90)
+
+
+def test_a_messenger_message_acknowledged_by_an_instance_that_is_killed_is_answered_by_the_other(
+    stack: Stack, platforms: FakePlatforms
+) -> None:
+    """SIGKILL leaves no time to finish anything: the event kept in the webhook inbox (Redis) is answered by the
+    instance that lives, once its heartbeat shows the other dead (6 s here) and the dead one's conversation lock
+    runs out (15 s). Before the inbox, the customer heard nothing."""
+    psid = "4242000304"
+    stack.actions.process.send_signal(signal.SIGSTOP)  # the turn waits on its first custom action...
+    try:
+        assert post_fb(stack.rasa_urls[0], fb_event(psid, "where is my order 10001")).status_code == 200
+        time.sleep(2)
+        stack.rasa[0].kill()  # ...when its instance is killed
+    finally:
+        stack.actions.process.send_signal(signal.SIGCONT)
+    try:
+        platforms.wait_for(lambda: "email address or ZIP code" in json.dumps(platforms.graph_messages(psid)), timeout=90)
+        time.sleep(8)  # a second answer would come within another round of checks
+        replies = [m for m in platforms.graph_messages(psid) if "email address or ZIP code" in json.dumps(m)]
+        assert len(replies) == 1, replies
+    finally:
+        stack.start_rasa([0])
+    assert post_fb(stack.rasa_urls[0], fb_event(psid, "alice@example.com")).status_code == 200
     platforms.wait_for(lambda: "UPS" in json.dumps(platforms.graph_messages(psid)), timeout=90)
 
 

@@ -15,6 +15,9 @@ so the callback URL is ``/webhooks/facebook/webhook``), configured from ``FB_VER
   and handled in the background, as Meta expects an answer within seconds.
 * A process that is stopped (SIGTERM, a deploy) first answers the events it already acknowledged
   and sends their queued replies (at most 10 s + 5 s): Meta would not deliver them again.
+* One that is killed (SIGKILL) loses nothing either: each event is kept in the webhook inbox
+  (``bot.channels.webhook_inbox``: Redis with ``REDIS_URL``, else SQLite) before it is acknowledged,
+  until its turn is done, and a live process answers what a dead one left.
 * ``GET /webhook`` (the verification handshake) needs ``hub.mode=subscribe`` and the right
   ``hub.verify_token``, answers ``hub.challenge``, and ``403`` otherwise.
 * Every message of a webhook is answered: Meta batches several messages (of one or several
@@ -44,6 +47,8 @@ from sanic.response import HTTPResponse
 
 from bot.channels.graph_send_queue import GraphSendQueue
 from bot.channels.message_ids import run_turn_or_apologise
+from bot.channels.webhook_inbox import WebhookInbox, WebhookInboxError, inbox_from_env
+from bot.paths import VAR_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +166,11 @@ class BrightbayFacebookInput(FacebookInput):
     def name(cls) -> Text:
         return "facebook"
 
-    def __init__(self, fb_verify: Text, fb_secret: Text, fb_access_token: Text) -> None:
+    def __init__(self, fb_verify: Text, fb_secret: Text, fb_access_token: Text,
+                 inbox: Optional[WebhookInbox] = None) -> None:
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self._tasks: Set[asyncio.Task] = set()
+        self.inbox = inbox or inbox_from_env(self.name(), dict(os.environ), VAR_DIR / "webhook_inbox.sqlite")
 
     def client(self) -> GraphClient:
         return GraphClient(self.fb_access_token, self.fb_secret)
@@ -198,15 +205,24 @@ class BrightbayFacebookInput(FacebookInput):
                 payload = None
             if not isinstance(payload, dict) or not isinstance(payload.get("entry"), list):
                 return response.text("not a Messenger event", status=400)
-            messenger = BrightbayMessenger(self.fb_access_token, on_new_message)
-            messenger.client = self.client()
-            task = asyncio.create_task(self._handle(messenger, payload, self.get_metadata(request)))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            try:
+                key: Optional[Text] = await self.inbox.add(payload)
+            except WebhookInboxError:
+                # Still answered; only a kill of this process before the answer would lose it.
+                logger.exception("Messenger event not kept in the webhook inbox")
+                key = None
+            self._answer(on_new_message, payload, self.get_metadata(request), key)
             return response.text("success")
+
+        @fb_webhook.listener("after_server_start")
+        async def answer_what_dead_processes_left(_: Any, loop: asyncio.AbstractEventLoop) -> None:
+            self._watch = asyncio.create_task(self._watch_inbox(on_new_message))
 
         @fb_webhook.listener("before_server_stop")
         async def finish_acknowledged_events(_: Any, loop: asyncio.AbstractEventLoop) -> None:
+            watch = getattr(self, "_watch", None)
+            if watch is not None:
+                watch.cancel()
             # Meta does not send an acknowledged event again: answer what is in hand before exiting.
             if self._tasks:
                 logger.info("Answering %d Messenger event(s) before stopping", len(self._tasks))
@@ -215,12 +231,38 @@ class BrightbayFacebookInput(FacebookInput):
                     logger.error("%d Messenger event(s) unanswered at shutdown", len(unfinished))
             if not await loop.run_in_executor(None, SEND_QUEUE.drain, SHUTDOWN_SEND_S):
                 logger.error("Messenger replies still queued at shutdown were not sent")
+            # What is still unanswered stays in the inbox; another process takes it at its next check.
+            await self.inbox.stop()
 
         return fb_webhook
 
-    @staticmethod
-    async def _handle(messenger: BrightbayMessenger, payload: Dict[Text, Any], metadata: Optional[Dict[Text, Any]]) -> None:
+    def _answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], payload: Dict[Text, Any],
+                metadata: Optional[Dict[Text, Any]], inbox_key: Optional[Text]) -> None:
+        """Answers the webhook's events in the background, then forgets them in the inbox."""
+        messenger = BrightbayMessenger(self.fb_access_token, on_new_message)
+        messenger.client = self.client()
+        task = asyncio.create_task(self._handle(messenger, payload, metadata, inbox_key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, messenger: BrightbayMessenger, payload: Dict[Text, Any],
+                      metadata: Optional[Dict[Text, Any]], inbox_key: Optional[Text]) -> None:
         try:
             await messenger.handle(payload, metadata)
         except Exception:
             logger.exception("Messenger event could not be handled")
+        if inbox_key is not None:
+            await self.inbox.remove(inbox_key)
+
+    async def _watch_inbox(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+        """Beats, and answers the events of processes that died, every ``check_every_s`` until the server stops."""
+        while True:
+            try:
+                await self.inbox.beat()
+                for event in await self.inbox.adopt_orphans():
+                    self._answer(on_new_message, event.payload, None, event.key)
+            except WebhookInboxError:
+                logger.exception("the Messenger webhook inbox could not be checked")
+            except Exception:  # the watch must outlive any one bad round
+                logger.exception("the Messenger webhook inbox check failed")
+            await asyncio.sleep(self.inbox.check_every_s)

@@ -3,6 +3,7 @@
 API on loopback) and Rasa's HTTP API with a token."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
@@ -41,10 +42,22 @@ def channel_env(platforms: FakePlatforms) -> Dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def channels_url(tmp_path_factory: pytest.TempPathFactory, channel_env: Dict[str, str]) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("channel-servers")
+def channels_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("channel-servers")
+
+
+@pytest.fixture(scope="session")
+def channels_inbox_db(channels_tmp: Path) -> Path:
+    """The SQLite webhook inbox of the channels' Rasa server (no REDIS_URL: the embedded default)."""
+    return channels_tmp / "webhook_inbox.sqlite"
+
+
+@pytest.fixture(scope="session")
+def channels_url(channels_tmp: Path, channels_inbox_db: Path, channel_env: Dict[str, str]) -> Iterator[str]:
+    tmp = channels_tmp
     database_url = f"sqlite:///{tmp / 'brightbay.db'}"
     ensure_demo_data(database_url)
     dispose_engines()
-    with assistant_servers(tmp, database_url, api_token=API_TOKEN, **channel_env) as url:
+    with assistant_servers(tmp, database_url, api_token=API_TOKEN, WEBHOOK_INBOX_DB=str(channels_inbox_db),
+                           **channel_env) as url:
         yield url

@@ -1,14 +1,19 @@
 """Slack and Messenger: signed events to the real webhooks, replies at the fake Slack Web API / Graph API."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import sqlite3
 import time
+from contextlib import closing
+from pathlib import Path
 from typing import Any, Dict, Optional
 
 import requests
 
+from bot.channels.webhook_inbox import SqliteWebhookInbox
 from tests.channels.conftest import FB_SECRET, FB_VERIFY, SLACK_SIGNING_SECRET
 from tests.fake_platforms import FakePlatforms
 
@@ -112,6 +117,27 @@ def test_messenger_order_lookup_reply_reaches_the_graph_api(channels_url: str, p
     assert "Order 10001" in replies[0]["body"]["message"]["text"]
     assert replies[0]["query"]["access_token"] == "page-access-token-for-tests"
     assert replies[0]["query"]["appsecret_proof"]
+
+
+def test_a_messenger_event_left_by_a_killed_process_is_answered_by_the_server(
+    channels_url: str, channels_inbox_db: Path, platforms: FakePlatforms
+) -> None:
+    """A process killed after acknowledging an event leaves it in the SQLite inbox; the server running now
+    (a restarted process on one host) answers it at its next check, once. Its own events it keeps."""
+    psid = "4242000401"
+    dead = SqliteWebhookInbox(channels_inbox_db, "facebook", dead_after_s=0.1)
+    key = asyncio.run(dead.add(json.loads(fb_event(psid, "where is my order 10001"))))  # and never beats again
+    platforms.wait_for(lambda: "email address or ZIP code" in json.dumps(platforms.graph_messages(psid)), timeout=60)
+    # Answered, so forgotten; and not answered a second time at the next checks.
+    platforms.wait_for(lambda: _inbox_keys(channels_inbox_db) == [], timeout=30)
+    assert key not in _inbox_keys(channels_inbox_db)
+    time.sleep(11)  # one more check (every 10 s)
+    assert len([m for m in platforms.graph_messages(psid) if "ZIP code" in json.dumps(m)]) == 1
+
+
+def _inbox_keys(path: Path) -> list:
+    with closing(sqlite3.connect(path)) as db:
+        return [row[0] for row in db.execute("SELECT key FROM inbox")]
 
 
 def test_messenger_rejects_a_wrong_signature(channels_url: str, platforms: FakePlatforms) -> None:
