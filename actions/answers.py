@@ -23,9 +23,9 @@ from actions.complaints import said_how_to_speed_up
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
-from actions.refunds import offer_to_return_items_named
+from actions.refunds import offer_to_return_items_named, said_cancelled_orders_money
 from actions.session import session_events, user_messages
-from actions.verification import asks_what_next, conversation_order, next_step_text
+from actions.verification import conversation_order, said_what_comes_next
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
@@ -247,16 +247,17 @@ class ActionAnswerQuestion(Action):
             # "can you expedite it?" about the order checked: its own answer (the help center's passage on
             # upgrading to Express scores low for "expedite", and the phone-orders passage was given).
             return []
+        if await said_cancelled_orders_money(dispatcher, tracker, self._orders):
+            # Seen in a chat: "how long until i see the money?" right after a cancellation got the refund timing of
+            # a return ("after the return reaches our warehouse").
+            return []
         if intent in ("out_of_scope", "nlu_fallback") and has_street_address(question) and "?" not in question:
             # "123 main st, springfield" after being told how to change the delivery address: a new address,
             # which only the account (or an agent) can set. (Seen in a chat: "that's outside what I can help with".)
             dispatcher.utter_message(response="utter_address_not_changed_here")
             return []
-        if (tracker.active_loop or {}).get("name") == "order_form" and asks_what_next(question):
-            # "what happens next?" while the order check waits: what it needs, and what it leads to (the form
-            # asks its question again after this). "how does that work?" goes to the help center.
-            dispatcher.utter_message(text=next_step_text(tracker))
-            return []
+        if said_what_comes_next(dispatcher, tracker):
+            return []  # "how does that work?" goes to the help center
         # "how much is the espresso machine?": the catalogue answers what it names exactly; a partial match
         # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
         earlier_pages = catalogue_pages_before(tracker)

@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.products import said_order_disputed
 from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT
-from actions.verification import conversation_order
+from actions.verification import conversation_order, said_what_comes_next
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import ItemWords
 from bot.db.models import OrderStatus
@@ -233,6 +233,8 @@ class ActionAnswerComplaint(Action):
         text = (tracker.latest_message or {}).get("text")
         if await said_how_to_speed_up(dispatcher, tracker, self._orders):
             return []  # "can i get it faster" about the order checked (it got the apology for a delay)
+        if said_what_comes_next(dispatcher, tracker):
+            return []  # "what's the process?" while the order check waits (it got the apology)
         response = complaint_response(text)
         if response == "utter_parcel_not_received" and tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT):
             # "i never got it" about the order checked in this conversation: its own dates answer it (due on

@@ -15,11 +15,11 @@ from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_ques
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, said_not_in_order
 from actions.session import latest_request, user_messages
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction
+from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
-from bot.parsing import is_narrowing, items_named, says_item_damaged
+from bot.parsing import asks_for_exchange, is_narrowing, items_named, says_item_damaged
 
 
 REFUND_STATUS_TEXT = {
@@ -186,6 +186,26 @@ def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
     return f"{head} It's still on its way; once it's delivered, you can ask me for a refund within 30 days.", False
 
 
+# "how long until i see the money?", "when do i get my money back": about an order that was cancelled, whose
+# payment goes back without a return (the help center's refund passage counts from the return's arrival).
+_ASKS_ABOUT_MONEY = re.compile(
+    r"\b(?:money|refund\w*|credit(?:ed)?|reimburs\w*|paid back|pay me back|charged? back|get (?:it|that) back)\b",
+    re.IGNORECASE,
+)
+
+
+async def said_cancelled_orders_money(dispatcher: CollectingDispatcher, tracker: Tracker, service: OrderService) -> bool:
+    """For a question about getting the money back when the conversation's order is cancelled: when its payment
+    comes back, and True; False, saying nothing, otherwise (the caller answers)."""
+    if not _ASKS_ABOUT_MONEY.search((tracker.latest_message or {}).get("text") or ""):
+        return False
+    order = await conversation_order(tracker, service)
+    if order is None or order.status is not OrderStatus.CANCELLED:
+        return False
+    dispatcher.utter_message(text=no_refund_text(order)[0])
+    return True
+
+
 class ActionRequestRefund(VerifiedOrderAction):
     """Checks the order qualifies and asks for a yes before filing the refund."""
 
@@ -216,6 +236,15 @@ class ActionRequestRefund(VerifiedOrderAction):
             return []
         if answer is False:
             return decline(dispatcher, tracker)
+        if answer is None and asks_for_exchange(latest_request(tracker, "get_refund")):
+            # Seen in a chat: "my boots are too big, can i swap them for a smaller pair?" was told orders can't be
+            # edited. Another size or colour is a return plus a new order (help center, "Exchanges").
+            return offer_refund(dispatcher, tracker, result, (
+                f"We don't swap items directly: return it for a refund and place a new order for the one you want, "
+                f"which ships right away. Order {order.order_id} was delivered "
+                f"{day(order.delivered_on, self._service.today())}, so it's within our 30-day return window: I can "
+                f"request a refund of {money(result.amount)}{items_for(result.items)} to your original payment method."
+            ))
         if answer is None and asks_for_replacement(latest_request(tracker, "get_refund")):
             dispatcher.utter_message(text=replacement_text(order, result), buttons=CONNECT_BUTTONS)
             return []

@@ -129,12 +129,22 @@ def asks_without_topic(text: Text) -> bool:
     return bool(text.strip()) and names_no_topic(text) and bool(_QUESTION_SHAPE.search(text))
 
 
-_NEXT = re.compile(r"\b(?:next|now|then what|after that)\b", re.IGNORECASE)
+_NEXT = re.compile(r"\b(?:next|now|then what|after that|process|steps?|procedure)\b", re.IGNORECASE)
 
 
 def asks_what_next(text: Text) -> bool:
-    """"what happens next?", "ok what now", "and then what" (not "how does that work?")."""
+    """"what happens next?", "ok what now", "and then what", "what's the process?" (not "how does that work?")."""
     return asks_without_topic(text) and bool(_NEXT.search(text))
+
+
+def said_what_comes_next(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """"what happens next?", "what's the process?" while the order check waits: what it needs and leads to (the
+    form asks its question again after this), and True; False, saying nothing, otherwise."""
+    text = ((tracker.latest_message or {}).get("text") or "").strip()
+    if (tracker.active_loop or {}).get("name") != "order_form" or not asks_what_next(text):
+        return False
+    dispatcher.utter_message(text=next_step_text(tracker))
+    return True
 
 
 def next_step_text(tracker: Tracker) -> Text:

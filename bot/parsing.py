@@ -154,6 +154,20 @@ _ITEM_WITH_DAMAGE = re.compile(
 )
 
 
+# "can i swap them for a smaller pair?", "exchange it for a different colour", "i need a bigger size": another size,
+# colour or model of an item received, which the store handles as a return plus a new order.
+_EXCHANGE = re.compile(
+    r"\b(?:swap|exchange|trade|switch|change)\w*\b[^.?!]{0,40}?\b(?:sizes?|smaller|bigger|larger|colou?rs?|models?|pairs?)\b"
+    r"|\b(?:smaller|bigger|larger|different) (?:sizes?|pair|colou?r|model)\b|\banother (?:size|colou?r|model)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_exchange(text: Optional[str]) -> bool:
+    """"my boots are too big, can i swap them for a smaller pair?", "exchange it for a different color"."""
+    return bool(text and _EXCHANGE.search(text))
+
+
 def says_item_damaged(text: Optional[str]) -> bool:
     """"the bottle is broken", "my lamp arrived damaged", "the carabiners don't work": one item, and what's wrong."""
     return bool(text and _ITEM_WITH_DAMAGE.search(text))

@@ -4,6 +4,7 @@ from bot.parsing import (
     EMAIL,
     ORDER_ID,
     ZIP_CODE,
+    asks_for_exchange,
     find_entities,
     has_long_number,
     has_street_address,
@@ -140,3 +141,14 @@ def test_a_refund_narrowed_to_some_items(text, narrowing):
 ])
 def test_each_order_number_gets_the_task_of_its_own_words(text, tasks):
     assert tasks_by_order(text, "asked") == tasks
+
+
+@pytest.mark.parametrize("text, exchange", [
+    # Seen in a chat: "my boots are too big, can i swap them for a smaller pair?" was told orders can't be edited.
+    ("my boots are too big, can i swap them for a smaller pair?", True), ("can i exchange it for a different color", True),
+    ("i want to swap my order for a bigger size", True), ("do you have it in another size? i'd like to exchange", True),
+    ("can i get a replacement instead of my money back?", False), ("could you replace the lamp i got", False),
+    ("refund the other pair", False), ("i want a refund", False), ("just the carabiners", False),
+])
+def test_an_exchange_for_another_size_colour_or_model(text, exchange):
+    assert asks_for_exchange(text) is exchange

@@ -29,12 +29,15 @@ TOPIC_KEPT_RATIO = 0.55
 CONTEXT_PREFERRED_RATIO = 0.85
 # Words that ask about whatever came before without naming anything: "how does that work?", "what happens
 # next?", "what does that mean?", "ok so what now".
-_NO_TOPIC_WORDS = frozenset("work happen mean next now ok okay so exactly option options choice choices".split())
+_NO_TOPIC_WORDS = frozenset(
+    "work happen mean next now ok okay so exactly option options choice choices process step procedure what".split()
+)
 # Such a message asking how, or what comes next, asks for the steps of what the earlier turns asked. It is
 # searched and answered worded as STEPS_QUESTION, which the encoder reads as a request for steps (the
 # return steps after "i'd like to return my tent"; "how does that work?" alone finds the return window).
 _ASKS_FOR_STEPS = re.compile(
-    r"\bhow\b|\bwhat (do|should|can) (i|we) do\b|\bwhat happens\b|\bwhat now\b|\bthen what\b|\bwhat next\b",
+    r"\bhow\b|\bwhat (do|should|can) (i|we) do\b|\bwhat happens\b|\bwhat now\b|\bthen what\b|\bwhat next\b"
+    r"|\bprocess\b|\bsteps?\b|\bprocedure\b",
     re.IGNORECASE,
 )
 STEPS_QUESTION = "how do I do that"

@@ -271,3 +271,20 @@ def test_asking_to_speed_up_the_checked_order_gets_what_can_be_done_for_it(order
     _, messages = run_action(action, make_tracker(verified(10003), text=text, intent=intent))
     assert not any("can't be sped up" in (m.get("text") or "") or "hasn't shipped" in (m.get("text") or "")
                    for m in messages)
+
+
+def test_asking_for_the_process_while_the_order_check_waits_gets_what_it_needs_not_an_apology(order_service):
+    # Seen in a chat: "what's the process?" after an exchange request (the order check asking for the number) was
+    # read as a complaint (0.70) and got "I'm sorry about your experience".
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
+    tracker = make_tracker({"order_task": "refund"}, text="what's the process?", intent="complaint",
+                           requested_slot="order_id")
+    _, messages = run_action(action, tracker)
+    assert [m.get("text") for m in messages] == [
+        "First I need to check that the order is yours, so I need its order number. Then I'll tell you whether it can "
+        "be returned and start the refund once you say yes; we then email you a return label."]
+    # Outside the order check, a complaint is answered as one.
+    _, messages = run_action(action, make_tracker(text="what's the process?", intent="complaint"))
+    assert messages[0].get("response") == "utter_complaint"

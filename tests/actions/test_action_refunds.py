@@ -296,6 +296,18 @@ def test_an_item_said_broken_while_the_whole_orders_refund_waits_narrows_the_off
     assert fresh_service.refunds(10004, "carol@example.com") == []
 
 
+def test_another_size_asked_for_gets_the_exchange_way_and_the_refund_offer(request_refund, fresh_service):
+    # Seen in a chat: "my boots are too big, can i swap them for a smaller pair?" was told orders can't be edited
+    # and offered a cancellation. An exchange is a return for a refund plus a new order; the yes files the refund.
+    events, messages = run_action(request_refund, _asked("the machine is too big, can i swap it for a smaller model?",
+                                                         **verified(10004)))
+    [message] = messages
+    assert message["text"].startswith("We don't swap items directly: return it for a refund and place a new order for "
+                                      "the one you want, which ships right away. Order 10004 was delivered")
+    assert "I can request a refund of $649.99" in message["text"] and message["text"].endswith("Shall I go ahead?")
+    assert slot_sets(events) == [("pending_confirmation", "refund")] and fresh_service.refunds(10004, "carol@example.com") == []
+
+
 def test_a_replacement_asked_for_gets_who_can_arrange_one_and_files_nothing(request_refund, fresh_service):
     # Seen in a chat: "can i get a replacement instead of a refund?" was offered a refund of the whole order.
     events, messages = run_action(request_refund, _asked("can i get a replacement instead of a refund?", **verified(10004)))
@@ -379,3 +391,24 @@ def test_a_refund_request_naming_two_orders_says_the_other_waits_its_turn(reques
     also, offer = texts(messages)
     assert also == "You also asked about order 10001 (a refund): I'll come to it once we're done with order 10003."
     assert offer.endswith("Shall I go ahead?")
+
+
+@pytest.mark.parametrize("text, intent", [("how long until i see the money?", "delivery_period"),
+                                          ("when will my money be back", "check_refund_policy")])
+def test_asking_when_the_money_comes_back_after_a_cancellation_gets_the_cancelled_orders_answer(
+    order_service, fresh_service, text, intent
+):
+    # Seen in a chat: "how long until i see the money?" right after order 10002 was cancelled got the refund timing
+    # of a return ("after the return reaches our warehouse").
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerQuestion(_ReturnsPolicy(), ExtractiveAnswerer(), orders=order_service,
+                                  catalog=ProductCatalog(order_service.session_factory))
+    assert order_service.cancel(10002, "bob@example.com").outcome.name == "CANCELLED"
+    _, messages = run_action(action, make_tracker(verified(10002), text=text, intent=intent))
+    assert texts(messages) == ["Order 10002 was cancelled, so there's no refund to track: its payment went back to your "
+                               "original payment method when it was cancelled (allow 5-7 business days)."]
+    # An order that isn't cancelled, or no order checked: the help center answers.
+    for slots in (verified(10003), {}):
+        _, messages = run_action(action, make_tracker(slots, text=text, intent=intent))
+        assert "within 30 days from delivery" in texts(messages)[0]

@@ -295,6 +295,12 @@ def test_what_happens_next_while_the_order_check_waits_says_what_it_needs_and_le
     assert message["text"] == ("First I need to check that the order is yours, so I need its order number. Then I'll tell "
                                "you whether it can be returned and start the refund once you say yes; we then email you "
                                "a return label.")
+    # "what's the process?" too (seen in a chat after an exchange request: read as a complaint, it got the apology).
+    process = {"text": "what's the process?", "intent": {"name": "out_of_scope", "confidence": 0.6}}
+    waiting = Tracker("answers-test", {"order_task": "refund", "order_id": None}, process,
+                      [{"event": "user", "text": process["text"], "parse_data": process}],
+                      False, None, {"name": "order_form"}, "action_listen")
+    assert only_message(run_action(action, waiting)[1])["text"].startswith("First I need to check that the order is yours")
     # Outside the order check, the same question goes to the help center with the earlier turns.
     outside = Tracker("answers-test", {}, latest, [{"event": "user", "text": "what happens next?", "parse_data": latest}],
                       False, None, {}, "action_listen")
