@@ -1,6 +1,7 @@
 """Payment problems: a charge that shouldn't be there (twice, or without an order) needs a person who can
 see the payment; a payment that won't go through gets what the customer can try themselves; a promo code
-that won't apply is a help-center question (``data/kb/promo-codes.md``).
+that won't apply, or a payment shown as pending, is a help-center question (``data/kb/promo-codes.md``,
+``data/kb/payment.md``).
 
 The first two wordings come from the help center's payment article (``data/kb/payment.md``).
 """
@@ -34,6 +35,11 @@ _PROMO_CODE = re.compile(
 )
 
 
+# "my order says payment pending", "there's a hold on my card": the authorization taken until the order ships,
+# which the help center explains (``data/kb/payment.md``, "When you're charged"); not a failed payment.
+_PENDING = re.compile(r"\b(?:pending|authori[sz](?:ation|ed)|on hold|a hold)\b", re.IGNORECASE)
+
+
 def payment_response(text: Optional[Text]) -> Text:
     """``utter_wrong_charge`` for a charge that shouldn't be there, else ``utter_payment_issue``."""
     return "utter_wrong_charge" if text and _WRONG_CHARGE.search(text) else "utter_payment_issue"
@@ -55,7 +61,7 @@ class ActionAnswerPaymentIssue(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = (tracker.latest_message or {}).get("text")
-        if about_promo_code(text):
+        if about_promo_code(text) or (text and _PENDING.search(text) and not _WRONG_CHARGE.search(text)):
             return await self._help_center.run(dispatcher, tracker, domain)
         dispatcher.utter_message(response=payment_response(text))
         return []

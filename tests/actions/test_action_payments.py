@@ -55,8 +55,11 @@ class _RecordingHelpCenter(Action):
     "my promo code isnt working",  # seen in a chat: got the declined-card advice
     "the coupon won't apply at checkout", "discount code says invalid", "my voucher code failed",
     "the code SAVE10 says expired",
+    # Seen in a chat: "i paid with paypal but the order says payment pending" got the declined-card advice; a
+    # pending payment is the authorization until the order ships (the help center's payment article).
+    "hey, i paid with paypal but the order says payment pending", "why is there a hold on my card",
 ])
-def test_a_promo_code_problem_is_answered_by_the_help_center(text):
+def test_a_promo_code_or_pending_payment_is_answered_by_the_help_center(text):
     _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
                              make_tracker(text=text, intent="payment_issue"))
     assert [m["text"] for m in messages] == [f"help center: {text}"]
@@ -70,3 +73,9 @@ def test_a_card_problem_is_not_sent_to_the_help_center(text):
     _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
                              make_tracker(text=text, intent="payment_issue"))
     assert [m["response"] for m in messages] == ["utter_payment_issue"]
+
+
+def test_a_second_charge_still_pending_is_still_a_wrong_charge():
+    _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
+                             make_tracker(text="i was charged twice and one of them is still pending", intent="payment_issue"))
+    assert [m["response"] for m in messages] == ["utter_wrong_charge"]

@@ -560,9 +560,11 @@ def test_a_question_about_the_change_waiting_for_a_yes_is_read_with_it(kb_source
     answer, again = run_action(action, t)[1]
     assert answer["kb_answer"]["grounded"] and "If you cancel before the order ships" in answer["text"]
     assert again["text"] == "Shall I still cancel order 10002?"
-    # With nothing waiting, the same message after the same request is read on its own.
+    # With nothing waiting, the same message after the same request is read on its own (since the pending-payment
+    # sentence it is just over the relevance floor with the charging passage; before, it was refused).
     t = tracker("wait, will i be charged anything?", "out_of_scope", earlier=["cancel order 10002"])
-    assert not only_message(run_action(action, t)[1])["kb_answer"]["grounded"]
+    alone = only_message(run_action(action, t)[1])
+    assert "If you cancel before the order ships" not in alone["text"] and "Shall I" not in alone["text"]
 
 
 def test_a_policy_question_naming_a_product_is_answered_with_the_catalogues_words(kb_source, db_url) -> None:
