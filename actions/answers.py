@@ -312,9 +312,11 @@ class ActionAnswerQuestion(Action):
             "llm_usage": answer.usage,
             "rejected": answer.rejected,
         }
-        # The answer just given, again, to a message with its own reply or none: the help center matched the
-        # earlier turn, not this message ("what about if your courier was rude to me?" after a shipping answer).
-        if answer.grounded and not (repeated and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):
+        # The answer just given, again, to a message with its own reply or none, found with the earlier turns: the
+        # help center matched them, not this message ("what about if your courier was rude to me?" after a shipping
+        # answer). Found by the message alone ("amazon has it for $550" after "do you price match?"), it stands.
+        matched_earlier = repeated and bool(found.context)
+        if answer.grounded and not (matched_earlier and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):
             dispatcher.utter_message(text=answer.text, kb_answer=record)
             # A question asked while a cancellation or refund waits for a yes: ask for it again.
             if waiting:

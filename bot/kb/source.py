@@ -133,6 +133,38 @@ def without_promo_codes(message: str) -> str:
     return message if result == message else re.sub(r"\s{2,}", " ", result).strip()
 
 
+# A lower price at another store ("the tent is $40 cheaper at walmart", "best buy has it for less", "amazon has
+# the espresso machine for $550", or "cheaper there" after a question naming the store): the help center's words
+# for it are "prices from other stores", and the message alone finds shipping costs or the own-site price drop.
+_OTHER_STORE = re.compile(
+    r"\b(?:amazon|walmart|target|best ?buy|costco|ebay|home depot|lowe'?s|rei|newegg|etsy|wayfair|aliexpress|temu"
+    r"|another (?:store|shop|site|website|retailer)|other (?:stores?|shops?|sites?|websites?|retailers?)"
+    r"|elsewhere|somewhere else|competitors?)\b",
+    re.IGNORECASE,
+)
+_LOWER_PRICE = re.compile(
+    r"\b(?:cheaper|for less|less money|lower|better (?:price|deal)|price ?match\w*|on sale)\b|\$\s?\d", re.IGNORECASE
+)
+_THERE = re.compile(r"\b(?:there|them|they)\b", re.IGNORECASE)
+_ABOUT_THE_DIFFERENCE = re.compile(r"\b(?:difference|price ?match\w*|match (?:it|that|the price))\b", re.IGNORECASE)
+OTHER_STORE_QUESTION = "do you match prices from other stores"
+
+
+def other_store_price_wording(message: str, history: Sequence[str] = ()) -> Optional[str]:
+    """OTHER_STORE_QUESTION for a message about a lower price at another store (named in it, or "there" / "they"
+    after the customer's previous message named one), or asking for the difference right after one; None
+    otherwise."""
+    if history and _ABOUT_THE_DIFFERENCE.search(message) and other_store_price_wording(history[-1], history[:-1]):
+        return OTHER_STORE_QUESTION  # "ok how do i get the difference" right after saying so
+    if not _LOWER_PRICE.search(message):
+        return None
+    if _OTHER_STORE.search(message):
+        return OTHER_STORE_QUESTION
+    if history and _THERE.search(message) and _OTHER_STORE.search(history[-1]):
+        return OTHER_STORE_QUESTION
+    return None
+
+
 def topic_turns(turns: Sequence[str]) -> List[str]:
     """The earlier turns a follow-up can lean on: those that name a topic ("how does that work?" names none)."""
     return [t for t in turns if not names_no_topic(t)]
@@ -206,6 +238,9 @@ class LocalKnowledgeSource(KnowledgeSource):
         plain = without_promo_codes(query)
         if plain != query:
             return replace(self.retrieve(plain, history, follow_up, item_words), reworded=plain)
+        elsewhere = other_store_price_wording(query, history)
+        if elsewhere and elsewhere != query:
+            return replace(self.retrieve(elsewhere, (), False, item_words), reworded=elsewhere)
         found = self._retrieve(query, history, follow_up)
         generic = self.generic_wording(query, item_words)
         if generic is None:

@@ -621,3 +621,18 @@ def test_no_window_end_without_a_delivery_date_and_a_return_question(kb_source, 
     action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), orders=order_service)
     _, messages = run_action(action, tracker(text, "check_refund_policy"))
     assert not any("window for unused items" in (m.get("text") or "") for m in messages)
+
+
+def test_a_price_at_another_store_gets_the_own_site_only_answer_even_right_after_it(kb_source) -> None:
+    # Seen in a chat: "amazon has the espresso machine for $550" after "do you price match?" (read as out of scope)
+    # got "outside what I can help with": its answer was the one just given, taken for a match of the earlier turn.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    first = only_message(run_action(action, tracker("do you price match?", "check_refund_policy"))[1])
+    assert "other stores" in first["text"]
+    t = tracker("amazon has the espresso machine for $550", "out_of_scope")
+    t.events = [{"event": "session_started"},
+                {"event": "user", "text": "do you price match?", "parse_data": {"intent": {"name": "check_refund_policy"}}},
+                {"event": "bot", "text": first["text"]},
+                {"event": "user", "text": t.latest_message["text"], "parse_data": t.latest_message}]
+    again, offer = run_action(action, t)[1]
+    assert again["text"] == first["text"] and offer["text"] == SAME_ANSWER_TEXT

@@ -9,6 +9,7 @@ from bot.kb.source import (
     is_elliptic,
     topic_turns,
     without_opening_filler,
+    other_store_price_wording,
     without_promo_codes,
 )
 
@@ -287,3 +288,19 @@ def test_a_question_quoting_a_promo_code_finds_the_passage_about_codes(kb_source
     assert found.reworded == "my code doesn't work"
     answer = extract_answer(found.question("my code SAVE10 doesn't work"), found.hits, context=found.context)
     assert answer.grounded and "check its end date" in answer.text
+
+
+@pytest.mark.parametrize("message, history, other_store", [
+    # Seen in a chat: "the tent is $40 cheaper there" after "do you price match amazon?" got the refund of a drop
+    # on Brightbay's own site; "the tent is $40 cheaper at walmart" got shipping costs.
+    ("the tent is $40 cheaper there", ["do you price match amazon?"], True),
+    ("the tent is $40 cheaper at walmart", [], True), ("best buy has it for less", [], True),
+    ("i found it cheaper elsewhere", [], True), ("amazon has the espresso machine for $550", ["do you price match?"], True),
+    ("the tent is cheaper on your site now", [], False), ("it's cheaper there", ["how much is the tent"], False),
+    ("do you ship to amazon lockers", [], False), ("where is my order", ["do you price match amazon?"], False),
+    # Asking for the difference right after: the same answer (it got how to claim a drop on Brightbay's own site).
+    ("ok how do i get the difference", ["do you price match amazon?", "the tent is $40 cheaper there"], True),
+    ("ok how do i get the difference", ["the tent i bought is cheaper on your site now"], False),
+])
+def test_a_lower_price_at_another_store_is_asked_as_one(message, history, other_store):
+    assert (other_store_price_wording(message, history) is not None) is other_store
