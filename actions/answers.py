@@ -23,7 +23,8 @@ from actions.complaints import said_how_to_speed_up
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
-from actions.refunds import offer_to_return_items_named, said_cancelled_orders_money
+from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
+                             said_cancelled_orders_money)
 from actions.session import session_events, user_messages
 from actions.verification import conversation_order, said_what_comes_next
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
@@ -266,6 +267,12 @@ class ActionAnswerQuestion(Action):
         if waiting and asks_if_in_time(question) and await self._say_if_in_time(dispatcher, tracker):
             dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
             return []
+        if waiting:
+            # "actually can i return both the bottle and the carabiners?" while the bottle's refund waits (seen in a
+            # chat: the return steps, then "Shall I still...", whose yes refunded the bottle alone).
+            offered = await offered_other_items_while_a_refund_waits(dispatcher, tracker, self._orders)
+            if offered is not None:
+                return offered
         products = await self._products.match(question, tracker, earlier_pages)
         if products is not None and products.exact:
             if products.whole:

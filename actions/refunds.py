@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date
-from typing import List, Sequence, Text, Tuple
+from typing import List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -19,7 +19,7 @@ from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderActi
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
-from bot.parsing import asks_for_exchange, is_narrowing, items_named, says_item_damaged
+from bot.parsing import asks_for_exchange, is_narrowing, items_named, names_every_item, says_item_damaged
 
 
 REFUND_STATUS_TEXT = {
@@ -97,6 +97,36 @@ async def offer_to_return_items_named(
     return offer_refund(dispatcher, tracker, result, (
         f"For order {order.order_id}, I can start that return now: a refund of {money(result.amount)}"
         f"{items_for(result.items)} to your original payment method."
+    ))
+
+
+async def offered_other_items_while_a_refund_waits(
+    dispatcher: CollectingDispatcher, tracker: Tracker, service: OrderService
+) -> Optional[List[EventType]]:
+    """"actually can i return both the bottle and the carabiners?" while the bottle's refund waits for a yes (read
+    as a policy question or out of scope): the offer of the refund of what it names now, which replaces the one
+    waiting; None when no refund waits or the message names the same items, none, or items that can't be
+    refunded (the caller answers as usual)."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+    if tracker.get_slot(PENDING_SLOT) != "refund" or not (order_id and identity and _RETURN_WORDS.search(text)):
+        return None
+    order = await asyncio.to_thread(service.verify, int(order_id), identity)
+    if order is None:
+        return None
+    names = [name for name, _ in order.items]
+    named, waiting = lines_named(text, order), list(tracker.get_slot(ITEMS_SLOT) or [])
+    whole = not named and names_every_item(text, names)
+    if not (named or whole) or (named == waiting) or (whole and not waiting):
+        return None
+    result = await asyncio.to_thread(service.refund_eligibility, order.order_id, identity, named or None)
+    if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+        dispatcher.utter_message(text=why_no_refund(result, service.today()))
+        return []
+    what = f" for the whole order ({items_list(order.items)})" if whole else items_for(result.items)
+    return offer_refund(dispatcher, tracker, result, (
+        f"OK: I can request a refund of {money(result.amount)}{what} on order {order.order_id} to your original "
+        "payment method instead."
     ))
 
 
@@ -217,6 +247,9 @@ class ActionRequestRefund(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
+        offered = await offered_other_items_while_a_refund_waits(dispatcher, tracker, self._service)
+        if offered is not None:
+            return offered  # "actually return both the bottle and the carabiners" while the bottle's waits
         answer = answers_the_question(tracker, "refund")
         named, waiting = items_asked_for(tracker, order), tracker.get_slot(ITEMS_SLOT) or []
         # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and

@@ -188,6 +188,20 @@ def _item_words(text: str) -> set:
     return {w for w in words if len(w) >= 2 and not w.isdigit() and w not in _GENERIC_ITEM_WORDS}
 
 
+def names_every_item(text: Optional[str], item_names: Sequence[str]) -> bool:
+    """Whether a message names each of several order lines ("both the bottle and the carabiners") or all of them
+    in a word ("both", "all of them", "the whole order", "everything")."""
+    if len(item_names) < 2 or not text:
+        return False
+    if _EVERY_ITEM.search(text):
+        return True
+    words = _item_words(text)
+    return all(_item_words(name) & words for name in item_names)
+
+
+_EVERY_ITEM = re.compile(r"\b(?:both|all of (?:them|it|the items)|everything|the (?:whole|entire|full) order)\b", re.IGNORECASE)
+
+
 def items_named(text: Optional[str], item_names: Sequence[str]) -> List[str]:
     """The order lines a message names, when it names some of them but not all ("just the water bottle"
     of a bottle and a carabiner set); empty when it names none or every one (the whole order)."""

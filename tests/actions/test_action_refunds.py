@@ -412,3 +412,30 @@ def test_asking_when_the_money_comes_back_after_a_cancellation_gets_the_cancelle
     for slots in (verified(10003), {}):
         _, messages = run_action(action, make_tracker(slots, text=text, intent=intent))
         assert "within 30 days from delivery" in texts(messages)[0]
+
+
+@pytest.mark.parametrize("text, intent", [("actually can i return both the bottle and the carabiners?", "check_refund_policy"),
+                                          ("actually return both the bottle and the carabiners", "out_of_scope"),
+                                          ("no wait, refund the whole order", "get_refund")])
+def test_the_whole_order_asked_for_while_one_items_refund_waits_replaces_the_offer(
+    order_service, request_refund, fresh_service, text, intent
+):
+    # Seen in a chat: "actually can i return both the bottle and the carabiners" while the bottle's refund waited got
+    # the return steps and "Shall I still request the refund?", whose yes refunded the bottle alone.
+    from bot.catalog import ProductCatalog
+
+    waiting = verified(10003, pending_confirmation="refund", refund_items=["Insulated Water Bottle, 1 L"])
+    action = (request_refund if intent == "get_refund" else
+              ActionAnswerQuestion(_ReturnsPolicy(), ExtractiveAnswerer(), orders=order_service,
+                                   catalog=ProductCatalog(order_service.session_factory)))
+    tracker = _asked(text, **waiting) if intent == "get_refund" else make_tracker(waiting, text=text, intent=intent)
+    events, messages = run_action(action, tracker)
+    assert texts(messages) == ["OK: I can request a refund of $34.50 for the whole order (Insulated Water Bottle, 1 L; "
+                               "Carabiner Set (3-pack)) on order 10003 to your original payment method instead. "
+                               "Shall I go ahead?"]
+    assert slot_sets(events) == [("pending_confirmation", "refund"), ("refund_items", None)]
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+    # The same items again are not a new offer (a policy question gets its answer and the question again).
+    if intent != "get_refund":
+        same = make_tracker(waiting, text="can i return the bottle?", intent=intent)
+        assert "Shall I go ahead?" not in " ".join(texts(run_action(action, same)[1]))
