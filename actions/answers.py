@@ -32,7 +32,7 @@ from bot.dates import date_said
 from bot.formatting import day
 from bot.kb.answer import Answer, narrowed
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns
+from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns, with_preferred_articles
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
@@ -68,6 +68,28 @@ FALLBACK_RESPONSES = {
     "payment_issue": "utter_payment_issue",
     "contact_customer_service": "utter_contact_customer_service",
 }
+# The help-center articles of information intents; when the NLU is sure of one of them (INTENT_SURE), a passage
+# of its article that nearly ties with another article's comes first (bot.kb.source.with_preferred_articles).
+INTENT_ARTICLES = {
+    **dict.fromkeys(("edit_account", "create_account", "delete_account", "switch_account", "recover_password",
+                     "registration_problems"), frozenset({"help/account"})),
+    **dict.fromkeys(("change_shipping_address", "set_up_shipping_address"), frozenset({"help/addresses"})),
+    **dict.fromkeys(("check_invoice", "get_invoice", "newsletter_subscription"), frozenset({"help/invoices-and-emails"})),
+    "check_payment_methods": frozenset({"help/payment"}),
+    "check_cancellation_fee": frozenset({"help/cancel-order"}),
+    **dict.fromkeys(("delivery_options", "delivery_period"), frozenset({"help/shipping"})),
+}
+INTENT_SURE = 0.9
+
+
+def articles_of_intent(message: dict) -> frozenset:
+    """The articles of the message's intent when it was read with at least INTENT_SURE, else none."""
+    intent = message.get("intent") or {}
+    if float(intent.get("confidence") or 0.0) < INTENT_SURE:
+        return frozenset()
+    return INTENT_ARTICLES.get(intent.get("name"), frozenset())
+
+
 NOT_FOUND_WHILE_WAITING = "Sorry, I didn't get that, and I found nothing about it in our help center."
 SAME_ANSWER_TEXT = "That's all our help center says about it. If it doesn't help, I can connect you with one of our support agents."
 UNAVAILABLE_TEXT = (
@@ -300,6 +322,7 @@ class ActionAnswerQuestion(Action):
             found = await asyncio.to_thread(
                 source.retrieve, question, earlier_user_messages(tracker), waiting is not None, item_words
             )
+            found = with_preferred_articles(found, articles_of_intent(message))
             answer: Answer = await self._answerer_for_process().answer(
                 found.question(question), found.context, found.hits, recent_conversation(tracker)
             )

@@ -2,7 +2,7 @@
 path (the LLM is the fake OpenAI-compatible server answering from the passages it is sent), then scale
 (ABCD manual, synthetic 100k chunks).
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/kb_retrieval.py [--sweep] [--verbose] [--skip-scale]
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/kb_retrieval.py [--sweep] [--verbose] [--skip-scale] [--intents]
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import yaml
@@ -29,7 +29,8 @@ from bot.kb.documents import Chunk  # noqa: E402
 from bot.kb.grounded import LLMAnswerer  # noqa: E402
 from bot.kb.index import HybridIndex  # noqa: E402
 from bot.llm import LLMSettings  # noqa: E402
-from bot.kb.source import ItemWords, LocalKnowledgeSource, topic_turns  # noqa: E402
+from actions.answers import articles_of_intent  # noqa: E402
+from bot.kb.source import ItemWords, LocalKnowledgeSource, topic_turns, with_preferred_articles  # noqa: E402
 from bot.nlu.embeddings import embed, embed_one  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "kb_eval" / "questions.yml"
@@ -43,13 +44,16 @@ def load_questions(path: Path = QUESTIONS) -> List[dict]:
 
 
 def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_relevance: float, verbose: bool = False,
-             item_words: ItemWords = ITEM_WORDS) -> Dict[str, float]:
-    """recall@1/@3 by article, fact share of extracted answers, refusal rates."""
+             item_words: ItemWords = ITEM_WORDS, parses: Optional[Dict[str, dict]] = None) -> Dict[str, float]:
+    """recall@1/@3 by article, fact share of extracted answers, refusal rates. With ``parses`` (question -> the
+    NLU's parse), an intent the NLU is sure of prefers its article, as action_answer_question does."""
     answerable = [q for q in questions if q["article"]]
     unanswerable = [q for q in questions if not q["article"]]
     at1 = at3 = facts = false_refusals = refusals = 0
     for item in questions:
         found = source.retrieve(item["q"], topic_turns(item.get("history", [])), item_words=item_words)
+        if parses is not None:
+            found = with_preferred_articles(found, articles_of_intent(parses[item["q"]]))
         hits = found.hits
         answer = extract_answer(found.question(item["q"]), hits, min_relevance, found.context)
         ids = [h.chunk.article_id for h in hits]
@@ -219,6 +223,21 @@ def run_synthetic(n: int, queries: Sequence[str], sample: int = 1000) -> None:
           f"p50 {full['p50_ms']:.1f} ms / p95 {full['p95_ms']:.1f} ms (including query encoding), {len(queries)} queries")
 
 
+def parse_with_trained_model(texts: Sequence[str]) -> Dict[str, dict]:
+    """Each text's parse by the trained assistant's NLU (intent and confidence, as the action reads them)."""
+    from rasa.core.agent import Agent
+
+    model = ROOT / "models" / "brightbay.tar.gz"
+    if not model.exists():
+        raise SystemExit(f"{model} is missing: run `make train` first")
+    agent = Agent.load(str(model))
+
+    async def parse_all() -> Dict[str, dict]:
+        return {text: await agent.parse_message(text) for text in texts}
+
+    return asyncio.run(parse_all())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--min-relevance", type=float, default=DEFAULT_MIN_RELEVANCE)
@@ -227,6 +246,9 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true", help="only the quality figures")
     parser.add_argument("--no-item-words", action="store_true",
                         help="search questions naming a product only as written (no 'the item' rewording)")
+    parser.add_argument("--intents", action="store_true",
+                        help="read each question's intent with the trained model (models/brightbay.tar.gz), as the "
+                             "assistant does, and let a sure intent prefer its article")
     parser.add_argument("--synthetic", type=int, default=100_000)
     args = parser.parse_args()
 
@@ -236,14 +258,15 @@ def main() -> None:
     if args.sweep:
         sweep(source, questions)
     item_words = ItemWords() if args.no_item_words else ITEM_WORDS
-    m = evaluate(source, questions, args.min_relevance, args.verbose, item_words)
+    parses = parse_with_trained_model([q["q"] for q in questions]) if args.intents else None
+    m = evaluate(source, questions, args.min_relevance, args.verbose, item_words, parses)
     print(f"Brightbay help center: {len(source.index)} chunks; {m['answerable']} answerable + {m['unanswerable']} "
           f"unanswerable questions, min_relevance {args.min_relevance}")
     print(f"  retrieval: recall@1 {m['recall@1']:.1%}  recall@3 {m['recall@3']:.1%}")
     print(f"  extractive: expected fact in answer {m['fact_in_answer']:.1%}  false refusals {m['false_refusal']:.1%}  "
           f"refusal on unanswerable {m['refusal_unanswerable']:.1%}")
     in_conversation = [q for q in questions if q.get("history")]
-    c = evaluate(source, in_conversation, args.min_relevance, item_words=item_words)
+    c = evaluate(source, in_conversation, args.min_relevance, item_words=item_words, parses=parses)
     print(f"  of which {c['answerable']} asked after earlier turns (follow-ups and changes of topic): "
           f"recall@1 {c['recall@1']:.1%}  expected fact in answer {c['fact_in_answer']:.1%}")
     llm = evaluate_llm(source, questions, args.min_relevance, args.verbose, item_words)

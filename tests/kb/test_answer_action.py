@@ -636,3 +636,17 @@ def test_a_price_at_another_store_gets_the_own_site_only_answer_even_right_after
                 {"event": "user", "text": t.latest_message["text"], "parse_data": t.latest_message}]
     again, offer = run_action(action, t)[1]
     assert again["text"] == first["text"] and offer["text"] == SAME_ANSWER_TEXT
+
+
+def test_an_intent_the_nlu_is_sure_of_prefers_its_article_when_the_passages_nearly_tie(kb_source) -> None:
+    # Seen in a chat: "hi can i change my email address on my account" (edit_account, 0.99) got how to change the
+    # delivery address of an order: that passage led "Editing your details" by 0.02.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    message = only_message(run_action(action, tracker("hi can i change my email address on my account", "edit_account"))[1])
+    assert "Account > Profile" in message["text"] and message["kb_answer"]["sources"] == [
+        "https://help.brightbay.example/help/account"]
+    # Read with less confidence, or as an intent without an article, the search's own order stands.
+    for intent, confidence in (("edit_account", 0.6), ("out_of_scope", 0.99)):
+        t = tracker("hi can i change my email address on my account", intent)
+        t.latest_message["intent"]["confidence"] = confidence
+        assert "Change address" in only_message(run_action(action, t)[1])["text"]
