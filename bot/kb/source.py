@@ -148,8 +148,8 @@ _LOWER_PRICE = re.compile(
 _THERE = re.compile(r"\b(?:there|them|they)\b", re.IGNORECASE)
 _ABOUT_THE_DIFFERENCE = re.compile(r"\b(?:difference|price ?match\w*|match (?:it|that|the price))\b", re.IGNORECASE)
 OTHER_STORE_QUESTION = "do you match prices from other stores"
-# How far (cosine) another article's passage may lead the intent's own article and still come second; 0.03-0.08
-# gave the same on data/kb_eval (2026-12-07), 0.12 moved "do you ship to PO boxes" off its passage.
+# How far (cosine) another article's passage may lead the best of the intent's own article and still be left out;
+# 0.03-0.08 gave the same on data/kb_eval (2026-12-07), 0.12 moved "do you ship to PO boxes" off its passage.
 INTENT_ARTICLE_MARGIN = 0.05
 
 
@@ -195,16 +195,16 @@ class Retrieval:
 
 
 def with_preferred_articles(found: Retrieval, articles: FrozenSet[str], margin: float = INTENT_ARTICLE_MARGIN) -> Retrieval:
-    """``found`` with the best passage of ``articles`` moved first when another article's passage leads by less
-    than ``margin`` (cosine) and the message was searched on its own. For an intent the NLU is sure of:
-    "hi can i change my email address on my account" (edit_account, 0.99) found the delivery-address passage
-    0.023 above "Editing your details"."""
+    """``found`` with only the passages of ``articles`` when another article's passage leads their best by less
+    than ``margin`` (cosine) and the message was searched on its own; else ``found``. For an intent the NLU is
+    sure of: "do you deliver to Australia" (delivery_options, 1.0) ranked the PO-box passage first and was
+    answered "USPS delivers to PO boxes"; with the shipping article's passages alone, the international one."""
     hits = list(found.hits)
     if not articles or found.context or not hits or hits[0].chunk.article_id in articles:
         return found
-    for index, hit in enumerate(hits):
-        if hit.chunk.article_id in articles and hit.dense_score >= hits[0].dense_score - margin:
-            return replace(found, hits=[hit] + hits[:index] + hits[index + 1:])
+    preferred = [hit for hit in hits if hit.chunk.article_id in articles]
+    if preferred and max(hit.dense_score for hit in preferred) >= hits[0].dense_score - margin:
+        return replace(found, hits=preferred)
     return found
 
 
