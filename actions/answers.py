@@ -117,6 +117,14 @@ _ASKS_HOW_TO = re.compile(
     r"|\bwho (?:do|should) i (?:contact|ask|talk to|email)\b|^\W*(?:i|we) (?:need|want|would like|'d like)\b",
     re.IGNORECASE,
 )
+# ...or for the case the customer describes: "If you no longer have access to the email address on your account and
+# can't sign in, contact our support team" after "i no longer have access to the old email".
+_SUPPORT_FOR_THE_CASE = re.compile(r"^if [^.]*?, (?:contact|email|ask|write to) (?:our support team|support@)", re.IGNORECASE)
+# A message worded as a question rather than a statement of the customer's situation.
+_QUESTION_OPENER = re.compile(
+    r"^\W*(?:(?:ok|okay|so|and|but|hi|hey|well)\W+)*(?:how|what|where|when|why|who|which|can|could|do|does|did|is|are"
+    r"|will|would|should|may)\b", re.IGNORECASE,
+)
 # A help-center answer saying our support team does what was asked ("ask our support team ... and we'll send it").
 _SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell|to) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
 # A request for the assistant to do something ("can you send it to my work email", "please delete my account"),
@@ -372,9 +380,13 @@ class ActionAnswerQuestion(Action):
                         # "can you send it to my work email instead" and the help center says our support team
                         # does that: the assistant can't, the person it can connect them with can.
                         dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)
-                    elif _ASKS_HOW_TO.search(question) and any(_SUPPORT_IS_THE_WAY.search(x) for x in answer.sentences):
+                    elif (_ASKS_HOW_TO.search(question) and any(_SUPPORT_IS_THE_WAY.search(x) for x in answer.sentences)) or (
+                        not question.endswith("?") and not _QUESTION_OPENER.search(question)
+                        and any(_SUPPORT_FOR_THE_CASE.search(x) or _SUPPORT_IS_THE_WAY.search(x) for x in answer.sentences)
+                    ):
                         # "ok so how do i claim it" and the way is "Contact our support team with your order
-                        # number...": they are one step away.
+                        # number...", or "i no longer have access to the old email" and the answer is "If you no
+                        # longer have access..., contact our support team": they are one step away.
                         dispatcher.utter_message(text=SUPPORT_IS_HERE_TEXT, buttons=CONNECT_BUTTONS)
                 return events
             return []

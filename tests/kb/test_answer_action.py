@@ -120,8 +120,14 @@ PROMO_URL = "https://help.brightbay.example/help/promo-codes"
 def test_promo_code_questions_get_the_promo_code_article(kb_source, text, intent, fact) -> None:
     help_center = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
     action = ActionAnswerPaymentIssue(help_center) if intent == "payment_issue" else help_center
-    message = only_message(run_action(action, tracker(text, intent))[1])
+    messages = run_action(action, tracker(text, intent))[1]
+    message = messages[0]
     assert PROMO_URL in message["text"] and fact in message["text"]
+    # "i forgot to use my coupon" is a situation whose answer is "contact our support team within 14 days": the
+    # offer to connect follows; the questions get the answer alone.
+    assert [m["text"] for m in messages[1:]] == (
+        ["You can reach our support team from here: would you like me to connect you with an agent?"]
+        if text == "i forgot to use my coupon" else [])
 
 
 def test_follow_up_uses_the_earlier_turn_from_the_tracker(kb_source) -> None:
@@ -549,6 +555,12 @@ def test_asking_the_assistant_to_do_what_support_does_gets_the_offer_of_an_agent
     assert "to our support team" in answer["text"] and offer["text"].startswith("You can reach our support team from here")
     # A need the help center meets itself gets the answer alone.
     only_message(run_action(action, tracker("i need to know how long i have to return something", "check_refund_policy"))[1])
+    # A situation whose case the answer sends to our support team (seen in a chat: "i no longer have access to the
+    # old email", then "ok can you do it for me" got what the assistant can do).
+    answer, offer = run_action(action, tracker("i no longer have access to the old email", "out_of_scope"))[1]
+    assert "If you no longer have access" in answer["text"] and offer["text"].startswith("You can reach our support team")
+    # Asked as a question, the answer alone.
+    only_message(run_action(action, tracker("what if i no longer have access to my account email?", "edit_account"))[1])
 
 
 def test_a_question_about_the_change_waiting_for_a_yes_is_read_with_it(kb_source) -> None:
