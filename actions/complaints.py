@@ -81,15 +81,20 @@ _TRACKING_STUCK = re.compile(
 
 # "i checked with my neighbors already", "i looked everywhere": the parcel was searched for, as the missing-parcel
 # advice asks, and isn't there.
+_PLACES_A_PARCEL_IS_LEFT = (r"(?:neighbou?rs?|porch|mailbox|mail ?room|front (?:door|desk)|concierge|doorman|building"
+                            r"|everywhere|garage|back ?yard|locker|reception)")
 _SEARCHED_FOR_PARCEL = re.compile(
-    r"\b(?:checked|asked|looked|searched|tried)\b[^.?!]{0,30}\b(?:neighbou?rs?|porch|mailbox|mail ?room|front (?:door|desk)"
-    r"|concierge|doorman|building|everywhere|garage|back ?yard|locker|reception)\b",
+    r"\b(?:checked|asked|looked|searched|tried)\b[^.?!]{0,30}\b" + _PLACES_A_PARCEL_IS_LEFT + r"\b"
+    # "it's not at the front door or with my neighbours", "nothing on the porch"
+    r"|\b(?:not|isn'?t|wasn'?t|nothing|no sign of it|nowhere)\b[^.?!]{0,25}\b(?:at|on|in|with|by|near) (?:the |my |our )?"
+    + _PLACES_A_PARCEL_IS_LEFT + r"\b",
     re.IGNORECASE,
 )
 
 
 def says_searched_for_parcel(text: Optional[Text]) -> bool:
-    """"i checked with my neighbors already", "looked everywhere, it's not here", "asked the front desk"."""
+    """"i checked with my neighbors already", "looked everywhere, it's not here", "asked the front desk", "it's not at
+    the front door or with my neighbours"."""
     return bool(text and _SEARCHED_FOR_PARCEL.search(text))
 
 

@@ -135,7 +135,9 @@ def test_a_delivered_parcel_that_never_came_gets_the_missing_parcel_help(action)
 
 
 @pytest.mark.parametrize("text", ["i checked with my neighbors already", "i looked everywhere, its not here",
-                                  "asked the front desk, nothing"])
+                                  "asked the front desk, nothing",
+                                  # seen in a chat: got the status a second time
+                                  "it's not at the front door or with my neighbours", "nothing on the porch either"])
 def test_having_searched_for_the_parcel_gets_the_claim_not_the_status_again(action, text):
     # Seen in a chat: "i checked with my neighbors already" after the missing-parcel advice got the status again.
     status = describe_status(action._service.verify(10003, "alice@example.com"), action._service.today())
