@@ -259,6 +259,13 @@ class LocalKnowledgeSource(KnowledgeSource):
         if elsewhere and elsewhere != query:
             return replace(self.retrieve(elsewhere, (), False, item_words), reworded=elsewhere)
         found = self._retrieve(query, history, follow_up)
+        if found.context and item_words.nouns and not names_no_topic(query):
+            # "does it come with a warranty" after "is the espresso machine in stock?": the earlier turns' products
+            # worded by their department ("the home item"), as a message naming one is. ("how do i do that" is all
+            # about the earlier turn, which is searched as written.)
+            by_department = [self.generic_wording(turn, item_words, by_department=True) or turn for turn in history]
+            if by_department != list(history):
+                found = self._retrieve(query, by_department, follow_up)
         generic = self.generic_wording(query, item_words)
         if generic is None:
             return found

@@ -664,3 +664,14 @@ def test_an_intent_the_nlu_is_sure_of_prefers_its_article_when_the_passages_near
         t = tracker("do you deliver to Australia", intent)
         t.latest_message["intent"]["confidence"] = confidence
         assert "PO boxes" in only_message(run_action(action, t)[1])["text"]
+
+
+def test_a_follow_up_about_a_product_named_earlier_is_read_with_its_department(kb_source, db_url) -> None:
+    # Seen in a chat: "does it come with a warranty" after "is the espresso machine in stock?" got the electronics
+    # warranty; the espresso machine is a home item, covered by its maker's.
+    catalog = ProductCatalog(partial(session_scope, db_url))
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), catalog=catalog)
+    t = tracker("does it come with a warranty", "check_refund_policy", earlier=["is the espresso machine in stock?"])
+    assert "maker's warranty" in only_message(run_action(action, t)[1])["text"]
+    t = tracker("does it come with a warranty", "check_refund_policy", earlier=["is the bluetooth speaker in stock?"])
+    assert "1-year limited warranty" in only_message(run_action(action, t)[1])["text"]
