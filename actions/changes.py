@@ -18,7 +18,7 @@ from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, Verifi
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
 from bot.orders import OrderSummary
-from bot.parsing import ORDER_ID, find_entities
+from bot.parsing import ORDER_ID, find_entities, has_street_address
 
 CHANGE_TASK = "change"
 ADDRESS_TASK = "address"
@@ -63,6 +63,11 @@ class ActionStartAddressCheck(Action):
         return "action_start_address_check"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        if has_street_address((tracker.latest_message or {}).get("text")):
+            # "it's 55 Oak Lane, Portland OR 97201" to "Would you like me to check your order?": the new address, not
+            # the order's ZIP code (seen in a chat: checked against order 10001 as its ZIP, a failed check). The
+            # order kept from earlier, if any, is checked; otherwise the form asks for it.
+            return [SlotSet(TASK_SLOT, ADDRESS_TASK)]
         if ((tracker.latest_message or {}).get("intent") or {}).get("name") == "inform":
             return [SlotSet(TASK_SLOT, ADDRESS_TASK)] + order_values_kept(tracker, bare_digits_as_zip=False)
         return check_named_order(tracker, ADDRESS_TASK, "change_shipping_address")

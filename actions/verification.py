@@ -228,6 +228,10 @@ class ValidateOrderForm(FormValidationAction):
             # Asked by action_ask_order_id, which the form runs next; not a failed check.
             return [SlotSet(ORDER_ID_SLOT, None)]
         extracted = order_values_in(text, requested)
+        if requested != IDENTITY_SLOT and has_street_address(text) and str(extracted.get(IDENTITY_SLOT, "@")).isdigit():
+            # "it's 55 Oak Lane, Portland OR 97201" (a new delivery address) is not the order's ZIP code unless the
+            # form asked for it (seen in a chat: checked against order 10001, a failed check).
+            del extracted[IDENTITY_SLOT]
         corrected = _with_value_tried_before(tracker, requested, extracted)
         retried = corrected != extracted
         extracted = corrected

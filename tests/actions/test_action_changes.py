@@ -100,6 +100,21 @@ def test_an_address_change_for_a_named_order_starts_its_check():
     assert messages == []
 
 
+def test_a_new_address_given_to_the_offer_to_check_is_not_taken_for_the_orders_zip_code():
+    # Seen in a chat: "it's 55 Oak Lane, Portland OR 97201" to "Would you like me to check your order?" (order 10001
+    # checked earlier) was checked as 10001's ZIP code: "I couldn't find an order with that number...".
+    text = "it's 55 Oak Lane, Portland OR 97201"
+    tracker = make_tracker(verified(10001), text=text, intent="inform")
+    tracker.events = [{"event": "session_started"}, _user(text, "inform")]
+    events, messages = run_action(ActionStartAddressCheck(), tracker)
+    assert slot_sets(events) == [("order_task", "address")] and messages == []
+    # An order number alone is still the order to check.
+    tracker = make_tracker(text="10002", intent="inform")
+    tracker.events = [{"event": "session_started"}, _user("10002", "inform")]
+    events, _ = run_action(ActionStartAddressCheck(), tracker)
+    assert slot_sets(events) == [("order_task", "address"), ("order_id", "10002")]
+
+
 @pytest.mark.parametrize(
     "order_id, expected, person",
     [

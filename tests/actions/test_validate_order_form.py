@@ -44,6 +44,18 @@ def test_bare_five_digits_answering_identity_question_is_a_zip(form):
     assert messages == []
 
 
+def test_a_new_delivery_address_is_not_read_as_the_orders_zip_code_unless_the_zip_was_asked_for(form):
+    # Seen in a chat: "it's 55 Oak Lane, Portland OR 97201" to the offer to check whether order 10001's address can
+    # change (10001 checked earlier with alice@example.com) was checked as 10001's ZIP code: a failed check.
+    text = "it's 55 Oak Lane, Portland OR 97201"
+    events, messages = run_action(form, make_tracker(verified(10001), text=text, intent="inform"))
+    assert slot_sets(events) == [] and messages == []
+    # Asked for the ZIP code, an address holding it answers the question.
+    events, _ = run_action(form, make_tracker({"order_id": "10001"}, text="55 Oak Lane, San Francisco CA 94110",
+                                              requested_slot="order_identity"))
+    assert slot_sets(events) == [("order_identity", "94110")]
+
+
 def test_correct_pair_in_one_message_sets_both_without_failure(form):
     tracker = make_tracker(text="order 10004, my email is carol@example.com", intent="track_order")
     events, messages = run_action(form, tracker)
