@@ -170,6 +170,7 @@ class BrightbayFacebookInput(FacebookInput):
                  inbox: Optional[WebhookInbox] = None) -> None:
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self._tasks: Set[asyncio.Task] = set()
+        self._watch: Optional[asyncio.Task] = None  # the inbox check, from server start to stop
         self.inbox = inbox or inbox_from_env(self.name(), dict(os.environ), VAR_DIR / "webhook_inbox.sqlite")
 
     def client(self) -> GraphClient:
@@ -220,9 +221,8 @@ class BrightbayFacebookInput(FacebookInput):
 
         @fb_webhook.listener("before_server_stop")
         async def finish_acknowledged_events(_: Any, loop: asyncio.AbstractEventLoop) -> None:
-            watch = getattr(self, "_watch", None)
-            if watch is not None:
-                watch.cancel()
+            if self._watch is not None:
+                self._watch.cancel()
             # Meta does not send an acknowledged event again: answer what is in hand before exiting.
             if self._tasks:
                 logger.info("Answering %d Messenger event(s) before stopping", len(self._tasks))
