@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.complaints import asks_for_replacement
-from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
+from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline, still_waiting_question
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, said_not_in_order
 from actions.session import latest_request, user_messages
@@ -391,6 +391,14 @@ async def file_refund(
     return [SlotSet(PENDING_SLOT, None)] + ([SlotSet(ITEMS_SLOT, None)] if items else [])
 
 
+# A question about money while the cancellation of an order not yet shipped waits for a yes (help center, payment
+# article: the card is authorized when the order is placed and charged when it ships).
+CANCEL_BEFORE_CHARGE_TEXT = (
+    "No: order {order_id} hasn't shipped, so it hasn't been charged (we charge when an order ships). If you cancel it "
+    "now, the authorization on your payment method is released, and there's no cancellation fee."
+)
+
+
 class ActionRefundStatus(VerifiedOrderAction):
     """Shows the refunds of the verified order."""
 
@@ -403,7 +411,12 @@ class ActionRefundStatus(VerifiedOrderAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
         refunds = await asyncio.to_thread(self._service.refunds, order.order_id, identity)
-        if not refunds and asks_about_second_charge(tracker):
+        if not refunds and tracker.get_slot(PENDING_SLOT) == "cancel_order" and order.status is OrderStatus.PROCESSING:
+            # Seen in a chat: "wait, will i still get charged?" while "Shall I cancel it?" waited (read as
+            # track_refund) got "I don't see a return or refund", and the question was not asked again.
+            dispatcher.utter_message(text=CANCEL_BEFORE_CHARGE_TEXT.format(order_id=order.order_id))
+            dispatcher.utter_message(text=still_waiting_question(tracker), buttons=CONFIRM_BUTTONS)
+        elif not refunds and asks_about_second_charge(tracker):
             # Seen in a chat: "when will i get the extra charge back?" after "i was charged twice for order 10002"
             # got "It hasn't shipped yet, so there's nothing to refund".
             dispatcher.utter_message(text=SECOND_CHARGE_TEXT.format(order_id=order.order_id), buttons=CONNECT_BUTTONS)

@@ -439,3 +439,19 @@ def test_the_whole_order_asked_for_while_one_items_refund_waits_replaces_the_off
     if intent != "get_refund":
         same = make_tracker(waiting, text="can i return the bottle?", intent=intent)
         assert "Shall I go ahead?" not in " ".join(texts(run_action(action, same)[1]))
+
+
+def test_asking_about_a_charge_while_a_cancellation_waits_gets_the_cancellations_answer_and_the_question(status):
+    # Seen in a chat: "wait, will i still get charged?" while "Shall I cancel it?" waited for order 10002 (read as
+    # track_refund, 0.83) got "I don't see a return or refund for order 10002", and the question was not asked again.
+    tracker = make_tracker(verified(10002, pending_confirmation="cancel_order"), text="wait, will i still get charged?",
+                           intent="track_refund")
+    events, messages = run_action(status, tracker)
+    answer, again = messages
+    assert answer["text"].startswith("No: order 10002 hasn't shipped, so it hasn't been charged")
+    assert again["text"] == "Shall I still cancel order 10002?" and [b["payload"] for b in again["buttons"]] == [
+        "/affirm", "/deny"]
+    assert events == []
+    # Without a cancellation waiting, the refund status as before.
+    _, messages = run_action(status, make_tracker(verified(10002), text="where is my refund", intent="track_refund"))
+    assert messages[0]["text"].startswith("I don't see a return or refund for order 10002")
