@@ -101,17 +101,19 @@ async def offer_to_return_items_named(
 
 
 async def offered_other_items_while_a_refund_waits(
-    dispatcher: CollectingDispatcher, tracker: Tracker, service: OrderService
+    dispatcher: CollectingDispatcher, tracker: Tracker, service: OrderService, order: Optional[OrderSummary] = None
 ) -> Optional[List[EventType]]:
     """"actually can i return both the bottle and the carabiners?" while the bottle's refund waits for a yes (read
     as a policy question or out of scope): the offer of the refund of what it names now, which replaces the one
     waiting; None when no refund waits or the message names the same items, none, or items that can't be
-    refunded (the caller answers as usual)."""
+    refunded (the caller answers as usual). ``order``: the conversation's order when the caller has checked it
+    already (else it is checked here)."""
     text = (tracker.latest_message or {}).get("text") or ""
     order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
     if tracker.get_slot(PENDING_SLOT) != "refund" or not (order_id and identity and _RETURN_WORDS.search(text)):
         return None
-    order = await asyncio.to_thread(service.verify, int(order_id), identity)
+    if order is None:
+        order = await asyncio.to_thread(service.verify, int(order_id), identity)
     if order is None:
         return None
     names = [name for name, _ in order.items]
@@ -247,7 +249,7 @@ class ActionRequestRefund(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        offered = await offered_other_items_while_a_refund_waits(dispatcher, tracker, self._service)
+        offered = await offered_other_items_while_a_refund_waits(dispatcher, tracker, self._service, order)
         if offered is not None:
             return offered  # "actually return both the bottle and the carabiners" while the bottle's waits
         answer = answers_the_question(tracker, "refund")
