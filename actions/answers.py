@@ -15,10 +15,11 @@ from datetime import date, timedelta
 from typing import List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.changes import said_checked_orders_address_change
 from actions.complaints import said_how_to_speed_up
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
@@ -26,6 +27,7 @@ from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_p
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
                              said_cancelled_orders_money)
 from actions.session import session_events, user_messages
+from actions.several_orders import ACTION_LISTEN
 from actions.verification import conversation_order, said_what_comes_next
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
@@ -278,6 +280,9 @@ class ActionAnswerQuestion(Action):
             # "can you expedite it?" about the order checked: its own answer (the help center's passage on
             # upgrading to Express scores low for "expedite", and the phone-orders passage was given).
             return []
+        if await said_checked_orders_address_change(dispatcher, tracker, self._orders):
+            # The rule's offer to check an order would follow; the order checked already answered it.
+            return [FollowupAction(ACTION_LISTEN)]
         if await said_cancelled_orders_money(dispatcher, tracker, self._orders):
             # Seen in a chat: "how long until i see the money?" right after a cancellation got the refund timing of
             # a return ("after the return reaches our warehouse").

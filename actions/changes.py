@@ -3,7 +3,8 @@ hasn't shipped (the customer then orders again) or a return once it has. The del
 exception: the customer changes it in their account until the order ships."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from datetime import date
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -14,10 +15,17 @@ from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order
 from actions.session import latest_request
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, VerifiedOrderAction, order_values_kept
+from actions.verification import (
+    IDENTITY_SLOT,
+    ORDER_ID_SLOT,
+    TASK_SLOT,
+    VerifiedOrderAction,
+    conversation_order,
+    order_values_kept,
+)
 from bot.db.models import OrderStatus
 from bot.formatting import day, money
-from bot.orders import OrderSummary
+from bot.orders import OrderService, OrderSummary
 from bot.parsing import ORDER_ID, find_entities, has_street_address
 
 CHANGE_TASK = "change"
@@ -99,6 +107,47 @@ class ActionChangeOrder(VerifiedOrderAction):
         return [SlotSet(PENDING_SLOT, "cancel_order")]
 
 
+def address_change_reply(order: OrderSummary, today: date) -> Tuple[Text, Optional[List[Dict[Text, Text]]]]:
+    """Whether ``order``'s delivery address can still be changed, and how: the text and its buttons."""
+    number = order.order_id
+    if order.status is OrderStatus.PROCESSING:
+        return (
+            f"Order {number} hasn't shipped yet, so you can still change its delivery address: open it under "
+            'Account > Orders at brightbay.example and choose "Change address".'
+        ), None
+    if order.status is OrderStatus.SHIPPED:
+        tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
+        return (
+            f"Order {number} has already shipped with {order.carrier}{tracking}, so its delivery address can't "
+            "be changed anymore. If no one will be at that address, a support agent can look into what's possible."
+        ), OFFER_HUMAN_BUTTONS
+    if order.status is OrderStatus.DELIVERED:
+        return (
+            f"Order {number} was already delivered {day(order.delivered_on, today)}. "
+            "If it went to the wrong address, a support agent can help."
+        ), OFFER_HUMAN_BUTTONS
+    return f"Order {number} was {order.status.value}, so there's no delivery to change.", None
+
+
+async def said_checked_orders_address_change(
+    dispatcher: CollectingDispatcher, tracker: Tracker, orders: OrderService
+) -> bool:
+    """"can i change the delivery address?" (no order named) after an order was checked in this conversation:
+    that order's answer, and True; False, saying nothing, otherwise (the general answer and the offer to check
+    an order follow). Seen in a chat: after order 10001's status, the question got the offer to check an order."""
+    message = tracker.latest_message or {}
+    if (message.get("intent") or {}).get("name") != "change_shipping_address" or (tracker.active_loop or {}).get("name"):
+        return False
+    if any(s.entity == ORDER_ID for s in find_entities(message.get("text"))):
+        return False  # "...for order 10002": the rule for a named order checks that one
+    order = await conversation_order(tracker, orders)
+    if order is None:
+        return False
+    text, buttons = address_change_reply(order, orders.today())
+    dispatcher.utter_message(text=text, buttons=buttons)
+    return True
+
+
 class ActionAddressChange(VerifiedOrderAction):
     """Says whether the verified order's delivery address can still be changed, and how."""
 
@@ -108,31 +157,6 @@ class ActionAddressChange(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
-        number = order.order_id
-        if order.status is OrderStatus.PROCESSING:
-            dispatcher.utter_message(
-                text=(
-                    f"Order {number} hasn't shipped yet, so you can still change its delivery address: open it under "
-                    'Account > Orders at brightbay.example and choose "Change address".'
-                )
-            )
-        elif order.status is OrderStatus.SHIPPED:
-            tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
-            dispatcher.utter_message(
-                text=(
-                    f"Order {number} has already shipped with {order.carrier}{tracking}, so its delivery address can't "
-                    "be changed anymore. If no one will be at that address, a support agent can look into what's possible."
-                ),
-                buttons=OFFER_HUMAN_BUTTONS,
-            )
-        elif order.status is OrderStatus.DELIVERED:
-            dispatcher.utter_message(
-                text=(
-                    f"Order {number} was already delivered {day(order.delivered_on, self._service.today())}. "
-                    "If it went to the wrong address, a support agent can help."
-                ),
-                buttons=OFFER_HUMAN_BUTTONS,
-            )
-        else:
-            dispatcher.utter_message(text=f"Order {number} was {order.status.value}, so there's no delivery to change.")
+        text, buttons = address_change_reply(order, self._service.today())
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []

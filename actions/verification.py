@@ -368,6 +368,34 @@ def answer_to_number_or_zip(tracker: Tracker) -> Optional[Text]:
     return None
 
 
+# "how do i return an item?": a question about how gets what the customer can do themselves before the order
+# check starts (seen in a chat: only "What's your order number?", as if the question went unread). Keyed by the
+# order task the request starts; the wording follows the help center (data/kb).
+SELF_SERVICE_TEXT = {
+    "refund": 'You can start a return yourself under Account > Orders (open the order and choose "Return items"), '
+              "or I can start it here and tell you first whether it can still be returned.",
+    "cancel": 'You can cancel an order yourself under Account > Orders (open it and choose "Cancel order") until it '
+              "ships, free of charge, or I can cancel it for you here.",
+    "status": "You can see the carrier and tracking number under Account > Orders, or I can look it up for you here.",
+    "refund_status": 'You can see it under Account > Orders (open the order and look for "Refund status"), or I can '
+                     "check it for you here.",
+}
+_TASK_OF_INTENT = {"get_refund": "refund", "cancel_order": "cancel", "track_order": "status", "track_refund": "refund_status"}
+_ASKS_HOW = re.compile(
+    r"\b(?:how (?:do|can|could|would|should|will) (?:i|we)|what(?:'s| is) the (?:way|process) to|where (?:do|can) i)\b",
+    re.IGNORECASE,
+)
+
+
+def self_service_text(tracker: Tracker) -> Optional[Text]:
+    """What the customer can do themselves, when the request that started the order check asked how to do it."""
+    message = tracker.latest_message or {}
+    task = _TASK_OF_INTENT.get((message.get("intent") or {}).get("name"))
+    if task is None or task != tracker.get_slot(TASK_SLOT) or not _ASKS_HOW.search(message.get("text") or ""):
+        return None
+    return SELF_SERVICE_TEXT[task]
+
+
 class ActionAskOrderId(Action):
     """The order form's question for the order number; after a failed check, how to correct one value."""
 
@@ -387,6 +415,9 @@ class ActionAskOrderId(Action):
         elif isinstance(tracker.get_slot(TRIED_SLOT), dict):
             dispatcher.utter_message(text=CORRECTION_TEXT)
         else:
+            preface = self_service_text(tracker)
+            if preface:
+                dispatcher.utter_message(text=preface)
             dispatcher.utter_message(response="utter_ask_order_id")
         return []
 

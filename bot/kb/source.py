@@ -168,6 +168,22 @@ def other_store_price_wording(message: str, history: Sequence[str] = ()) -> Opti
     return None
 
 
+# "send back" is the customers' word for a return; the help center says "return", and the words apart ("i need
+# to send back the lantern i ordered") read to the encoder as sending or ordering (the order-confirmation email
+# was found for "what are the steps for that?" after it).
+# ("send me back a refund" is sent to the customer: not a return.)
+_SEND_BACK = re.compile(
+    r"\b(send|sending|sent)\b(?!\s+(?:me|us|you)\b)((?:\s+(?!back\b)[\w'-]+){0,3}?)\s+back\b", re.IGNORECASE
+)
+_RETURN_WORD = {"send": "return", "sending": "returning", "sent": "returned"}
+
+
+def in_help_center_words(message: str) -> str:
+    """``message`` with "send ... back" worded as the help center words it ("can i send it back" -> "can i
+    return it", "i sent the tent back" -> "i returned the tent")."""
+    return _SEND_BACK.sub(lambda m: _RETURN_WORD[m.group(1).lower()] + m.group(2), message)
+
+
 def topic_turns(turns: Sequence[str]) -> List[str]:
     """The earlier turns a follow-up can lean on: those that name a topic ("how does that work?" names none)."""
     return [t for t in turns if not names_no_topic(t)]
@@ -255,6 +271,10 @@ class LocalKnowledgeSource(KnowledgeSource):
         plain = without_promo_codes(query)
         if plain != query:
             return replace(self.retrieve(plain, history, follow_up, item_words), reworded=plain)
+        worded, history_worded = in_help_center_words(query), [in_help_center_words(turn) for turn in history]
+        if worded != query or history_worded != list(history):
+            found = self.retrieve(worded, history_worded, follow_up, item_words)
+            return replace(found, reworded=found.reworded or (worded if worded != query else None))
         elsewhere = other_store_price_wording(query, history)
         if elsewhere and elsewhere != query:
             return replace(self.retrieve(elsewhere, (), False, item_words), reworded=elsewhere)

@@ -167,3 +167,31 @@ def test_a_change_naming_a_product_the_order_does_not_hold_offers_nothing(change
                                "another order, tell me that order's number.")
     assert message["awaits_order_number"] == "change" and events == []
     assert fresh_service.verify(10002, "bob@example.com").status is OrderStatus.PROCESSING
+
+
+def test_an_address_question_after_an_order_was_checked_answers_for_that_order(order_service, db_state):
+    # Seen in a chat: "can i change the delivery address" right after order 10001's status got the general answer
+    # and "Would you like me to check your order?" for the order just checked.
+    from actions.answers import ActionAnswerQuestion
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerQuestion(orders=order_service, catalog=ProductCatalog(order_service.session_factory))
+    before = db_state()
+    events, messages = run_action(
+        action, make_tracker(verified(10001), text="can i change the delivery address", intent="change_shipping_address"))
+    [message] = messages
+    assert message["text"].startswith("Order 10001 has already shipped with UPS") and message["buttons"]
+    # The rule's offer to check an order does not follow.
+    assert events == [{"event": "followup", "name": "action_listen", "timestamp": None}]
+    assert db_state() == before
+    # Someone else's email in the slots: no order of theirs is told; the general answer and the offer follow.
+    _, messages = run_action(action, make_tracker(
+        verified(10001, "bob@example.com"), text="can i change the delivery address", intent="change_shipping_address"))
+    assert "Order 10001" not in " ".join(m.get("text") or "" for m in messages)
+    # Another order named: the rule for a named order checks that one.
+    events, messages = run_action(action, make_tracker(
+        verified(10001), text="can i change the delivery address for order 10002", intent="change_shipping_address"))
+    assert not events and not any((m.get("text") or "").startswith("Order 10001") for m in messages)
+    # Another intent keeps its own answer.
+    _, messages = run_action(action, make_tracker(verified(10001), text="what are the delivery options", intent="delivery_options"))
+    assert not any((m.get("text") or "").startswith("Order 10001") for m in messages)

@@ -229,6 +229,31 @@ def test_after_a_failed_check_the_form_asks_for_a_correction():
     assert messages == [{**messages[0], "response": "utter_ask_order_id"}]
 
 
+@pytest.mark.parametrize("text, intent, task, start", [
+    ("how do i return an item?", "get_refund", "refund", "You can start a return yourself under Account > Orders"),
+    ("how can i cancel my order", "cancel_order", "cancel", "You can cancel an order yourself under Account > Orders"),
+    ("how do i track my order", "track_order", "status", "You can see the carrier and tracking number"),
+    ("how do i check my refund", "track_refund", "refund_status", 'You can see it under Account > Orders'),
+])
+def test_a_how_to_request_hears_what_the_customer_can_do_before_the_order_number_is_asked(text, intent, task, start):
+    # Seen in a chat: "how do i return an item?" got only "What's your order number?".
+    tracker = make_tracker({"order_task": task}, text=text, intent=intent, requested_slot="order_id")
+    _, messages = run_action(ActionAskOrderId(), tracker)
+    assert messages[0]["text"].startswith(start) and messages[1]["response"] == "utter_ask_order_id"
+    assert len(messages) == 2
+    # A request that doesn't ask how: the question alone.
+    tracker = make_tracker({"order_task": task}, text="i want my money back for the tent", intent=intent,
+                           requested_slot="order_id")
+    assert [m.get("response") for m in run_action(ActionAskOrderId(), tracker)[1]] == ["utter_ask_order_id"]
+
+
+def test_a_how_question_about_something_else_during_the_check_gets_the_question_alone():
+    # "how do i find my order number" while the refund's check asks for it is not the refund's how-to.
+    tracker = make_tracker({"order_task": "refund"}, text="how do i find my order number", intent="inform",
+                           requested_slot="order_id")
+    assert [m.get("response") for m in run_action(ActionAskOrderId(), tracker)[1]] == ["utter_ask_order_id"]
+
+
 def test_locked_form_only_ends_itself(form):
     tracker = make_tracker({"verification_failures": 3.0}, text="order 10001 alice@example.com",
                            requested_slot="order_id")

@@ -9,6 +9,7 @@ from bot.kb.source import (
     is_elliptic,
     topic_turns,
     without_opening_filler,
+    in_help_center_words,
     other_store_price_wording,
     without_promo_codes,
 )
@@ -320,3 +321,21 @@ def test_a_preferred_article_is_kept_alone_only_within_the_margin_and_for_a_mess
     assert with_preferred_articles(Retrieval(hits), frozenset({"help/payment"})).hits == hits  # 0.075 behind
     assert with_preferred_articles(Retrieval(hits, ["earlier turn"]), frozenset({"help/shipping"})).hits == hits
     assert with_preferred_articles(Retrieval(hits), frozenset()).hits == hits
+
+
+@pytest.mark.parametrize("message, worded", [
+    ("i need to send back the lantern i ordered", "i need to return the lantern i ordered"),
+    ("can i send it back?", "can i return it?"),
+    ("I sent the tent back last week", "I returned the tent last week"),
+    ("they sent me back a refund", "they sent me back a refund"),  # sent to the customer: not a return
+    ("send the invoice to my email", "send the invoice to my email"),
+])
+def test_sending_something_back_is_worded_as_a_return(message, worded):
+    assert in_help_center_words(message) == worded
+
+
+def test_the_steps_after_sending_something_back_are_the_return_steps(kb_source: LocalKnowledgeSource):
+    # "what are the steps for that?" after "i need to send back the lantern i ordered" got the order-confirmation
+    # email's passage: the encoder read "send" and "ordered".
+    answer = ask(kb_source, "what are the steps for that?", ["i need to send back the lantern i ordered"])
+    assert answer.sources[0][1].endswith("help/returns") and "Return items" in answer.text
