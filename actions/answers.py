@@ -23,6 +23,7 @@ from actions.changes import said_checked_orders_address_change
 from actions.complaints import said_how_to_speed_up
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.order_status import said_checked_orders_carrier
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
                              said_cancelled_orders_money)
@@ -283,6 +284,8 @@ class ActionAnswerQuestion(Action):
         if await said_checked_orders_address_change(dispatcher, tracker, self._orders):
             # The rule's offer to check an order would follow; the order checked already answered it.
             return [FollowupAction(ACTION_LISTEN)]
+        if await said_checked_orders_carrier(dispatcher, tracker, self._orders):
+            return []
         if await said_cancelled_orders_money(dispatcher, tracker, self._orders):
             # Seen in a chat: "how long until i see the money?" right after a cancellation got the refund timing of
             # a return ("after the return reaches our warehouse").
@@ -332,10 +335,11 @@ class ActionAnswerQuestion(Action):
             # has no passage for ("i want to buy an item" would get the guest-checkout sentence).
             about_product = intent == "place_order" or asks_about_products(question)
             item_words = ItemWords() if about_product else await self._item_words(tracker)
+            articles = articles_of_intent(message)  # of an intent the NLU is sure of
             found = await asyncio.to_thread(
-                source.retrieve, question, earlier_user_messages(tracker), waiting is not None, item_words
+                source.retrieve, question, earlier_user_messages(tracker), waiting is not None, item_words, articles
             )
-            found = with_preferred_articles(found, articles_of_intent(message))
+            found = with_preferred_articles(found, articles)
             answer: Answer = await self._answerer_for_process().answer(
                 found.question(question), found.context, found.hits, recent_conversation(tracker)
             )

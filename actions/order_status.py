@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date, timedelta
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
@@ -14,11 +15,11 @@ from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order, said_order_disputed
 from actions.session import recent_bot_turns
 from actions.several_orders import order_request, other_orders_asked_with
-from actions.verification import VerifiedOrderAction
+from actions.verification import VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.holidays import holiday_on
-from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderSummary, business_days_between
+from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderService, OrderSummary, business_days_between
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
 # "it hasn't arrived" about a shipped order not yet due.
@@ -84,6 +85,40 @@ def _status(order: OrderSummary, today: date) -> Text:
     if order.status is OrderStatus.CANCELLED:
         return f"{head} was cancelled."
     return f"{head} was returned."
+
+
+# "and who's the carrier again?", "which courier is it with": the order's own carrier. "which carriers do you
+# use?" asks about the store, which the help center answers.
+_ASKS_CARRIER = re.compile(r"\b(?:carrier|courier|delivery company|shipping company)\b", re.IGNORECASE)
+_ASKS_STORES_CARRIERS = re.compile(r"\b(?:carriers|couriers|companies|do you (?:use|ship with|work with))\b", re.IGNORECASE)
+
+
+def carrier_text(order: OrderSummary, today: date) -> Optional[Text]:
+    """Who delivers ``order`` and its tracking number; None for a cancelled or returned order."""
+    tracking = f", tracking number {order.tracking_number}" if order.tracking_number else ""
+    if order.status is OrderStatus.PROCESSING:
+        return (f"Order {order.order_id} hasn't shipped yet, so it has no carrier or tracking number yet: we email you "
+                f"both when it leaves our warehouse (it should ship {day(order.expected_ship_on, today)}).")
+    if order.status is OrderStatus.SHIPPED and order.carrier:
+        eta = f" It's expected to arrive {day(order.eta, today)}." if order.eta else ""
+        return f"Order {order.order_id} is with {order.carrier}{tracking}.{eta}"
+    if order.status is OrderStatus.DELIVERED and order.carrier:
+        return f"Order {order.order_id} was delivered by {order.carrier}{tracking}, {day(order.delivered_on, today)}."
+    return None
+
+
+async def said_checked_orders_carrier(dispatcher: CollectingDispatcher, tracker: Tracker, orders: OrderService) -> bool:
+    """"who's the carrier again?" after an order was checked in this conversation: that order's carrier and
+    tracking number, and True; False, saying nothing, otherwise (the help center answers). Seen in a chat: it got
+    "that's outside what I can help with" right after order 10001's status."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if not _ASKS_CARRIER.search(text) or _ASKS_STORES_CARRIERS.search(text):
+        return False
+    order = await conversation_order(tracker, orders)
+    reply = order and carrier_text(order, orders.today())
+    if reply:
+        dispatcher.utter_message(text=reply)
+    return bool(reply)
 
 
 def _days(start: date, end: date) -> List[date]:

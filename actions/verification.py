@@ -663,7 +663,11 @@ class ActionAskOrderTask(Action):
         if typed and asked_to_connect(tracker):
             # "10001" right after "Would you like me to connect you with an agent?" about a double charge: the
             # number is for the agent, not a new request (it was asked what to do with the order).
-            what = f"order {order_id}" if order_id else "that"
+            # "carol@example.com" after the number: said as well (the same sentence again read as unread).
+            said = [f"order {order_id}"] if order_id else []
+            if IDENTITY_SLOT in typed:
+                said.append("your email address" if "@" in str(typed[IDENTITY_SLOT]) else "your ZIP code")
+            what = " and ".join(said) or "that"
             dispatcher.utter_message(
                 text=f"Thanks, the agent will see {what} in the summary I pass on. Shall I connect you now?",
                 buttons=CONNECT_BUTTONS,

@@ -51,9 +51,9 @@ def evaluate(source: LocalKnowledgeSource, questions: Sequence[dict], min_releva
     unanswerable = [q for q in questions if not q["article"]]
     at1 = at3 = facts = false_refusals = refusals = 0
     for item in questions:
-        found = source.retrieve(item["q"], topic_turns(item.get("history", [])), item_words=item_words)
-        if parses is not None:
-            found = with_preferred_articles(found, articles_of_intent(parses[item["q"]]))
+        articles = articles_of_intent(parses[item["q"]]) if parses is not None else frozenset()
+        found = source.retrieve(item["q"], topic_turns(item.get("history", [])), item_words=item_words, articles=articles)
+        found = with_preferred_articles(found, articles)
         hits = found.hits
         answer = extract_answer(found.question(item["q"]), hits, min_relevance, found.context)
         ids = [h.chunk.article_id for h in hits]

@@ -12,7 +12,7 @@ from scipy import sparse
 _TOKEN = re.compile(r"\$?\d+(?:[.,:\-]\d+)*|[a-z]+(?:'[a-z]+)?")
 _STOPWORDS = frozenset(
     "a an and are as at be by can could do does for from had has have how i if in is it its "
-    "me my of on or our so that the their them then there this to up was we were what when what's "
+    "me my of on or our so that the their them then there they this to up was we were what when what's "
     "where where's which who will with would you your i'm it's that's there's i'd i've don't".split()
 )
 

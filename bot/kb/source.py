@@ -232,15 +232,17 @@ class KnowledgeSource(ABC):
         """Best passages for ``query``; ``history`` holds the earlier user messages, oldest first."""
 
     def retrieve(
-        self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords()
+        self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords(),
+        articles: FrozenSet[str] = frozenset(),
     ) -> Retrieval:
         """The passages and the earlier turns the answer should read the question with.
 
         ``follow_up`` says the conversation makes the message a follow-up whatever its wording (a question
         asked while a change the earlier turns requested waits for a yes). ``item_words`` are the words that
         name the store's products (``bot.catalog.item_words``), for sources that search a question naming one
-        as a question about any item. Sources that cannot tell a follow-up from a new topic keep the whole
-        history.
+        as a question about any item. ``articles`` are those of the message's intent when the NLU is sure of it:
+        a follow-up that finds them is not a change of topic. Sources that cannot tell a follow-up from a new
+        topic keep the whole history.
         """
         return Retrieval(self.search(query, history), list(history))
 
@@ -263,37 +265,38 @@ class LocalKnowledgeSource(KnowledgeSource):
         return self.retrieve(query, history).hits
 
     def retrieve(
-        self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords()
+        self, query: str, history: Sequence[str] = (), follow_up: bool = False, item_words: ItemWords = ItemWords(),
+        articles: FrozenSet[str] = frozenset(),
     ) -> Retrieval:
         """The passages for the message as written and, when it names a product in words no passage uses, for
         it worded about an item instead, or about an item of its department when that scores within
         DEPARTMENT_MARGIN of it: the wording whose best passage is closest. A quoted promo code is left out."""
         plain = without_promo_codes(query)
         if plain != query:
-            return replace(self.retrieve(plain, history, follow_up, item_words), reworded=plain)
+            return replace(self.retrieve(plain, history, follow_up, item_words, articles), reworded=plain)
         worded, history_worded = in_help_center_words(query), [in_help_center_words(turn) for turn in history]
         if worded != query or history_worded != list(history):
-            found = self.retrieve(worded, history_worded, follow_up, item_words)
+            found = self.retrieve(worded, history_worded, follow_up, item_words, articles)
             return replace(found, reworded=found.reworded or (worded if worded != query else None))
         elsewhere = other_store_price_wording(query, history)
         if elsewhere and elsewhere != query:
-            return replace(self.retrieve(elsewhere, (), False, item_words), reworded=elsewhere)
-        found = self._retrieve(query, history, follow_up)
+            return replace(self.retrieve(elsewhere, (), False, item_words, articles), reworded=elsewhere)
+        found = self._retrieve(query, history, follow_up, articles)
         if found.context and item_words.nouns and not names_no_topic(query):
             # "does it come with a warranty" after "is the espresso machine in stock?": the earlier turns' products
             # worded by their department ("the home item"), as a message naming one is. ("how do i do that" is all
             # about the earlier turn, which is searched as written.)
             by_department = [self.generic_wording(turn, item_words, by_department=True) or turn for turn in history]
             if by_department != list(history):
-                found = self._retrieve(query, by_department, follow_up)
+                found = self._retrieve(query, by_department, follow_up, articles)
         generic = self.generic_wording(query, item_words)
         if generic is None:
             return found
-        general = self._retrieve(generic, history, follow_up)
+        general = self._retrieve(generic, history, follow_up, articles)
         by_department = self.generic_wording(query, item_words, by_department=True)
         if by_department != generic:
             # It says more about the product than "the item" does, so it wins when nearly as close.
-            departmental = self._retrieve(by_department, history, follow_up)
+            departmental = self._retrieve(by_department, history, follow_up, articles)
             if _top_dense(departmental.hits) >= _top_dense(general.hits) - DEPARTMENT_MARGIN:
                 general, generic = departmental, by_department
         if _top_dense(general.hits) <= _top_dense(found.hits):
@@ -341,10 +344,12 @@ class LocalKnowledgeSource(KnowledgeSource):
             query = query[: determiner.start() if determiner else start] + item + query[end:]
         return query
 
-    def _retrieve(self, query: str, history: Sequence[str], follow_up: bool) -> Retrieval:
+    def _retrieve(
+        self, query: str, history: Sequence[str], follow_up: bool, articles: FrozenSet[str] = frozenset()
+    ) -> Retrieval:
         """For an elliptic follow-up (or one the conversation makes a follow-up), also search with the earlier
         turns mixed in and keep the better-scoring result, unless its passage has little to do with the new
-        message itself (a change of topic)."""
+        message itself (a change of topic) and isn't of ``articles`` (those of an intent the NLU is sure of)."""
         if not history or not (follow_up or is_elliptic(query)):
             # A message of its own is searched without the "ok", "so"... it opens with. (A follow-up keeps
             # them: "ok and what about..." is read as typed, against the turns before it.)
@@ -373,6 +378,11 @@ class LocalKnowledgeSource(KnowledgeSource):
             return Retrieval(alone)
         # The alone search scored its passages against the message's own vector: alone[0].dense_score.
         kept = self._relevance(with_context[0], encode_query(query)) / max(alone[0].dense_score, 1e-6)
+        if with_context[0].chunk.article_id in articles:
+            # The NLU is sure the message is about this article's topic, which the earlier turns found: not a
+            # change of topic ("actually wait, how much is the fee?" after "i need to cancel my order", whose
+            # words alone lean to the return shipping fee).
+            return Retrieval(with_context, used_history)
         if _top_dense(with_context) <= _top_dense(alone) and kept < CONTEXT_PREFERRED_RATIO:
             return Retrieval(alone)
         if kept < TOPIC_KEPT_RATIO:

@@ -293,3 +293,26 @@ def test_a_carrier_holiday_before_the_ship_day_is_named():
     placed = datetime(2026, 11, 27, 15, 30)
     order = dataclasses.replace(order, placed_on=placed.date(), expected_ship_on=expected_ship_day(placed))
     assert "ship the next business day. Items" in describe_status(order, today=placed.date())
+
+
+@pytest.mark.parametrize("text", ["and who's the carrier again?", "which courier is it with"])
+def test_asking_who_delivers_the_checked_order_gets_its_carrier(order_service, text):
+    # Seen in a chat: "and who's the carrier again?" right after order 10001's status got "that's outside what I
+    # can help with".
+    from actions.answers import ActionAnswerQuestion
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerQuestion(orders=order_service, catalog=ProductCatalog(order_service.session_factory))
+    _, messages = run_action(action, make_tracker(verified(10001), text=text, intent="out_of_scope"))
+    assert texts(messages) == ["Order 10001 is with UPS, tracking number 1Z999AA10123456784. It's expected to arrive "
+                               "on Tuesday, March 17."]
+    _, messages = run_action(action, make_tracker(verified(10002), text=text, intent="out_of_scope"))
+    assert texts(messages)[0].startswith("Order 10002 hasn't shipped yet, so it has no carrier or tracking number yet")
+    # Without a checked order, or someone else's email in the slots: the help center's answer, no order's carrier.
+    for slots in ({}, verified(10001, "bob@example.com")):
+        _, messages = run_action(action, make_tracker(slots, text=text, intent="out_of_scope"))
+        assert not any("1Z999AA10123456784" in (m.get("text") or "") for m in messages)
+    # A question about the store's carriers is the help center's, order checked or not.
+    _, messages = run_action(action, make_tracker(verified(10001), text="which carriers do you use?",
+                                                  intent="delivery_options"))
+    assert "UPS and USPS" in messages[0]["text"]

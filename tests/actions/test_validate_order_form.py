@@ -605,7 +605,8 @@ def test_an_order_number_after_the_offer_to_connect_is_for_the_agent():
     assert slot_sets(events) == [("order_id", "10001")]
     # The email that follows is kept the same way.
     events, messages = run_action(ActionAskOrderTask(), _after_bot_reply({"order_id": "10001"}, "alice@example.com", CONNECT_BUTTONS))
-    assert "order 10001" in messages[0]["text"] and slot_sets(events) == [("order_identity", "alice@example.com")]
+    assert messages[0]["text"].startswith("Thanks, the agent will see order 10001 and your email address in the summary")
+    assert slot_sets(events) == [("order_identity", "alice@example.com")]
     # After an answer that only offers a person in passing, the number starts a request of its own.
     _, messages = run_action(ActionAskOrderTask(), _after_bot_reply({}, "10001", OFFER_HUMAN_BUTTONS))
     assert _asked_what_to_do(messages) == "order 10001"

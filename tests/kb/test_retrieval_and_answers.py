@@ -339,3 +339,17 @@ def test_the_steps_after_sending_something_back_are_the_return_steps(kb_source: 
     # email's passage: the encoder read "send" and "ordered".
     answer = ask(kb_source, "what are the steps for that?", ["i need to send back the lantern i ordered"])
     assert answer.sources[0][1].endswith("help/returns") and "Return items" in answer.text
+
+
+def test_a_follow_up_the_nlu_is_sure_of_keeps_the_earlier_turn_when_it_finds_the_intents_article(kb_source):
+    # "how much is the fee?" alone leans to the return shipping fee; during a cancellation the NLU reads it as
+    # check_cancellation_fee, whose article the earlier turn finds.
+    found = kb_source.retrieve("actually wait, how much is the fee?", ["i need to cancel my order"],
+                               articles=frozenset({"help/cancel-order"}))
+    assert found.context == ["i need to cancel my order"]
+    answer = extract_answer(found.question("actually wait, how much is the fee?"), found.hits, context=found.context)
+    assert "no cancellation fee" in answer.text
+    # An intent of another article doesn't keep a turn whose passages aren't of it.
+    found = kb_source.retrieve("and how do I pay for it?", ["how much is express shipping"],
+                               articles=frozenset({"help/payment"}))
+    assert found.hits[0].chunk.article_id == "help/payment"
