@@ -16,12 +16,12 @@ from datetime import date
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.products import said_order_disputed
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT
-from actions.verification import conversation_order, said_what_comes_next
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT
+from actions.verification import conversation_order, order_values_kept, said_what_comes_next
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import ItemWords
 from bot.db.models import OrderStatus
@@ -138,6 +138,31 @@ async def said_how_to_speed_up(dispatcher: CollectingDispatcher, tracker: Tracke
     return bool(reply)
 
 
+# An order that hasn't left the warehouse yet: "it still hasn't shipped", "my order was never sent".
+_NOT_SHIPPED = re.compile(
+    r"\b(?:has ?n[o']?t|has not|have ?n[o']?t|have not|did ?n[o']?t|did not|was ?n[o']?t|was not|never|not)"
+    r" (?:yet |even |been )*(?:ship(?:ped)?|sent(?: out)?|dispatched|left (?:the|your) warehouse)\b",
+    re.IGNORECASE,
+)
+# A delay about a refund rather than an order: "still waiting for my refund".
+_ABOUT_REFUND = re.compile(r"\b(?:refunds?|money back|my money|reimburse\w*)\b", re.IGNORECASE)
+# ...or about something the order check can't see: "still waiting for a reply from support".
+_ABOUT_NO_ORDER = re.compile(r"\b(?:repl(?:y|ies)|answer|response|call ?back|email back|support|agent)\b", re.IGNORECASE)
+CHECK_FIRST_TEXT = "I'm sorry it's taking so long. Let me look at the order first, so I can tell you where it is."
+CHECK_REFUND_FIRST_TEXT = "I'm sorry it's taking so long. Let me look at the refund first, so I can tell you where it is."
+
+
+def delay_to_check(text: Optional[Text], response: Text) -> Optional[Text]:
+    """The order task that answers a delay complaint best by looking at the order first ("it still hasn't
+    shipped", "still waiting for my refund"): "status" or "refund_status"; None for any other complaint."""
+    text = text or ""
+    if not (_NOT_SHIPPED.search(text) or response == "utter_delay") or _ABOUT_NO_ORDER.search(text):
+        return None
+    if asks_to_speed_up(text):
+        return None  # "can you speed it up?": what can be done about it, not where it is
+    return "refund_status" if _ABOUT_REFUND.search(text) else "status"
+
+
 def says_tracking_stuck(text: Optional[Text]) -> bool:
     """"the tracking hasn't updated in 4 days", "my parcel is stuck in Memphis", "no updates since monday"."""
     return bool(text and _TRACKING_STUCK.search(text))
@@ -241,7 +266,18 @@ class ActionAnswerComplaint(Action):
         if said_what_comes_next(dispatcher, tracker):
             return []  # "what's the process?" while the order check waits (it got the apology)
         response = complaint_response(text)
-        if response == "utter_parcel_not_received" and tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT):
+        checked = tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT)
+        task = delay_to_check(text, response) if response in ("utter_delay", "utter_complaint") else None
+        if task and not checked and not (tracker.active_loop or {}).get("name"):
+            # Seen in a chat: "i ordered a kayak paddle last week and it still hasn't shipped, what's going on" got
+            # "Please tell me what happened": the assistant can look the order up, so it does before anything else.
+            dispatcher.utter_message(text=CHECK_REFUND_FIRST_TEXT if task == "refund_status" else CHECK_FIRST_TEXT)
+            return [SlotSet(TASK_SLOT, task)] + order_values_kept(tracker, bare_digits_as_zip=False) + [
+                FollowupAction("order_form")]
+        if task == "status" and response == "utter_complaint" and checked:
+            # "it still hasn't shipped" about the order checked: its own dates say when it should.
+            return await self._order_status().run(dispatcher, tracker, domain)
+        if response == "utter_parcel_not_received" and checked:
             # "i never got it" about the order checked in this conversation: its own dates answer it (due on
             # Monday, marked delivered 10 days ago...), not the general advice. (Run here rather than as a
             # follow-up action, after which the policies have no next action.)

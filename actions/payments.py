@@ -16,15 +16,25 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerQuestion
 
-# Charged twice, or charged for an order that doesn't exist: only a support agent can refund the extra charge.
-_WRONG_CHARGE = re.compile(
+# Charged twice: the help center explains the usual cause (a pending authorization from a failed attempt, released
+# by the bank), and only a support agent can refund a second charge that went through.
+_DOUBLE_CHARGE = re.compile(
     r"\b(?:charged|billed|paid|taken|debited|deducted)\b[^.?!]{0,25}\b(?:twice|two times|2 times|double|again|extra|more than once)\b"
-    r"|\b(?:double|duplicate|two|2|second|extra)[ -](?:charges?|payments?|transactions?|billing)\b"
-    r"|\bcharged\b[^.?!]{0,40}\b(?:no|without an?|never got an?|did ?n[o']?t get an?|have ?n[o']?t got an?) "
+    r"|\b(?:double|duplicate|two|2|second|extra)[ -](?:charges?|payments?|transactions?|billing)\b",
+    re.IGNORECASE,
+)
+# Charged for an order that doesn't exist: a support agent checks the payment.
+_CHARGE_WITHOUT_ORDER = re.compile(
+    r"\bcharged\b[^.?!]{0,40}\b(?:no|without an?|never got an?|did ?n[o']?t get an?|have ?n[o']?t got an?) "
     r"(?:order|confirmation|email)\b"
     r"|\bcharged\b[^.?!]{0,30}\b(?:cancel+ed|returned) order\b",
     re.IGNORECASE,
 )
+
+
+def is_wrong_charge(text: Optional[Text]) -> bool:
+    """A charge that shouldn't be there: twice, or without an order."""
+    return bool(text and (_DOUBLE_CHARGE.search(text) or _CHARGE_WITHOUT_ORDER.search(text)))
 
 # "my promo code isn't working", "the coupon won't apply", "the code SAVE10 says expired": not a card problem
 # (a ZIP, security or verification code, or an error code, is).
@@ -41,8 +51,11 @@ _PENDING = re.compile(r"\b(?:pending|authori[sz](?:ation|ed)|on hold|a hold)\b",
 
 
 def payment_response(text: Optional[Text]) -> Text:
-    """``utter_wrong_charge`` for a charge that shouldn't be there, else ``utter_payment_issue``."""
-    return "utter_wrong_charge" if text and _WRONG_CHARGE.search(text) else "utter_payment_issue"
+    """``utter_double_charge`` for a charge taken twice, ``utter_wrong_charge`` for one without an order, else
+    ``utter_payment_issue``."""
+    if text and _DOUBLE_CHARGE.search(text):
+        return "utter_double_charge"
+    return "utter_wrong_charge" if is_wrong_charge(text) else "utter_payment_issue"
 
 
 def about_promo_code(text: Optional[Text]) -> bool:
@@ -61,7 +74,7 @@ class ActionAnswerPaymentIssue(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         text = (tracker.latest_message or {}).get("text")
-        if about_promo_code(text) or (text and _PENDING.search(text) and not _WRONG_CHARGE.search(text)):
+        if about_promo_code(text) or (text and _PENDING.search(text) and not is_wrong_charge(text)):
             return await self._help_center.run(dispatcher, tracker, domain)
         dispatcher.utter_message(response=payment_response(text))
         return []

@@ -103,7 +103,7 @@ DEFAULTS: Dict[str, Any] = {
     "agent_offer_actions": [
         "utter_complaint", "utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay",
         "utter_replacement", "utter_stopped_working", "utter_stopped_working_maker", "utter_stopped_working_any",
-        "utter_wrong_charge", "action_answer_complaint",
+        "utter_wrong_charge", "utter_double_charge", "action_answer_complaint",
         "action_answer_payment_issue",
     ],
     # sensitive: categories of regular expressions for legal threats, privacy and security.

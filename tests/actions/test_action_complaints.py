@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from action_helpers import DOMAIN, make_tracker, run_action, verified
+from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, verified
 from actions.complaints import ActionAnswerComplaint, asks_for_replacement, complaint_response
 from bot.kb.source import ItemWords
 
@@ -194,7 +194,7 @@ def test_the_replacement_facts_are_the_help_centers():
     "response",
     ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay", "utter_replacement",
      "utter_stopped_working", "utter_stopped_working_maker", "utter_stopped_working_any", "utter_complaint",
-     "utter_wrong_charge"],
+     "utter_wrong_charge", "utter_double_charge"],
 )
 def test_every_reply_offers_a_person(response):
     [variant] = DOMAIN["responses"][response]
@@ -288,3 +288,46 @@ def test_asking_for_the_process_while_the_order_check_waits_gets_what_it_needs_n
     # Outside the order check, a complaint is answered as one.
     _, messages = run_action(action, make_tracker(text="what's the process?", intent="complaint"))
     assert messages[0].get("response") == "utter_complaint"
+
+
+@pytest.mark.parametrize("text, task, opening", [
+    ("i ordered a kayak paddle last week and it still hasn't shipped, what's going on", "status",
+     "I'm sorry it's taking so long. Let me look at the order first"),
+    ("my order 10002 was never sent", "status", "I'm sorry it's taking so long. Let me look at the order first"),
+    ("this is taking forever, where is my stuff", "status", "I'm sorry it's taking so long. Let me look at the order first"),
+    ("still waiting for my refund, this is taking so long", "refund_status",
+     "I'm sorry it's taking so long. Let me look at the refund first"),
+])
+def test_a_delay_with_no_order_checked_looks_the_order_up_first(order_service, text, task, opening):
+    # Seen in a chat: "i ordered a kayak paddle last week and it still hasn't shipped, what's going on" got the
+    # general apology, "Please tell me what happened".
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
+    events, messages = run_action(action, make_tracker(text=text, intent="complaint"))
+    assert messages[0]["text"].startswith(opening) and len(messages) == 1
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "order_form"}
+    assert ("order_task", task) in slot_sets(events[:-1])
+    # An order number in the complaint is kept for the check.
+    assert (("order_id", "10002") in slot_sets(events[:-1])) is ("10002" in text)
+    # During another order check, no new one starts.
+    _, messages = run_action(action, make_tracker({"order_task": "refund"}, text=text, intent="complaint",
+                                                  requested_slot="order_id"))
+    assert not any((m.get("text") or "").startswith(opening) for m in messages)
+
+
+def test_a_delay_about_something_the_order_check_cannot_see_gets_the_delay_reply(order_service):
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
+    for text in ("still waiting for a reply from support", "can you speed it up?"):
+        events, messages = run_action(action, make_tracker(text=text, intent="complaint"))
+        assert [m.get("response") for m in messages] == ["utter_delay"] and events == []
+
+
+def test_not_shipped_about_the_checked_order_gets_its_status(order_service):
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
+    _, messages = run_action(action, make_tracker(verified(10002), text="it still hasn't shipped??", intent="complaint"))
+    assert messages[0]["text"].startswith("Order 10002 ($1,249.00) was placed")
