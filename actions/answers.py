@@ -230,6 +230,22 @@ def return_window_text(question: Text, answer: Answer, today: date, window_days:
     return text
 
 
+# Questions about the order this conversation checked, answered from it before the help center is searched. Each
+# handler says its answer and returns True, or says nothing; the events follow its answer.
+CHECKED_ORDER_ANSWERS = (
+    # "can you expedite it?": the order's own answer (the help center's passage on upgrading to Express scores
+    # low for "expedite", and the phone-orders passage was given).
+    (said_how_to_speed_up, ()),
+    # "can i change the delivery address": the rule's offer to check an order would follow; the order checked
+    # already answered it.
+    (said_checked_orders_address_change, (FollowupAction(ACTION_LISTEN),)),
+    (said_checked_orders_carrier, ()),  # "who's the carrier again?"
+    # Seen in a chat: "how long until i see the money?" right after a cancellation got the refund timing of a
+    # return ("after the return reaches our warehouse").
+    (said_cancelled_orders_money, ()),
+)
+
+
 class ActionAnswerQuestion(Action):
     """Finds help-center passages for the customer's question (and the turns before it) and answers from them."""
 
@@ -275,21 +291,11 @@ class ActionAnswerQuestion(Action):
             return []
         if await said_order_disputed(dispatcher, tracker, self._orders, self._catalog):
             return []
+        for said, events in CHECKED_ORDER_ANSWERS:
+            if await said(dispatcher, tracker, self._orders):
+                return list(events)
         intent = (message.get("intent") or {}).get("name")
         question = (message.get("text") or "").strip()
-        if await said_how_to_speed_up(dispatcher, tracker, self._orders):
-            # "can you expedite it?" about the order checked: its own answer (the help center's passage on
-            # upgrading to Express scores low for "expedite", and the phone-orders passage was given).
-            return []
-        if await said_checked_orders_address_change(dispatcher, tracker, self._orders):
-            # The rule's offer to check an order would follow; the order checked already answered it.
-            return [FollowupAction(ACTION_LISTEN)]
-        if await said_checked_orders_carrier(dispatcher, tracker, self._orders):
-            return []
-        if await said_cancelled_orders_money(dispatcher, tracker, self._orders):
-            # Seen in a chat: "how long until i see the money?" right after a cancellation got the refund timing of
-            # a return ("after the return reaches our warehouse").
-            return []
         if intent in ("out_of_scope", "nlu_fallback") and has_street_address(question) and "?" not in question:
             # "123 main st, springfield" after being told how to change the delivery address: a new address,
             # which only the account (or an agent) can set. (Seen in a chat: "that's outside what I can help with".)

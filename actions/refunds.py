@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import date
+from decimal import Decimal
 from typing import List, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Tracker
@@ -362,6 +363,19 @@ class ActionConfirmRefund(VerifiedOrderAction):
         return await file_refund(self._service, dispatcher, order, identity, tracker.get_slot(ITEMS_SLOT) or [])
 
 
+# Help center, returns article: deducted from the refund of a return that isn't defective.
+RETURN_SHIPPING_FEE = Decimal("6.95")
+
+
+def return_shipping_text(amount: Decimal) -> Text:
+    """The fee and what it leaves of ``amount`` (seen in a chat: a $10.00 refund said "$6.95 is deducted", and the
+    customer had to work out that $3.05 would come back)."""
+    net = Decimal(amount) - RETURN_SHIPPING_FEE
+    return "Return shipping is free for defective items; otherwise $6.95 is deducted" + (
+        f", so you'd get {money(net)} back." if net > 0 else f", which would take all of the {money(amount)}."
+    )
+
+
 async def file_refund(
     service: OrderService, dispatcher: CollectingDispatcher, order: OrderSummary, identity: Text,
     items: Sequence[Text] = (),
@@ -376,8 +390,7 @@ async def file_refund(
                 f"I've requested refund #{refund.refund_id} of {money(refund.amount)}{items_for(refund.items)} "
                 f"for order {order.order_id}. "
                 "We'll email you a return label; the refund reaches your original payment method within "
-                "5-7 business days after the item arrives at our warehouse. Return shipping is free for defective "
-                "items; otherwise $6.95 is deducted."
+                "5-7 business days after the item arrives at our warehouse. " + return_shipping_text(refund.amount)
             )
         )
     elif result.outcome is RefundOutcome.PENDING_AGENT_APPROVAL:

@@ -5,7 +5,9 @@ import pytest
 
 from action_helpers import make_tracker, run_action, slot_sets, texts, verified
 from actions.answers import ActionAnswerQuestion
-from actions.refunds import ActionConfirmRefund, ActionRefundMoreItems, ActionRefundStatus, ActionRequestRefund
+from actions.refunds import (
+    ActionConfirmRefund, ActionRefundMoreItems, ActionRefundStatus, ActionRequestRefund, return_shipping_text,
+)
 from bot.db.models import RefundStatus
 from bot.kb.documents import Chunk
 from bot.kb.grounded import ExtractiveAnswerer
@@ -48,6 +50,8 @@ def test_confirm_files_a_requested_refund(confirm, fresh_service):
     [refund] = fresh_service.refunds(10003, "alice@example.com")
     assert (refund.status, refund.amount) == (RefundStatus.REQUESTED, Decimal("34.50"))
     assert texts(messages)[0].startswith(f"I've requested refund #{refund.refund_id} of $34.50 for order 10003.")
+    # What comes back after the return shipping fee, so the customer doesn't work it out.
+    assert texts(messages)[0].endswith("otherwise $6.95 is deducted, so you'd get $27.55 back.")
     assert slot_sets(events) == [("pending_confirmation", None)]
 
 
@@ -145,6 +149,15 @@ def test_money_back_for_a_second_charge_is_not_a_return(status, earlier, latest)
     # Long after the charge was mentioned, the order's own answer.
     tracker.events = [{"event": "user", "text": t} for t in ("i was charged twice", "ok", "thanks", "where is my refund")]
     assert "nothing to refund" in texts(run_action(status, tracker)[1])[0]
+
+
+@pytest.mark.parametrize("amount, tail", [
+    ("10.00", ", so you'd get $3.05 back."), ("6.95", ", which would take all of the $6.95."),
+    ("4.99", ", which would take all of the $4.99."),
+])
+def test_the_return_shipping_fee_says_what_it_leaves(amount, tail) -> None:
+    assert return_shipping_text(Decimal(amount)) == (
+        "Return shipping is free for defective items; otherwise $6.95 is deducted" + tail)
 
 
 def test_tampered_slots_file_no_refund(confirm, db_state):
