@@ -124,6 +124,13 @@ def test_a_question_after_a_how_is_read_with_the_topic_before_it(kb_source: Loca
     assert "$6.95" in ask(kb_source, "is there a fee?", history).text
 
 
+def test_an_item_bought_on_sale_is_not_taken_for_a_final_sale_one(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "what if it was bought on sale" after a gift-return answer got "Final-sale items cannot be
+    # returned" alone, as if a sale item could not be.
+    answer = ask(kb_source, "what if it was bought on sale", ["can i return a gift without a receipt?"])
+    assert "bought on sale or with a promo code can be returned" in answer.text
+
+
 @pytest.mark.parametrize("question, earlier, fact, article, old_topic", [
     # Worded like follow-ups ("and", "what about", "it"), but about a new topic.
     ("and how do I pay for it?", ["how much is express shipping"], "pay for your", "help/payment", "help/shipping"),
