@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from decimal import Decimal
 from typing import List, Text
 
 from rasa_sdk import Tracker
@@ -92,6 +93,15 @@ class ActionConfirmCancelOrder(VerifiedOrderAction):
         return await cancel_now(self._service, dispatcher, order, identity)
 
 
+def never_charged_text(total: Decimal) -> Text:
+    """What happens to the money of an order cancelled before it shipped. Help center: the card is authorized when
+    the order is placed and charged when it ships, and the bank drops an authorization within 3-5 business days
+    (seen in a chat: the reply said the total "goes back ... within 5-7 business days", a refund's timing, right
+    after the help center had said nothing was charged)."""
+    return (f"You haven't been charged (we charge when an order ships): the {money(total)} authorization on your "
+            "payment method is released, and your bank removes it within 3-5 business days.")
+
+
 async def cancel_now(
     service: OrderService, dispatcher: CollectingDispatcher, order: OrderSummary, identity: Text
 ) -> List[EventType]:
@@ -100,8 +110,7 @@ async def cancel_now(
     if result.outcome is CancelOutcome.CANCELLED:
         dispatcher.utter_message(
             text=(
-                f"Done: order {order.order_id} is cancelled. There's no fee, and the {money(order.total)} "
-                "goes back to your original payment method within 5-7 business days. "
+                f"Done: order {order.order_id} is cancelled, with no fee. " + never_charged_text(order.total) + " "
                 + ANYTHING_ELSE_TEXT
             )
         )

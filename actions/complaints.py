@@ -251,7 +251,7 @@ class ActionAnswerComplaint(Action):
             # Imported here: actions.order_status reads this module's patterns.
             from actions.order_status import ActionOrderStatus
 
-            self._status = ActionOrderStatus()
+            self._status = ActionOrderStatus(self._orders, self._catalog)  # the same database as this action
         return self._status
 
     def name(self) -> Text:

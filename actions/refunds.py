@@ -11,6 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.cancellation import never_charged_text
 from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline, still_waiting_question
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
@@ -209,11 +210,7 @@ def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
     if order.status is OrderStatus.RETURNED:
         return f"{head} It's marked as returned, so a support agent should check what happened to the refund.", True
     if order.status is OrderStatus.CANCELLED:
-        return (
-            f"Order {order.order_id} was cancelled, so there's no refund to track: its payment went back to your "
-            "original payment method when it was cancelled (allow 5-7 business days).",
-            False,
-        )
+        return f"Order {order.order_id} was cancelled, so there's no refund to track. " + never_charged_text(order.total), False
     if order.status is OrderStatus.PROCESSING:
         return f"{head} It hasn't shipped yet, so there's nothing to refund, but I can cancel it free of charge.", False
     return f"{head} It's still on its way; once it's delivered, you can ask me for a refund within 30 days.", False

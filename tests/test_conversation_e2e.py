@@ -270,7 +270,7 @@ def test_a_yes_to_the_first_change_goes_on_with_the_second(rasa_url: str, databa
     assert also == f"You also asked about order {refund_id} (a refund): I'll come to it once we're done with order {cancelled_id}."
     assert offer.endswith("Shall I cancel it?")
     done, now, refund_offer = say(rasa_url, "two-orders-2", "yes")
-    assert done.startswith(f"Done: order {cancelled_id} is cancelled.") and "anything else" not in done
+    assert done.startswith(f"Done: order {cancelled_id} is cancelled,") and "anything else" not in done
     assert now == f"Now the refund you asked for on order {refund_id}:" and refund_offer.endswith("Shall I go ahead?")
     assert say(rasa_url, "two-orders-2", "yes")[0].startswith("I've requested refund #")
     with session_scope(database_url) as session:

@@ -419,8 +419,10 @@ def test_asking_when_the_money_comes_back_after_a_cancellation_gets_the_cancelle
                                   catalog=ProductCatalog(order_service.session_factory))
     assert order_service.cancel(10002, "bob@example.com").outcome.name == "CANCELLED"
     _, messages = run_action(action, make_tracker(verified(10002), text=text, intent=intent))
-    assert texts(messages) == ["Order 10002 was cancelled, so there's no refund to track: its payment went back to your "
-                               "original payment method when it was cancelled (allow 5-7 business days)."]
+    assert texts(messages) == [
+        "Order 10002 was cancelled, so there's no refund to track. You haven't been charged (we charge when an order "
+        "ships): the $1,249.00 authorization on your payment method is released, and your bank removes it within 3-5 "
+        "business days."]
     # An order that isn't cancelled, or no order checked: the help center answers.
     for slots in (verified(10003), {}):
         _, messages = run_action(action, make_tracker(slots, text=text, intent=intent))

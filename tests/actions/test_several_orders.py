@@ -77,8 +77,9 @@ def test_the_second_request_follows_the_first_change_once_it_is_done(actions, al
     tracker.events.append(_user("yes", "affirm", at=3.0))
     events, messages = run_action(actions["action_confirm_cancel_order"], tracker)
     done, now, offer = texts(messages)
-    assert done == ("Done: order 10002 is cancelled. There's no fee, and the $1,249.00 goes back to your original "
-                    "payment method within 5-7 business days.")
+    assert done == ("Done: order 10002 is cancelled, with no fee. You haven't been charged (we charge when an order "
+                    "ships): the $1,249.00 authorization on your payment method is released, and your bank removes it "
+                    "within 3-5 business days.")
     assert now == "Now the refund you asked for on order 10003:"
     assert offer.startswith("Order 10003 was delivered") and offer.endswith("Shall I go ahead?")
     assert messages[-1]["buttons"][0]["payload"] == "/affirm"
@@ -197,6 +198,6 @@ def test_the_first_orders_work_stands_when_the_next_order_cannot_be_read(order_s
     tracker.events.append(_user("yes", "affirm", at=3.0))
     events, messages = run_action(ActionConfirmCancelOrder(flaky), tracker)
     done, sorry = texts(messages)
-    assert done.startswith("Done: order 10002 is cancelled.") and sorry.startswith("Sorry, I can't reach our order system")
+    assert done.startswith("Done: order 10002 is cancelled,") and sorry.startswith("Sorry, I can't reach our order system")
     assert not _apply(tracker, events) and tracker.slots["pending_confirmation"] is None
     assert fresh_service.verify(10002, "alice@example.com").status is OrderStatus.CANCELLED
