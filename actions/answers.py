@@ -101,6 +101,17 @@ UNAVAILABLE_TEXT = (
 )
 
 AGENT_CAN_DO_IT_TEXT = "I can't do that from this chat, but a support agent can. Would you like me to connect you with one?"
+# "can you just reset it for me?" answered with what the customer does in their account (seen in a chat: the reset
+# steps a third time, as if the assistant had not been asked to do it).
+ACCOUNT_INTENTS = frozenset({
+    "edit_account", "create_account", "delete_account", "switch_account", "recover_password", "registration_problems",
+    "newsletter_subscription", "set_up_shipping_address", "change_shipping_address",
+})
+ACCOUNT_PAGES = ("/help/account", "/help/addresses", "/help/invoices-and-emails")
+DO_IT_YOURSELF_TEXT = "I can't make changes to your account from this chat, but you can do it yourself:"
+AGENT_CAN_CHECK_ACCOUNT_TEXT = (
+    "If that doesn't work, a support agent can look at your account. Would you like me to connect you with one?"
+)
 # "i got it on the 10th, is it too late?": a delivery date and a question about still being in time.
 _DELIVERED_WORDS = re.compile(r"\b(?:got|received|arrived|came|delivered|showed up|turned up)\b", re.IGNORECASE)
 _STILL_IN_TIME = re.compile(r"\b(?:can|could|may) i still\b", re.IGNORECASE)
@@ -142,6 +153,15 @@ _ASKS_US_TO_ACT = re.compile(
 
 def asks_us_to_act(text: Text) -> bool:
     return bool(_ASKS_US_TO_ACT.search(text or ""))
+
+
+def asks_us_to_change_the_account(intent: Optional[Text], question: Text, answer: Answer) -> bool:
+    """A request for the assistant to do something in the customer's account that the help center answers with
+    what the customer does themselves (not with "contact our support team", which has its own offer)."""
+    return (
+        intent in ACCOUNT_INTENTS and asks_us_to_act(question) and answer.grounded
+        and any(url.endswith(ACCOUNT_PAGES) for _, url in answer.sources) and not _SUPPORT_DOES_IT.search(answer.text)
+    )
 
 
 _default_lock = threading.Lock()
@@ -370,6 +390,9 @@ class ActionAnswerQuestion(Action):
         # answer). Found by the message alone ("amazon has it for $550" after "do you price match?"), it stands.
         matched_earlier = repeated and bool(found.context)
         if answer.grounded and not (matched_earlier and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):
+            do_it_yourself = asks_us_to_change_the_account(intent, question, answer)
+            if do_it_yourself:
+                dispatcher.utter_message(text=DO_IT_YOURSELF_TEXT)
             dispatcher.utter_message(text=answer.text, kb_answer=record)
             # A question asked while a cancellation or refund waits for a yes: ask for it again.
             if waiting:
@@ -390,7 +413,9 @@ class ActionAnswerQuestion(Action):
                 except Exception:  # the answer is given; the offer is a bonus
                     logger.exception("could not offer a return in conversation %s", tracker.sender_id)
                     events = []
-                if not events and _SUPPORT_DOES_IT.search(answer.text):
+                if not events and do_it_yourself:
+                    dispatcher.utter_message(text=AGENT_CAN_CHECK_ACCOUNT_TEXT, buttons=CONNECT_BUTTONS)
+                elif not events and _SUPPORT_DOES_IT.search(answer.text):
                     if asks_us_to_act(question):
                         # "can you send it to my work email instead" and the help center says our support team
                         # does that: the assistant can't, the person it can connect them with can.

@@ -13,6 +13,7 @@ import numpy as np
 from bot.kb.documents import KB_DIR
 from bot.kb.index import CONTEXT_WEIGHTS, DEFAULT_INDEX_DIR, Hit, HybridIndex, encode_in_context, encode_query, load_or_build
 from bot.kb.lexical import tokenize
+from bot.llm.redaction import redact
 
 _FOLLOW_UP_CUE = re.compile(r"^\s*(and|but|or|also|same|what about|how about|what if|then)\b", re.IGNORECASE)
 # Pronouns, and "the" + a noun with nothing after it that says which ("how much is the fee?", "how long
@@ -115,6 +116,17 @@ def without_opening_filler(message: str) -> str:
 _PROMO_CODE = re.compile(r"\b[A-Za-z]{3,}\d{1,4}\b")
 _SPEAKS_OF_CODES = re.compile(r"\b(?:codes?|coupons?|promo|discount|voucher|valid|expired?|apply|applied)\b", re.IGNORECASE)
 _NAMES_A_CODE = re.compile(r"\b(?:codes?|coupons?|promo|vouchers?)\b", re.IGNORECASE)
+
+
+_PLACEHOLDER = re.compile(r"<[A-Z]+>")
+
+
+def without_personal_data(message: str) -> str:
+    """The message without the email addresses, phone numbers and other personal data it quotes ("can you update
+    my phone number to 555-123-4567" -> "can you update my phone number to"). No passage holds them, and the
+    number's digits took that request to the passage with our own phone number."""
+    masked = redact(message)
+    return message if masked == message else re.sub(r"\s{2,}", " ", _PLACEHOLDER.sub(" ", masked)).strip()
 
 
 def without_promo_codes(message: str) -> str:
@@ -270,8 +282,8 @@ class LocalKnowledgeSource(KnowledgeSource):
     ) -> Retrieval:
         """The passages for the message as written and, when it names a product in words no passage uses, for
         it worded about an item instead, or about an item of its department when that scores within
-        DEPARTMENT_MARGIN of it: the wording whose best passage is closest. A quoted promo code is left out."""
-        plain = without_promo_codes(query)
+        DEPARTMENT_MARGIN of it: the wording whose best passage is closest. A quoted promo code and personal data are left out."""
+        plain = without_promo_codes(without_personal_data(query))
         if plain != query:
             return replace(self.retrieve(plain, history, follow_up, item_words, articles), reworded=plain)
         worded, history_worded = in_help_center_words(query), [in_help_center_words(turn) for turn in history]

@@ -32,6 +32,9 @@ _SSN_CONTEXT_RE = re.compile(r"(?i)\b(ssn|social security(?: number| no\.?)?)(\W
 _US_PHONE_RE = re.compile(
     r"(?<![\w+])(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\) ?|[2-9]\d{2}[ .-]?)[2-9]\d{2}[ .-]?\d{4}(?![\d-])"
 )
+# Written like a US number but not a valid one ("555-123-4567"): still someone's number as far as the customer
+# is concerned, and the groups and separators tell it from order numbers, ZIP codes and dates.
+_SEPARATED_PHONE_RE = re.compile(r"(?<![\w+.-])(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])")
 # International: a leading + and 8-15 digits in groups (E.164 length).
 _INTL_PHONE_RE = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\d])")
 
@@ -109,6 +112,7 @@ _RULES: Tuple[Tuple[Pattern[str], Callable[[Match[str]], str]], ...] = (
     (_SSN_RE, lambda m: SSN),
     (_SSN_CONTEXT_RE, lambda m: m.group(1) + m.group(2) + SSN),
     (_US_PHONE_RE, lambda m: PHONE),
+    (_SEPARATED_PHONE_RE, lambda m: PHONE),
     (_INTL_PHONE_RE, _replace_intl_phone),
 )
 

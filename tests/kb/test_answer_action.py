@@ -675,3 +675,35 @@ def test_a_follow_up_about_a_product_named_earlier_is_read_with_its_department(k
     assert "maker's warranty" in only_message(run_action(action, t)[1])["text"]
     t = tracker("does it come with a warranty", "check_refund_policy", earlier=["is the bluetooth speaker in stock?"])
     assert "1-year limited warranty" in only_message(run_action(action, t)[1])["text"]
+
+
+@pytest.mark.parametrize("text, intent, says", [
+    ("can you just reset it for me? my email is carol@example.com", "recover_password", "Forgot password"),
+    ("could you change my password please", "recover_password", "Forgot password"),
+])
+def test_asked_to_change_the_account_it_says_it_cannot_and_offers_a_person(kb_source, text, intent, says) -> None:
+    # Seen in a chat: "can you just reset it for me?" after two reset answers got the reset steps a third time, as if
+    # the assistant had not been asked to do it.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    preface, answer, offer = run_action(action, tracker(text, intent))[1]
+    assert preface["text"] == "I can't make changes to your account from this chat, but you can do it yourself:"
+    assert says in answer["text"] and answer["kb_answer"]["sources"] == ["https://help.brightbay.example/help/account"]
+    assert offer["text"].startswith("If that doesn't work, a support agent can look at your account.")
+    assert HUMAN in [b["payload"] for b in offer["buttons"]]
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("how do i reset my password", "recover_password"),  # a how-to question: the steps alone
+    ("can you check if you ship to canada", "delivery_options"),  # asks the assistant, but not about the account
+])
+def test_a_how_to_question_or_a_request_outside_the_account_gets_the_answer_alone(kb_source, text, intent) -> None:
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    message = only_message(run_action(action, tracker(text, intent))[1])
+    assert "can't make changes to your account" not in message["text"]
+
+
+def test_a_phone_number_quoted_in_a_request_does_not_pull_it_to_our_own_phone_number(kb_source) -> None:
+    # Seen in a chat: "can you update my phone number to 555-123-4567" (edit_account) got Brightbay's phone number.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    answer = run_action(action, tracker("can you update my phone number to 555-123-4567", "edit_account"))[1][0]
+    assert "under Account > Profile" in answer["text"] and "1-800-555-0199" not in answer["text"]

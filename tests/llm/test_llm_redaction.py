@@ -22,6 +22,10 @@ from bot.llm import RedactingFilter, redact
         ("+1 415 555 0123", "<PHONE>"),
         ("1-800-555-0199", "<PHONE>"),
         ("text 4155550123", "text <PHONE>"),
+        # Written as a US number, though not a valid one
+        ("update it to 555-123-4567", "update it to <PHONE>"),
+        ("(555) 123-4567", "<PHONE>"),
+        ("555.123.4567 please", "<PHONE> please"),
         # International phones
         ("+44 20 7946 0958", "<PHONE>"),
         ("+33 1 23 45 67 89", "<PHONE>"),
