@@ -124,6 +124,13 @@ def test_a_question_after_a_how_is_read_with_the_topic_before_it(kb_source: Loca
     assert "$6.95" in ask(kb_source, "is there a fee?", history).text
 
 
+def test_how_long_a_replacement_takes_is_answered_after_asking_for_one(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "how long will that take?" after "i'd like a replacement please" about a damaged item was
+    # refused: no passage said when a replacement ships.
+    earlier = ["my espresso machine arrived with a cracked water tank", "i'd like a replacement please"]
+    assert "A replacement ships within 3 business days" in ask(kb_source, "how long will that take?", earlier).text
+
+
 def test_an_item_bought_on_sale_is_not_taken_for_a_final_sale_one(kb_source: LocalKnowledgeSource):
     # Seen in a chat: "what if it was bought on sale" after a gift-return answer got "Final-sale items cannot be
     # returned" alone, as if a sale item could not be.
