@@ -97,6 +97,10 @@ DEFAULTS: Dict[str, Any] = {
         r"\b(?:real|live|actual) (?:person|human|agent|people)\b",
         r"\bhuman (?:agent|being|please)\b",
         r"^\s*(?:agent|human|representative|operator)(?: please)?[.!]*\s*$",
+        # "ok yes connect me" (read as affirm, 0.94) a turn after the offer was made: the words say what the yes
+        # is for.
+        r"^\W*(?:(?:ok|okay|yes|yeah|yep|sure|fine|alright|please|then|just)\W+)*(?:connect|transfer|put) me"
+        r"(?: through| over)?(?! to (?:the |your )?(?:wi-?fi|internet|network|bluetooth|app|tv|speaker))\b",
     ],
     # explicit_request: a yes right after one of these actions or responses (they offer a person). A yes
     # right after a bot message with a button whose payload is /<human_intent> counts too.

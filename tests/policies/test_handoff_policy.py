@@ -99,6 +99,10 @@ def reasons(prediction: Optional[PolicyPrediction]) -> List[str]:
     ("where is my order 10001", "track_order"),
     ("hmm ok, that's a bit annoying but fine", "affirm"),
     ("how long does shipping take?", "delivery_period"),
+    # "connect me" about something else, or not at the start of the message
+    ("how do i connect my speaker to the tv", "out_of_scope"),
+    ("can you connect me to the wifi at the store", "out_of_scope"),
+    ("ok connect me to the app", "out_of_scope"),
 ])
 def test_calm_and_mildly_annoyed_messages_do_not_hand_off(policy, domain, text, intent) -> None:
     assert predict(policy, domain, tracker(domain, user(text, intent))) is None
@@ -336,6 +340,9 @@ def test_high_value_threshold_is_configurable(tmp_path, domain) -> None:
     ("I want to talk to a human agent", "contact_human_agent", 0.95),
     ("can i speak to a real person please", "nlu_fallback", 0.3),
     ("agent", "out_of_scope", 0.5),
+    # Seen in a chat: a turn after the offer of an agent, read as a yes to nothing.
+    ("ok yes connect me", "affirm", 0.94),
+    ("please transfer me", "affirm", 0.6),
 ])
 def test_explicit_request(policy, domain, text, intent, confidence) -> None:
     assert reasons(predict(policy, domain, tracker(domain, user(text, intent, confidence)))) == ["explicit_request"]
