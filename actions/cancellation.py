@@ -93,13 +93,18 @@ class ActionConfirmCancelOrder(VerifiedOrderAction):
         return await cancel_now(self._service, dispatcher, order, identity)
 
 
-def never_charged_text(total: Decimal) -> Text:
+def never_charged_text(total: Decimal, just_now: bool = True) -> Text:
     """What happens to the money of an order cancelled before it shipped. Help center: the card is authorized when
     the order is placed and charged when it ships, and the bank drops an authorization within 3-5 business days
     (seen in a chat: the reply said the total "goes back ... within 5-7 business days", a refund's timing, right
-    after the help center had said nothing was charged)."""
-    return (f"You haven't been charged (we charge when an order ships): the {money(total)} authorization on your "
-            "payment method is released, and your bank removes it within 3-5 business days.")
+    after the help center had said nothing was charged). ``just_now``: said as the order is cancelled, else about
+    an order cancelled earlier."""
+    if just_now:
+        return (f"You haven't been charged (we charge when an order ships): the {money(total)} authorization on your "
+                "payment method is released, and your bank removes it within 3-5 business days.")
+    return (f"You weren't charged (we charge when an order ships): the {money(total)} authorization on your payment "
+            "method was released when the order was cancelled, and your bank removes it within 3-5 business days of "
+            "that.")
 
 
 async def cancel_now(

@@ -15,6 +15,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerQuestion
+from actions.verification import conversation_order
+from bot.db.models import OrderStatus
+from bot.orders import OrderService
 
 # Charged twice: the help center explains the usual cause (a pending authorization from a failed attempt, released
 # by the bank), and only a support agent can refund a second charge that went through.
@@ -62,12 +65,18 @@ def about_promo_code(text: Optional[Text]) -> bool:
     return bool(text and _PROMO_CODE.search(text))
 
 
+# A charge the customer says was taken, which for the cancelled order checked in the conversation is one they
+# shouldn't have.
+_CHARGED = re.compile(r"\b(?:charged|billed|debited|(?:took|taken) (?:the |my )?money)\b", re.IGNORECASE)
+
+
 class ActionAnswerPaymentIssue(Action):
     """Answers a payment problem; a wrong charge gets the offer of a person (a "yes" or the button hands off);
     a promo code problem gets the help center's answer."""
 
-    def __init__(self, help_center: Optional[Action] = None) -> None:
+    def __init__(self, help_center: Optional[Action] = None, orders: Optional[OrderService] = None) -> None:
         self._help_center = help_center or ActionAnswerQuestion()
+        self._orders = orders or OrderService()
 
     def name(self) -> Text:
         return "action_answer_payment_issue"
@@ -76,5 +85,12 @@ class ActionAnswerPaymentIssue(Action):
         text = (tracker.latest_message or {}).get("text")
         if about_promo_code(text) or (text and _PENDING.search(text) and not is_wrong_charge(text)):
             return await self._help_center.run(dispatcher, tracker, domain)
-        dispatcher.utter_message(response=payment_response(text))
+        response = payment_response(text)
+        if response == "utter_payment_issue" and _CHARGED.search(text or ""):
+            # Seen in a chat: "but i was charged!" right after "Order 10005 was cancelled... You haven't been
+            # charged" got the declined-card advice.
+            order = await conversation_order(tracker, self._orders)
+            if order is not None and order.status is OrderStatus.CANCELLED:
+                response = "utter_wrong_charge"
+        dispatcher.utter_message(response=response)
         return []

@@ -210,7 +210,7 @@ def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
     if order.status is OrderStatus.RETURNED:
         return f"{head} It's marked as returned, so a support agent should check what happened to the refund.", True
     if order.status is OrderStatus.CANCELLED:
-        return f"Order {order.order_id} was cancelled, so there's no refund to track. " + never_charged_text(order.total), False
+        return f"Order {order.order_id} was cancelled, so there's no refund to track. " + never_charged_text(order.total, just_now=False), False
     if order.status is OrderStatus.PROCESSING:
         return f"{head} It hasn't shipped yet, so there's nothing to refund, but I can cancel it free of charge.", False
     return f"{head} It's still on its way; once it's delivered, you can ask me for a refund within 30 days.", False

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from rasa_sdk import Action
 
-from action_helpers import DOMAIN, make_tracker, run_action
+from action_helpers import DOMAIN, make_tracker, run_action, verified
 from actions.payments import ActionAnswerPaymentIssue, payment_response
 
 KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "payment.md").read_text()
@@ -93,3 +93,12 @@ def test_a_second_charge_still_pending_is_still_a_wrong_charge():
     _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
                              make_tracker(text="i was charged twice and one of them is still pending", intent="payment_issue"))
     assert [m["response"] for m in messages] == ["utter_double_charge"]
+
+
+@pytest.mark.parametrize("order_id, response", [(10005, "utter_wrong_charge"), (10002, "utter_payment_issue")])
+def test_a_charge_claimed_for_the_cancelled_order_checked_is_a_wrong_charge(order_service, order_id, response):
+    # Seen in a chat: "but i was charged!" right after "Order 10005 was cancelled... You haven't been charged" got
+    # the declined-card advice. For an order that isn't cancelled the reply is unchanged.
+    action = ActionAnswerPaymentIssue(_RecordingHelpCenter(), orders=order_service)
+    _, messages = run_action(action, make_tracker(verified(order_id), text="but i was charged!", intent="payment_issue"))
+    assert [m["response"] for m in messages] == [response]

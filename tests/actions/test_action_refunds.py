@@ -420,9 +420,9 @@ def test_asking_when_the_money_comes_back_after_a_cancellation_gets_the_cancelle
     assert order_service.cancel(10002, "bob@example.com").outcome.name == "CANCELLED"
     _, messages = run_action(action, make_tracker(verified(10002), text=text, intent=intent))
     assert texts(messages) == [
-        "Order 10002 was cancelled, so there's no refund to track. You haven't been charged (we charge when an order "
-        "ships): the $1,249.00 authorization on your payment method is released, and your bank removes it within 3-5 "
-        "business days."]
+        "Order 10002 was cancelled, so there's no refund to track. You weren't charged (we charge when an order "
+        "ships): the $1,249.00 authorization on your payment method was released when the order was cancelled, and "
+        "your bank removes it within 3-5 business days of that."]
     # An order that isn't cancelled, or no order checked: the help center answers.
     for slots in (verified(10003), {}):
         _, messages = run_action(action, make_tracker(slots, text=text, intent=intent))
