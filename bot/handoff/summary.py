@@ -116,6 +116,15 @@ def segment_since_session(events: Sequence[Mapping[str, Any]]) -> List[Mapping[s
     return list(events[start:])
 
 
+def _quoted(text: str, limit: int = 160) -> str:
+    """``text`` for a quote in the summary: without a help-center answer's "Source: ..." line, cut at a word within
+    ``limit`` characters (it was cut mid-word: "Source: Shipping options, costs an")."""
+    text = " ".join(text.split("\n\nSource:")[0].split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "..."
+
+
 def extractive_summary(card: Mapping[str, Any]) -> str:
     """Two or three sentences assembled from the card."""
     customer = card["customer"]
@@ -128,16 +137,17 @@ def extractive_summary(card: Mapping[str, Any]) -> str:
         for o in card["orders"]
     )
     first = f"{who} asked about {asked.replace('_', ' ')}" + (f" regarding {orders}." if orders else ".")
-    tried = card["assistant"][-1]["text"] if card["assistant"] else "nothing yet"
+    tried = _quoted(card["assistant"][-1]["text"]) if card["assistant"] else ""
     refunds = "".join(
         f" Refund #{r['refund_id']} of {r['amount']}{' for ' + '; '.join(r['items']) if r.get('items') else ''}"
         f" is {r['status'].replace('_', ' ')}."
         for r in card["refunds"]
     )
-    second = f"The assistant last said: \"{tried[:160]}\".{refunds}"
+    said = f"The assistant last said: \"{tried}\"." if tried else "The assistant hadn't replied yet."
+    second = said + refunds
     why = "; ".join(REASON_TEXT.get(r, r) for r in card["reasons"]) or "handoff requested"
-    last = card["last_messages"][-1] if card["last_messages"] else ""
-    third = f"Handed off because {why}; last message: \"{last[:160]}\"."
+    last = _quoted(card["last_messages"][-1]) if card["last_messages"] else ""
+    third = f"Handed off because {why}; last message: \"{last}\"."
     return " ".join([first, second, third])
 
 

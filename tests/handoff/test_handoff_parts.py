@@ -159,6 +159,23 @@ def test_a_refund_of_some_lines_names_them_for_the_agent() -> None:
     assert "Refund #9 of $24.50 for Insulated Water Bottle, 1 L is requested." in extractive_summary(card)
 
 
+def test_the_summary_quotes_whole_words_without_the_source_line_and_says_when_nothing_was_replied() -> None:
+    # Seen in the queue: 'The assistant last said: "nothing yet"' for a customer handed off at their first message,
+    # and a help-center answer quoted up to "Source: Shipping options, costs an".
+    events = conversation()
+    card = build_card(events, evaluate(events, {}, {}), ORDER, [], "rest")
+    card["assistant"][-1]["text"] = (
+        "Standard shipping to US addresses takes 3-5 business days. It is free on orders over $50; for smaller orders "
+        "it costs $5.99.\n\nSource: Shipping options, costs and delivery times (https://help.brightbay.example/help)")
+    card["last_messages"][-1] = "why " * 60
+    text = extractive_summary(card)
+    assert ('The assistant last said: "Standard shipping to US addresses takes 3-5 business days. It is free on orders '
+            'over $50; for smaller orders it costs $5.99."') in text and "Source" not in text
+    assert 'last message: "' + "why " * 39 + 'why..."' in text
+    card["assistant"] = []
+    assert "The assistant hadn't replied yet." in extractive_summary(card)
+
+
 def test_llm_summary_is_redacted_and_used() -> None:
     events = conversation()
     card = build_card(events, evaluate(events, {}, {}), ORDER, [], "rest")
