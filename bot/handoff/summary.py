@@ -26,6 +26,24 @@ REASON_TEXT = {
     "sensitive": "a legal, privacy or security matter",
 }
 
+# What each intent asked about, in an agent's words ("asked about an order's status, then a refund"); an intent
+# missing here is written with spaces for underscores.
+INTENT_TOPICS = {
+    "cancel_order": "cancelling an order", "change_order": "changing an order",
+    "change_shipping_address": "changing a delivery address", "check_cancellation_fee": "the cancellation fee",
+    "check_invoice": "an invoice", "get_invoice": "getting an invoice", "check_payment_methods": "payment methods",
+    "check_refund_policy": "the return policy", "complaint": "a complaint", "contact_customer_service": "contacting support",
+    "contact_human_agent": "talking to a person", "create_account": "creating an account",
+    "delete_account": "deleting their account", "edit_account": "editing their account",
+    "delivery_options": "shipping options", "delivery_period": "delivery times", "get_refund": "a refund or return",
+    "newsletter_subscription": "the newsletter", "payment_issue": "a payment problem", "place_order": "placing an order",
+    "recover_password": "their password", "registration_problems": "signing up", "review": "leaving a review",
+    "set_up_shipping_address": "a shipping address", "switch_account": "switching accounts",
+    "track_order": "an order's status", "track_refund": "a refund's status",
+}
+# Intents that say nothing about what the customer wants.
+_NO_TOPIC = ("inform", "affirm", "deny", "greet", "goodbye", "thank_you", "out_of_scope", "nlu_fallback")
+
 
 def _money(value: Any) -> str:
     return f"${Decimal(str(value)):,.2f}"
@@ -130,13 +148,13 @@ def extractive_summary(card: Mapping[str, Any]) -> str:
     customer = card["customer"]
     who = f"{customer['name']} ({customer['tier']} customer, identity verified)" if customer["verified"] else \
         "An unverified customer"
-    intents = [i for i in card["intents"] if i not in ("inform", "affirm", "deny", "greet", "thank_you")]
-    asked = ", then ".join(dict.fromkeys(intents)) or "help"
+    intents = [INTENT_TOPICS.get(i, i.replace("_", " ")) for i in card["intents"] if i not in _NO_TOPIC]
+    asked = ", then ".join(dict.fromkeys(intents)) or "something the assistant couldn't place"
     orders = "; ".join(
         f"order {o['order_id']}" + (f" ({o['total']}, {o['status']})" if o.get("verified") else " (not verified)")
         for o in card["orders"]
     )
-    first = f"{who} asked about {asked.replace('_', ' ')}" + (f" regarding {orders}." if orders else ".")
+    first = f"{who} asked about {asked}" + (f" regarding {orders}." if orders else ".")
     tried = _quoted(card["assistant"][-1]["text"]) if card["assistant"] else ""
     refunds = "".join(
         f" Refund #{r['refund_id']} of {r['amount']}{' for ' + '; '.join(r['items']) if r.get('items') else ''}"

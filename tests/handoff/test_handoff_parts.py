@@ -147,6 +147,10 @@ def test_card_has_what_an_agent_needs() -> None:
     assert card["last_messages"][-1] == "yes, but this took way too long, I'm furious and fed up"
     text = extractive_summary(card)
     assert "Carol Diaz" in text and "$649.99" in text and "angry" in text and text.startswith("Carol Diaz")
+    # In an agent's words, not intent names; what says nothing of the request is left out.
+    assert "asked about a refund or return regarding order 10004" in text
+    card["intents"] = ["track_order", "out_of_scope", "get_refund", "track_order"]
+    assert "asked about an order's status, then a refund or return regarding" in extractive_summary(card)
     assert card["refunds"][0]["items"] == []  # the whole order
 
 
