@@ -19,9 +19,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.fallback import CONNECT_BUTTONS
 from actions.products import said_order_disputed
 from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT
-from actions.verification import conversation_order, order_values_kept, said_what_comes_next
+from actions.verification import (
+    AGENT_WILL_SEE_TEXT, asked_to_connect, conversation_order, order_values_kept, said_what_comes_next,
+)
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import ItemWords
 from bot.db.models import OrderStatus
@@ -266,6 +269,11 @@ class ActionAnswerComplaint(Action):
         if said_what_comes_next(dispatcher, tracker):
             return []  # "what's the process?" while the order check waits (it got the apology)
         response = complaint_response(text)
+        if response == "utter_complaint" and asked_to_connect(tracker) and "?" not in (text or ""):
+            # Seen in a chat: "it needs my company name on it" after "Shall I connect you now?" about an invoice got
+            # "I'm sorry about your experience. Please tell me what happened": a detail for the agent.
+            dispatcher.utter_message(text=AGENT_WILL_SEE_TEXT.format(what="that"), buttons=CONNECT_BUTTONS)
+            return []
         checked = tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT)
         task = delay_to_check(text, response) if response in ("utter_delay", "utter_complaint") else None
         if task and not checked and not (tracker.active_loop or {}).get("name"):

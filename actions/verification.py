@@ -590,6 +590,10 @@ def task_before_latest_message(tracker: Tracker) -> Optional[Text]:
     return before
 
 
+# A detail given while the offer of an agent waits: for the agent, not a new request.
+AGENT_WILL_SEE_TEXT = "Thanks, the agent will see {what} in the summary I pass on. Shall I connect you now?"
+
+
 def asked_to_connect(tracker: Tracker) -> bool:
     """Whether the bot's reply to the message before this one asked "Would you like me to connect you with an
     agent?" (yes / no buttons; a "Talk to a person" button alone offers one in passing)."""
@@ -668,10 +672,7 @@ class ActionAskOrderTask(Action):
             if IDENTITY_SLOT in typed:
                 said.append("your email address" if "@" in str(typed[IDENTITY_SLOT]) else "your ZIP code")
             what = " and ".join(said) or "that"
-            dispatcher.utter_message(
-                text=f"Thanks, the agent will see {what} in the summary I pass on. Shall I connect you now?",
-                buttons=CONNECT_BUTTONS,
-            )
+            dispatcher.utter_message(text=AGENT_WILL_SEE_TEXT.format(what=what), buttons=CONNECT_BUTTONS)
             return keep_order_values(tracker, given)
         # "alice@example.com" after "10003": said so, or the same question again looks like it went unread.
         thanks = "Thanks. " if IDENTITY_SLOT in typed and ORDER_ID_SLOT not in typed and order_id else ""

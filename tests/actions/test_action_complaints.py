@@ -331,3 +331,31 @@ def test_not_shipped_about_the_checked_order_gets_its_status(order_service):
     action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
     _, messages = run_action(action, make_tracker(verified(10002), text="it still hasn't shipped??", intent="complaint"))
     assert messages[0]["text"].startswith("Order 10002 ($1,249.00) was placed")
+
+
+@pytest.mark.parametrize("text, detail", [
+    ("it needs my company name on it", True),  # seen in a chat: got "Please tell me what happened"
+    ("the courier just threw it over the fence", True),
+    ("why does nobody answer my emails?", False),  # a question: answered as before
+])
+def test_a_detail_given_while_the_offer_of_an_agent_waits_is_for_the_agent(order_service, text, detail):
+    from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
+
+    def after(buttons):
+        tracker = make_tracker(text=text, intent="complaint")
+        tracker.events = [
+            {"event": "user", "text": "i need an invoice with my company name"},
+            {"event": "bot", "text": "... would you like me to connect you with an agent?", "data": {"buttons": buttons}},
+            {"event": "user", "text": text},
+        ]
+        return tracker
+
+    _, messages = run_action(action, after(CONNECT_BUTTONS))
+    for_agent = "Thanks, the agent will see that in the summary I pass on. Shall I connect you now?"
+    assert (messages[0].get("text") == for_agent) is detail
+    # An offer made in passing ("Talk to a person" alone) waits for nothing: the complaint's own reply.
+    _, messages = run_action(action, after(OFFER_HUMAN_BUTTONS))
+    assert messages[0].get("text") != for_agent
