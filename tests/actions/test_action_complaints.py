@@ -118,6 +118,13 @@ DEPARTMENTS = {"headphone": "electronics", "speaker": "electronics", "laptop": "
     ("my camp stove stopped working after one trip", "utter_stopped_working_maker"),
     ("it stopped working after 2 weeks", "utter_stopped_working_any"),
     ("the laptop and the kettle both stopped working", "utter_stopped_working_any"),
+    # Seen in a chat: "i bought a kayak 2 months ago and the seat broke" got "report it within 48 hours of delivery".
+    ("i bought a tent 2 months ago and the zipper broke", "utter_stopped_working_maker"),
+    ("got these headphones a few weeks ago and the hinge cracked", "utter_stopped_working"),
+    ("the kettle i bought last year is leaking", "utter_stopped_working_maker"),
+    # Damaged on arrival, whenever it was ordered: the 48-hour report.
+    ("i ordered a tent 2 weeks ago and it arrived broken", "utter_damaged_item"),
+    ("my headphones came cracked", "utter_damaged_item"),
 ])
 def test_an_item_that_failed_later_gets_the_warranty_of_its_department(text, response):
     assert complaint_response(text, ItemWords(departments=DEPARTMENTS)) == response
