@@ -163,6 +163,16 @@ def extract_answer(
     return Answer(text, [(chunk.title, chunk.url)], grounded=True, sentences=chosen)
 
 
+def _sentence_of_the_kind_asked(sentences: Sequence[str], question: str) -> Optional[str]:
+    """The first sentence stating a duration for "how long?", an amount for "how much?" (``_ANSWER_TYPES``);
+    else None. ("and how long?" after an answer that gave the price and the time shares no word with "arrive in
+    7-14 business days".)"""
+    for asks, answers in _ANSWER_TYPES:
+        if asks.search(question):
+            return next((sentence for sentence in sentences if answers.search(sentence)), None)
+    return None
+
+
 def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: int = 2) -> Optional[Answer]:
     """The sentence of ``answer`` sharing the most words with ``question`` (at least ``min_shared``, not counting
     the words of the question ``asked_before``), as an answer of its own; None when none does.
@@ -174,9 +184,14 @@ def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: 
     """
     terms = set(tokenize(question)) - set(tokenize(asked_before))
     shared = [len(terms & set(tokenize(sentence))) for sentence in answer.sentences]
-    if not shared or max(shared) < min_shared or len(answer.sentences) < 2 or not answer.sources:
+    if not shared or len(answer.sentences) < 2 or not answer.sources:
         return None
-    best = answer.sentences[int(np.argmax(shared))]
+    if max(shared) >= min_shared:
+        best = answer.sentences[int(np.argmax(shared))]
+    else:
+        best = _sentence_of_the_kind_asked(answer.sentences, question) if terms else None
+        if best is None:
+            return None
     title, url = answer.sources[0]
     return Answer(f"{best}\n\nSource: {title} ({url})", list(answer.sources), grounded=True, sentences=(best,),
                   usage=answer.usage)

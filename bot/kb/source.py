@@ -196,9 +196,22 @@ def in_help_center_words(message: str) -> str:
     return _SEND_BACK.sub(lambda m: _RETURN_WORD[m.group(1).lower()] + m.group(2), message)
 
 
+# Words that ask ("how much is it", "and how long?") without naming what about: such a turn leaned on the ones
+# before it, and as an earlier turn of the next follow-up it only dilutes them (seen in a chat: "and how long?"
+# after "do you ship to canada?" and "how much is it" was refused, the Canada question weighing a quarter).
+_ONLY_ASKING_WORDS = _NO_TOPIC_WORDS | frozenset("long much many soon cost costs price fee take takes".split())
+
+
+def only_asks(message: str) -> bool:
+    """Only words that ask ("and how long?", "how much is it"), or none of its own: it means what the earlier
+    turns asked."""
+    return all(token in _ONLY_ASKING_WORDS for token in tokenize(message))
+
+
 def topic_turns(turns: Sequence[str]) -> List[str]:
-    """The earlier turns a follow-up can lean on: those that name a topic ("how does that work?" names none)."""
-    return [t for t in turns if not names_no_topic(t)]
+    """The earlier turns a follow-up can lean on: those that name a topic ("how does that work?" and "how much is
+    it" name none)."""
+    return [t for t in turns if not only_asks(t)]
 
 
 def contextual_query(message: str, history: Sequence[str] = ()) -> str:

@@ -128,7 +128,32 @@ def test_how_long_a_replacement_takes_is_answered_after_asking_for_one(kb_source
     # Seen in a chat: "how long will that take?" after "i'd like a replacement please" about a damaged item was
     # refused: no passage said when a replacement ships.
     earlier = ["my espresso machine arrived with a cracked water tank", "i'd like a replacement please"]
-    assert "A replacement ships within 3 business days" in ask(kb_source, "how long will that take?", earlier).text
+    assert "A replacement for a damaged or defective item ships within 3 business days" in ask(
+        kb_source, "how long will that take?", earlier).text
+    # Its section is not the answer to how long a return takes (it was, worded "How long a replacement takes").
+    assert "5-7 business days" in ask(kb_source, "how long does it take?", ["i want to return my tent"]).text
+
+
+def test_the_reply_just_given_narrowed_to_the_duration_or_amount_asked_for() -> None:
+    # "and how long?" shares no word with "arrive in 7-14 business days": the sentence stating a duration.
+    from bot.kb.answer import Answer, narrowed
+
+    sentences = ("We ship internationally to Canada, the UK and the countries of the EU.",
+                 "Orders to Canada arrive in 7-14 business days.", "International shipping costs $24.99.")
+    given = Answer(" ".join(sentences), [("Shipping", "https://help.brightbay.example/help/shipping")], grounded=True,
+                   sentences=sentences)
+    assert narrowed(given, "and how long?", "how much is it").sentences == (sentences[1],)
+    assert narrowed(given, "and how much?", "do you ship to canada").sentences == (sentences[2],)
+    assert narrowed(given, "how much is it", "how much is it") is None  # asked again: the answer and an offer
+    assert narrowed(given, "and is it tracked?", "how much is it") is None  # nothing of the kind asked
+
+
+def test_an_earlier_turn_that_only_asks_does_not_dilute_the_one_that_names_the_topic(kb_source: LocalKnowledgeSource):
+    # "and how much is it" after "do you ship to canada?" and "how long does it take?" got the US standard price:
+    # the Canada question weighed a quarter of the search, behind a turn that only asks.
+    earlier = topic_turns(["do you ship to canada?", "how long does it take?"])
+    assert earlier == ["do you ship to canada?"]
+    assert "$24.99" in ask(kb_source, "and how much is it", earlier).text
 
 
 def test_an_item_bought_on_sale_is_not_taken_for_a_final_sale_one(kb_source: LocalKnowledgeSource):
