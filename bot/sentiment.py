@@ -64,6 +64,13 @@ PRODUCT_FAULT_WORDS = (
     "error", "fail", "failed", "fails", "shattered", "stuck",
 )
 PRODUCT_FAULT_WEIGHT = 0.4
+# The words of what happens to an order or a payment ("can i refuse the delivery?", "my card was declined and
+# charged", "cancel it"): VADER scores them like feelings (refuse -1.2, cancel -1.0), which with an "ugh" made a
+# question read as anger and handed it off. They keep the same share.
+ORDER_PROCESS_WORDS = (
+    "refuse", "refused", "reject", "rejected", "cancel", "cancelled", "charged", "delay", "delayed", "blocked",
+    "denied", "deny", "dispute", "complaint", "complain", "stop",
+)
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +78,7 @@ def _analyzer():
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     analyzer = SentimentIntensityAnalyzer()
-    for word in PRODUCT_FAULT_WORDS:
+    for word in PRODUCT_FAULT_WORDS + ORDER_PROCESS_WORDS:
         if word in analyzer.lexicon:
             analyzer.lexicon[word] *= PRODUCT_FAULT_WEIGHT
     return analyzer

@@ -31,6 +31,18 @@ def test_a_plain_defect_report_is_negative_but_not_anger(text: str) -> None:
     assert sentiment.label == "negative" and not sentiment.anger
 
 
+@pytest.mark.parametrize("text", [
+    "ugh. then can i refuse the delivery?",  # seen in a chat: read as anger (-0.61) and handed off
+    "ugh, my card was declined and charged", "no, stop, don't cancel it",
+])
+def test_the_words_of_what_happens_to_an_order_are_not_anger(text: str) -> None:
+    assert not score_text(text).anger
+
+
+def test_a_delay_with_anger_cues_is_still_anger() -> None:
+    assert score_text("this is ridiculous, you delayed my order AGAIN").anger
+
+
 def test_a_defect_report_with_anger_cues_is_still_anger() -> None:
     assert score_text("this is the worst, the tv is dead and nobody helps").anger
     assert score_text("the TV IS DEAD!!! useless").anger
