@@ -70,10 +70,14 @@ def build_card(
     """Everything an agent needs to act without reading the transcript."""
     conversation = segment_since_session(events)
     turns = user_turns(conversation)
+    # A ZIP code typed to check an order is read as an order number by the NLU too (seen in the queue: "order
+    # 73301 (not verified)"); the order check knew it for the identity.
+    identities = {str(e.get("value")) for e in conversation
+                  if e.get("event") == "slot" and e.get("name") == "order_identity" and e.get("value")}
     mentioned: List[str] = []
     for turn in turns:
         for order_id in turn.order_ids:
-            if order_id not in mentioned:
+            if order_id not in mentioned and order_id not in identities:
                 mentioned.append(order_id)
     orders = []
     for order_id in mentioned:

@@ -154,6 +154,17 @@ def test_card_has_what_an_agent_needs() -> None:
     assert card["refunds"][0]["items"] == []  # the whole order
 
 
+def test_a_zip_code_checked_as_the_identity_is_not_listed_as_an_order() -> None:
+    events = conversation()
+    zip_turn = [{"event": "action", "name": "action_listen"},
+                {"event": "user", "text": "73301", "parse_data": {"intent": {"name": "inform", "confidence": 0.9},
+                                                                  "entities": [{"entity": "order_id", "value": "73301"}]}},
+                {"event": "slot", "name": "order_identity", "value": "73301"}]
+    events = events[:4] + zip_turn + events[4:]
+    card = build_card(events, evaluate(events, {}, {}), ORDER, [], "rest")
+    assert [o["order_id"] for o in card["orders"]] == ["10004"]
+
+
 def test_a_refund_of_some_lines_names_them_for_the_agent() -> None:
     events = conversation()
     refund = {"refund_id": 9, "order_id": 10003, "amount": "24.50", "status": "requested",
