@@ -32,7 +32,8 @@ _ASKING_WORDS = frozenset("take get got need want know tell long much many soon 
 # does it take?" after "do you ship to canada?" wants "7-14 business days" with "We ship to Canada", the
 # sentence that shares the earlier turn's words. (question pattern, pattern of a sentence that answers it)
 _ANSWER_TYPES = (
-    (re.compile(r"\bhow long\b|\bhow many (?:days|weeks|hours|months)\b|\bhow soon\b", re.IGNORECASE),
+    (re.compile(r"\bhow long\b|\bhow many (?:days|weeks|hours|months)\b|\bhow soon\b"
+                r"|\bwhen will\b|\bwhen (?:do|does|can|would|am) (?:i|we|it|the|my)\b", re.IGNORECASE),
      re.compile(r"\b\d+(?:[-\u2013]\d+)?\s*(?:business |working )?(?:days?|weeks?|hours?|minutes?|months?|years?)\b", re.IGNORECASE)),
     (re.compile(r"\bhow much\b|\bwhat does it cost\b|\bprice\b|\bfee\b", re.IGNORECASE),
      re.compile(r"\$\d|\bfree\b|\bno (?:\w+ )?fee\b", re.IGNORECASE)),

@@ -156,6 +156,13 @@ def test_an_earlier_turn_that_only_asks_does_not_dilute_the_one_that_names_the_t
     assert "$24.99" in ask(kb_source, "and how much is it", earlier).text
 
 
+def test_a_when_question_gets_the_sentence_that_says_when(kb_source: LocalKnowledgeSource):
+    # Seen in a chat: "when will the money be back?" after a refund's status got where the money goes (card,
+    # PayPal, gift card), not when.
+    answer = ask(kb_source, "when will the money be back?", ["what's the status of my refund"])
+    assert "within 5-7 business days" in answer.text
+
+
 def test_an_item_bought_on_sale_is_not_taken_for_a_final_sale_one(kb_source: LocalKnowledgeSource):
     # Seen in a chat: "what if it was bought on sale" after a gift-return answer got "Final-sale items cannot be
     # returned" alone, as if a sale item could not be.
