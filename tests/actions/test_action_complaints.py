@@ -257,7 +257,9 @@ def test_a_parcel_not_received_about_the_checked_order_gets_its_own_dates(order_
 
 
 @pytest.mark.parametrize("text, intent", [("can you expedite it?", "out_of_scope"), ("can i get it faster", "complaint"),
-                                          ("is there any way to get it sooner", "delivery_period")])
+                                          ("is there any way to get it sooner", "delivery_period"),
+                                          # Seen in a chat: got Express's price and "Choose Express at checkout".
+                                          ("can i change it to express shipping?", "delivery_options")])
 def test_asking_to_speed_up_the_checked_order_gets_what_can_be_done_for_it(order_service, text, intent):
     # Seen in a chat: "can you expedite it?" after the status of 10002 (being prepared) got "Our support team can't
     # take orders over the phone"; "can i get it faster" got the apology for a delay.
