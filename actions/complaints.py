@@ -55,18 +55,20 @@ _DAMAGED = re.compile(
     re.IGNORECASE,
 )
 
-# Worked at first, failed later: past the 48 hours for reporting damage, the warranty's case.
 # Damage long after delivery ("i bought a kayak 2 months ago and the seat broke"): a failure for the warranty, not
 # damage in transit to report within 48 hours, unless the message says it arrived that way.
 _LONG_AGO = re.compile(
-    r"\b(?:(?:\d+|a|an|one|two|three|four|five|six|a few|few|a couple of|couple of|several) (?:weeks?|months?|years?) ago"
-    r"|last (?:month|year|summer|winter|spring|fall|autumn)|for (?:\d+|a|two|three|a few|several) (?:weeks|months|years))\b",
+    r"\b(?:(?:\d+|a|an|one|two|three|four|five|six|a few|few|a couple of|couple of|several)"
+    r" (?:weeks?|months?|years?) ago"
+    r"|last (?:month|year|summer|winter|spring|fall|autumn)"
+    r"|for (?:\d+|a|two|three|a few|several) (?:weeks|months|years))\b",
     re.IGNORECASE,
 )
 _ON_ARRIVAL = re.compile(
     r"\b(?:arrived|came|delivered|received|showed up|out of the box|in the box|when i opened|on arrival|in transit)\b",
     re.IGNORECASE,
 )
+# Worked at first, failed later: past the 48 hours for reporting damage, the warranty's case.
 _STOPPED_WORKING = re.compile(
     r"\b(?:stopped|quit|ceased) (?:working|charging|turning on|holding (?:a )?charge|holding air)\b"
     r"|\b(?:died|broke|failed|gave out|conked out) (?:after|within)\b"
@@ -240,11 +242,10 @@ def complaint_response(text: Optional[Text], item_words: ItemWords = ItemWords()
         return "utter_wrong_item"
     if says_not_received(text):
         return "utter_parcel_not_received"
-    if _STOPPED_WORKING.search(text) or (
-        _DAMAGED.search(text) and _LONG_AGO.search(text) and not _ON_ARRIVAL.search(text)
-    ):
+    damaged = bool(_DAMAGED.search(text))
+    if _STOPPED_WORKING.search(text) or (damaged and _LONG_AGO.search(text) and not _ON_ARRIVAL.search(text)):
         return stopped_working_response(text, item_words)
-    if _DAMAGED.search(text):
+    if damaged:
         return "utter_damaged_item"
     if _DELAY.search(text):
         return "utter_delay"

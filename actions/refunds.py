@@ -210,7 +210,8 @@ def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:
     if order.status is OrderStatus.RETURNED:
         return f"{head} It's marked as returned, so a support agent should check what happened to the refund.", True
     if order.status is OrderStatus.CANCELLED:
-        return f"Order {order.order_id} was cancelled, so there's no refund to track. " + never_charged_text(order.total, just_now=False), False
+        head = f"Order {order.order_id} was cancelled, so there's no refund to track."
+        return f"{head} {never_charged_text(order.total, just_now=False)}", False
     if order.status is OrderStatus.PROCESSING:
         return f"{head} It hasn't shipped yet, so there's nothing to refund, but I can cancel it free of charge.", False
     return f"{head} It's still on its way; once it's delivered, you can ask me for a refund within 30 days.", False
@@ -368,7 +369,7 @@ def return_shipping_text(amount: Decimal) -> Text:
     """The fee and what it leaves of ``amount`` (seen in a chat: a $10.00 refund said "$6.95 is deducted", and the
     customer had to work out that $3.05 would come back)."""
     net = Decimal(amount) - RETURN_SHIPPING_FEE
-    return "Return shipping is free for defective items; otherwise $6.95 is deducted" + (
+    return f"Return shipping is free for defective items; otherwise {money(RETURN_SHIPPING_FEE)} is deducted" + (
         f", so you'd get {money(net)} back." if net > 0 else f", which would take all of the {money(amount)}."
     )
 

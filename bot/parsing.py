@@ -222,7 +222,8 @@ ASKS_TO_SPEED_UP_PATTERN = (
     r"\b(?:expedite|rush|speed (?:it|this|things|that) up|hurry (?:it|this) up"
     r"|(?:get|have|receive|deliver|ship|send|arrive)\b[^.?!]{0,15}\b(?:faster|sooner|quicker|earlier)"
     # "can i change it to express shipping?" about an order placed (seen in a chat: got Express's price alone).
-    r"|(?:change|upgrade|switch|move|bump|put)\b[^.?!]{0,20}\b(?:to|into|on|onto) express|express (?:shipping )?instead)\b"
+    r"|(?:change|upgrade|switch|move|bump|put)\b[^.?!]{0,20}\b(?:to|into|on|onto) express"
+    r"|express (?:shipping )?instead)\b"
     r"(?!\s+than)"
 )
 _ASKS_TO_SPEED_UP = re.compile(ASKS_TO_SPEED_UP_PATTERN, re.IGNORECASE)

@@ -295,7 +295,8 @@ class LocalKnowledgeSource(KnowledgeSource):
     ) -> Retrieval:
         """The passages for the message as written and, when it names a product in words no passage uses, for
         it worded about an item instead, or about an item of its department when that scores within
-        DEPARTMENT_MARGIN of it: the wording whose best passage is closest. A quoted promo code and personal data are left out."""
+        DEPARTMENT_MARGIN of it: the wording whose best passage is closest. A quoted promo code and personal data
+        are left out."""
         plain = without_promo_codes(without_personal_data(query))
         if plain != query:
             return replace(self.retrieve(plain, history, follow_up, item_words, articles), reworded=plain)
