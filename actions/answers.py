@@ -39,7 +39,7 @@ from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topi
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
-from bot.parsing import has_street_address
+from bot.parsing import has_street_address, is_question
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +134,6 @@ _ASKS_HOW_TO = re.compile(
 # ...or for the case the customer describes: "If you no longer have access to the email address on your account and
 # can't sign in, contact our support team" after "i no longer have access to the old email".
 _SUPPORT_FOR_THE_CASE = re.compile(r"^if [^.]*?, (?:contact|email|ask|write to) (?:our support team|support@)", re.IGNORECASE)
-# A message worded as a question rather than a statement of the customer's situation.
-_QUESTION_OPENER = re.compile(
-    r"^\W*(?:(?:ok|okay|so|and|but|hi|hey|well)\W+)*(?:how|what|where|when|why|who|which|can|could|do|does|did|is|are"
-    r"|will|would|should|may)\b", re.IGNORECASE,
-)
 # A help-center answer saying our support team does what was asked ("ask our support team ... and we'll send it").
 _SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell|to) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
 # A request for the assistant to do something ("can you send it to my work email", "please delete my account"),
@@ -421,7 +416,7 @@ class ActionAnswerQuestion(Action):
                         # does that: the assistant can't, the person it can connect them with can.
                         dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)
                     elif (_ASKS_HOW_TO.search(question) and any(_SUPPORT_IS_THE_WAY.search(x) for x in answer.sentences)) or (
-                        not question.endswith("?") and not _QUESTION_OPENER.search(question)
+                        not is_question(question)
                         and any(_SUPPORT_FOR_THE_CASE.search(x) or _SUPPORT_IS_THE_WAY.search(x) for x in answer.sentences)
                     ):
                         # "ok so how do i claim it" and the way is "Contact our support team with your order

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.complaints import says_marked_delivered, says_not_received, says_searched_for_parcel, says_tracking_stuck
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order, said_order_disputed
-from actions.session import recent_bot_turns
+from actions.session import recent_bot_turns, with_details
 from actions.several_orders import order_request, other_orders_asked_with
 from actions.verification import VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus
@@ -159,7 +159,7 @@ class ActionOrderStatus(VerifiedOrderAction):
             return []
         today = self._service.today()
         request = order_request(tracker)
-        asked = request.get("text") if request else None
+        asked = with_details(tracker, request)
         status = describe_status(order, today)
         stuck = order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked)
         searched = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and says_searched_for_parcel(asked)

@@ -1,7 +1,7 @@
 """What the actions read from the current conversation session."""
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Set, Text
 
 from rasa_sdk import Tracker
 
@@ -12,6 +12,9 @@ IDENTITY_SLOT = "order_identity"
 TASK_SLOT = "order_task"
 # A change that waits for the customer's yes ("cancel_order", "refund"; actions/confirmation.py).
 PENDING_SLOT = "pending_confirmation"
+# Bot message metadata: the reply took the customer's message as a detail of the request the order check waits
+# on ("it was the water bottle" while the order number is asked for); the order actions read it with the request.
+REQUEST_DETAIL = "request_detail"
 
 
 def session_events(tracker: Tracker) -> List[Dict[Text, Any]]:
@@ -28,19 +31,46 @@ def user_messages(tracker: Tracker) -> List[Dict[Text, Any]]:
     return [e for e in session_events(tracker) if e.get("event") == "user"]
 
 
+def _details(events: List[Dict[Text, Any]]) -> Set[int]:
+    """Indices in ``events`` of the customer's messages the assistant took as details of their request
+    (``REQUEST_DETAIL`` in the metadata of its reply)."""
+    details, last_user = set(), None
+    for i, event in enumerate(events):
+        if event.get("event") == "user":
+            last_user = i
+        elif event.get("event") == "bot" and last_user is not None and (event.get("metadata") or {}).get(REQUEST_DETAIL):
+            details.add(last_user)
+    return details
+
+
 def latest_user_message(tracker: Tracker, wanted: Callable[[Optional[Text]], bool]) -> Optional[Dict[Text, Any]]:
-    """The customer's latest message event in this session whose intent name ``wanted`` accepts, or None."""
-    for event in reversed(session_events(tracker)):
-        if event.get("event") == "user" and wanted(((event.get("parse_data") or {}).get("intent") or {}).get("name")):
+    """The customer's latest message event in this session whose intent name ``wanted`` accepts, or None.
+    Details added to a request ("it was the water bottle") are not requests themselves and are skipped."""
+    events = session_events(tracker)
+    details = _details(events)
+    for i in range(len(events) - 1, -1, -1):
+        event = events[i]
+        if (event.get("event") == "user" and i not in details
+                and wanted(((event.get("parse_data") or {}).get("intent") or {}).get("name"))):
             return event
     return None
 
 
+def with_details(tracker: Tracker, request: Optional[Dict[Text, Any]]) -> Optional[Text]:
+    """The text of ``request`` (one of the customer's message events of this session) followed by the details
+    they added after it ("i want to return something. it was the water bottle"); None for no request."""
+    if request is None:
+        return None
+    events = session_events(tracker)
+    start = next((i for i, event in enumerate(events) if event is request), len(events))
+    parts = [request.get("text") or ""] + [events[i].get("text") or "" for i in sorted(_details(events)) if i > start]
+    return ". ".join(part.strip().rstrip(".") for part in parts if part.strip())
+
+
 def latest_request(tracker: Tracker, intent: Text) -> Optional[Text]:
-    """The text of the customer's latest ``intent`` message in this session ("can I change order 10002?"),
-    or None when there is none."""
-    event = latest_user_message(tracker, lambda name: name == intent)
-    return (event.get("text") or "") if event else None
+    """The text of the customer's latest ``intent`` message in this session ("can I change order 10002?") with
+    the details they added after it, or None when there is none."""
+    return with_details(tracker, latest_user_message(tracker, lambda name: name == intent))
 
 
 def previous_bot_turn(tracker: Tracker) -> List[Dict[Text, Any]]:

@@ -21,7 +21,9 @@ from rasa_sdk.types import DomainDict
 from actions.confirmation import PENDING_SLOT
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.several_orders import TASK_STARTERS, continue_with_other_orders, run_task, task_named_for
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT, previous_bot_turn, session_events, user_messages
+from actions.session import (
+    IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_bot_turn, session_events, user_messages,
+)
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
@@ -35,7 +37,10 @@ from bot.parsing import (
     has_digits,
     has_long_number,
     has_street_address,
+    is_question,
+    says_item_damaged,
     says_no_order_number,
+    task_in,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,6 +53,9 @@ FAILURES_SLOT = "verification_failures"
 # bob@example.com") is checked with the other, instead of asking again for what the customer had right.
 TRIED_SLOT = "order_check_tried"
 REQUESTED_SLOT = "requested_slot"
+# A statement naming the item ("it was the water bottle i bought for my son") is short; a longer one says more
+# than which item, and is left to the rules.
+_MAX_DETAIL_WORDS = 12
 
 # Intents that answer the form's question; anything else while the form waits is
 # a digression, left to the rules, which answer it and bring the form back.
@@ -209,11 +217,27 @@ def order_values_in(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
 class ValidateOrderForm(FormValidationAction):
     """Reads the order number and email/ZIP from each answer and checks them together."""
 
-    def __init__(self, service: Optional[OrderService] = None) -> None:
+    def __init__(self, service: Optional[OrderService] = None, catalog: Optional[ProductCatalog] = None) -> None:
         self._service = service or OrderService()
+        self._catalog = catalog or shared_catalog(self._service.session_factory)
 
     def name(self) -> Text:
         return "validate_order_form"
+
+    async def _item_named(self, text: Text, task: Optional[Text]) -> Optional[Text]:
+        """The catalogue product a statement about the order names ("it was the water bottle", "the tv"), as the
+        catalogue spells it, or None: for a question ("is the bottle dishwasher safe?"), a damage report (the
+        complaint's answer), a message asking for another task ("the kettle hasn't arrived" while a return
+        waits), a long message, or no single product named."""
+        if (is_question(text) or says_item_damaged(text) or len(text.split()) > _MAX_DETAIL_WORDS
+                or task_in(text) not in (None, task)):
+            return None
+        try:
+            match = await asyncio.to_thread(self._catalog.find, text)
+        except Exception:
+            logger.exception("catalogue lookup failed while the order check waits")
+            return None
+        return match.products[0].name if match is not None and len(match.products) == 1 else None
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -242,6 +266,14 @@ class ValidateOrderForm(FormValidationAction):
             # Read as track_order, the question set the task to a status check: the return asked for goes on.
             return ([SlotSet(slot, value) for slot, value in extracted.items()] + [SlotSet(ORDER_ID_SLOT, None)]
                     + _task_kept(tracker))
+        if requested in (ORDER_ID_SLOT, IDENTITY_SLOT) and not extracted:
+            detail = await self._item_named(text, task_before_latest_message(tracker) or tracker.get_slot(TASK_SLOT))
+            if detail:
+                # Seen in a chat: "it was the water bottle" after "i want to return something" read as a complaint
+                # (an apology, the number asked again) and the refund then offered the whole order. The order action
+                # reads it with the request (``REQUEST_DETAIL``): that item's refund, or "I don't see that item".
+                dispatcher.utter_message(text=f"Got it: the {detail}.", **{REQUEST_DETAIL: True})
+                return [SlotSet(requested, None)] + _task_kept(tracker)
         # The form can start with both values known: kept from an earlier check, or given before the customer
         # said what they wanted ("10001" ... "alice@example.com" ... "where is it?") and so not yet checked.
         # They are checked now, so a wrong pair counts as a failed check and is asked again.

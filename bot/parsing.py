@@ -233,6 +233,18 @@ def asks_to_speed_up(text: Optional[str]) -> bool:
     return bool(text and _ASKS_TO_SPEED_UP.search(text))
 
 
+# A message worded as a question rather than a statement of the customer's situation.
+_QUESTION_OPENER = re.compile(
+    r"^\W*(?:(?:ok|okay|so|and|but|hi|hey|well)\W+)*(?:how|what|where|when|why|who|which|can|could|do|does|did|is|are"
+    r"|will|would|should|may)\b", re.IGNORECASE,
+)
+
+
+def is_question(text: Optional[str]) -> bool:
+    """"is the bottle dishwasher safe?", "how do i return it": a question, not a statement ("it was the bottle")."""
+    return bool(text) and (text.rstrip().endswith("?") or bool(_QUESTION_OPENER.search(text)))
+
+
 # Where one request of a message ends and the next begins: "cancel 10002 and refund 10003", "10001; 10003".
 _NEXT_REQUEST = re.compile(r"\b(?:and|also|plus|then)\b|[,;]", re.IGNORECASE)
 

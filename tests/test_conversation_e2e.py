@@ -234,6 +234,20 @@ def test_no_order_number_gets_where_to_find_it_and_the_check_goes_on(rasa_url: s
     assert "email address or ZIP code" in " ".join(say(rasa_url, sender, "found it, 10003"))
 
 
+def test_the_item_named_while_the_order_number_is_awaited_is_the_one_returned(rasa_url: str, database_url: str) -> None:
+    # Seen in a chat: "it was the water bottle" got the complaint's apology and the order number asked again, and
+    # the refund offer then covered the whole order and asked which item.
+    say(rasa_url, "detail-1", "i want to return something")
+    reply = " ".join(say(rasa_url, "detail-1", "it was the water bottle"))
+    assert reply.startswith("Got it: the Insulated Water Bottle, 1 L.") and "What's your order number?" in reply
+    assert "sorry" not in reply.lower()
+    say(rasa_url, "detail-1", "10003")
+    before = database_state(database_url)
+    reply = " ".join(say(rasa_url, "detail-1", "alice@example.com"))
+    assert "a refund of $24.50 for the Insulated Water Bottle, 1 L" in reply and "Shall I go ahead?" in reply
+    assert database_state(database_url) == before
+
+
 def test_a_request_with_the_order_number_and_email_is_done_at_once(rasa_url: str) -> None:
     # Seen in a chat: a typo ("ordr") with the email after it was read as out of scope; "when will it get
     # here" afterwards, too.

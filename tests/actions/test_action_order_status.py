@@ -8,6 +8,7 @@ import pytest
 
 from action_helpers import OWNER, make_tracker, run_action, texts, verified
 from actions.order_status import ActionOrderStatus, describe_status, missing_parcel_text
+from actions.session import REQUEST_DETAIL
 from actions.fallback import OFFER_HUMAN_BUTTONS
 from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
 from bot.db.models import Order
@@ -204,6 +205,21 @@ def test_a_product_the_order_does_not_hold_is_said_and_another_order_number_awai
                                   ("where is my order", 10002, "bob@example.com")):
         tracker = with_events(make_tracker(verified(order_id)), asked(text, [], str(order_id), email))
         assert len(run_action(action, tracker)[1]) == 1, text
+
+
+def test_a_product_named_while_the_check_waited_is_read_with_the_status_request(action):
+    # "it says delivered but i didnt get it", then "it was the speaker" while the order number was asked for (the
+    # check took it as a detail of the request): the missing-parcel advice, as for the request alone.
+    events = asked("it says delivered but i didnt get it", [])
+    events += [{"event": "user", "text": "it was the speaker", "parse_data": {"intent": {"name": "complaint"}, "entities": []}},
+               {"event": "bot", "text": "Got it: the Portable Bluetooth Speaker.", "metadata": {REQUEST_DETAIL: True}}]
+    events += asked("", [], "10001", "alice@example.com")[2:]
+    _, messages = run_action(action, with_events(make_tracker(verified(10001)), events))
+    assert len(messages) == 3 and messages[2]["response"] == "utter_parcel_not_received"
+    # The same item is not in order 10002: the status, and that the order doesn't hold it.
+    events[-2:] = asked("", [], "10002", "bob@example.com")[2:]
+    _, messages = run_action(action, with_events(make_tracker(verified(10002)), events))
+    assert texts(messages)[1].startswith("I don't see the item you mentioned in order 10002.")
 
 
 def test_an_order_being_prepared_says_when_it_should_ship_and_offers_a_person_once_late(db_url, today):

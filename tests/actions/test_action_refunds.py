@@ -8,6 +8,7 @@ from actions.answers import ActionAnswerQuestion
 from actions.refunds import (
     ActionConfirmRefund, ActionRefundMoreItems, ActionRefundStatus, ActionRequestRefund, return_shipping_text,
 )
+from actions.session import REQUEST_DETAIL
 from bot.db.models import RefundStatus
 from bot.kb.documents import Chunk
 from bot.kb.grounded import ExtractiveAnswerer
@@ -209,6 +210,36 @@ def test_a_request_naming_a_product_the_order_does_not_hold_says_what_it_holds(r
     [reply] = texts(messages)
     assert reply.startswith(f"I don't see that item in order {order_id}: it has ")
     assert "tell me that order's number" in reply and events == [] and db_state() == before
+
+
+def _asked_then_named(request, detail, **slots):
+    """A verified conversation whose refund request ``request`` was followed, while the order check waited, by
+    ``detail``, which the check took as a detail of it."""
+    tracker = _asked(request, **slots)
+    tracker.events += [
+        {"event": "user", "text": detail, "parse_data": {"intent": {"name": "complaint"}}},
+        {"event": "bot", "text": "Got it.", "metadata": {REQUEST_DETAIL: True}},
+        {"event": "user", "text": "10003", "parse_data": {"intent": {"name": "inform"}}},
+    ]
+    return tracker
+
+
+def test_the_item_named_while_the_check_waited_narrows_the_refund(request_refund):
+    _, messages = run_action(request_refund, _asked_then_named("i want to return something", "it was the water bottle",
+                                                              **verified(10003)))
+    assert "a refund of $24.50 for the Insulated Water Bottle, 1 L" in texts(messages)[0]
+    # The same words without the check's acknowledgement are not read as the request's detail.
+    tracker = _asked("i want to return something", **verified(10003))
+    tracker.events.append({"event": "user", "text": "it was the water bottle", "parse_data": {"intent": {"name": "complaint"}}})
+    assert "for the whole order" in texts(run_action(request_refund, tracker)[1])[0]
+
+
+def test_an_item_named_while_the_check_waited_that_the_order_does_not_hold_is_said(request_refund, db_state):
+    before = db_state()
+    events, messages = run_action(request_refund, _asked_then_named("i want to return something", "the headphones",
+                                                                   **verified(10003)))
+    assert texts(messages)[0].startswith("I don't see that item in order 10003: it has ")
+    assert events == [] and db_state() == before
 
 
 @pytest.mark.parametrize("text, order_id", [

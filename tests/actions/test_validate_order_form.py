@@ -14,6 +14,7 @@ from actions.verification import (
     ActionStopOrderForm,
     ValidateOrderForm,
 )
+from actions.session import REQUEST_DETAIL
 from bot.nlu.message_guard import EMPTY
 
 
@@ -622,3 +623,31 @@ def test_thanks_while_the_form_waits_is_not_told_it_holds_no_order_number(form):
     # Thanks with digits in it is an answer attempt: the usual hint.
     _, messages = run_action(form, make_tracker(text="thanks, 123", intent="thank_you", requested_slot="order_id"))
     assert "doesn't look like an order number" in texts(messages)[0]
+
+
+@pytest.mark.parametrize("requested, text, intent, product", [
+    ("order_id", "it was the water bottle", "complaint", "Insulated Water Bottle, 1 L"),
+    ("order_id", "the tv", "out_of_scope", 'Brightview 65" 4K QLED TV'),
+    ("order_identity", "just the carabiners", "inform", "Carabiner Set (3-pack)"),
+])
+def test_the_item_named_while_the_check_waits_is_taken_as_a_detail_of_the_request(form, requested, text, intent, product):
+    # Seen in a chat: "it was the water bottle" after "i want to return something" left the form (the complaint's
+    # apology) and the refund offer later covered the whole order.
+    slots = {"order_task": "refund", **({"order_id": "10003"} if requested == "order_identity" else {})}
+    events, messages = run_action(form, make_tracker(slots, text=text, intent=intent, requested_slot=requested))
+    assert slot_sets(events) == [(requested, None)]  # the form goes on and asks its question again
+    [message] = messages
+    assert message["text"] == f"Got it: the {product}." and message[REQUEST_DETAIL] is True
+
+
+@pytest.mark.parametrize("text", [
+    "is the water bottle dishwasher safe?",  # a question: the help center's
+    "the water bottle arrived dented",  # a damage report: the complaint's answer
+    "the kettle hasn't arrived yet",  # another task than the return waiting
+    "it was a gift",  # no product named
+    "it was the water bottle and honestly i am so disappointed with the quality of everything you sell",
+])
+def test_other_messages_naming_no_single_item_leave_the_form_to_the_rules(form, text):
+    tracker = make_tracker({"order_task": "refund"}, text=text, intent="complaint", requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert events == [] and messages == []
