@@ -192,6 +192,12 @@ _DELAY = re.compile(
 )
 
 
+def says_waiting_too_long(text: Optional[Text]) -> bool:
+    """"why is it taking so long", "i'm tired of waiting": a wait that feels too long (not "can you speed it up?",
+    which asks what can be done)."""
+    return bool(text and _DELAY.search(text) and not asks_to_speed_up(text))
+
+
 # Wants the item replaced or swapped rather than (or before) their money back.
 _REPLACEMENT = re.compile(
     r"\b(?:replacements?|replace (?:it|them|this|that|the|my)|exchange|swap"
@@ -296,8 +302,10 @@ class ActionAnswerComplaint(Action):
             dispatcher.utter_message(text=CHECK_REFUND_FIRST_TEXT if task == "refund_status" else CHECK_FIRST_TEXT)
             return [SlotSet(TASK_SLOT, task)] + order_values_kept(tracker, bare_digits_as_zip=False) + [
                 FollowupAction("order_form")]
-        if task == "status" and response == "utter_complaint" and checked:
-            # "it still hasn't shipped" about the order checked: its own dates say when it should.
+        if task == "status" and response in ("utter_complaint", "utter_delay") and checked:
+            # "it still hasn't shipped" or "why is it taking so long" about the order checked: its own dates say when
+            # it should ship or arrive, and whether it is late (seen in a chat: order 10001, due in two days, got
+            # "I'm sorry it's taking so long... a support agent can check what's holding it up").
             return await self._order_status().run(dispatcher, tracker, domain)
         if response == "utter_parcel_not_received" and checked:
             # "i never got it" about the order checked in this conversation: its own dates answer it (due on

@@ -10,7 +10,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.complaints import says_marked_delivered, says_not_received, says_searched_for_parcel, says_tracking_stuck
+from actions.complaints import (
+    says_marked_delivered, says_not_received, says_searched_for_parcel, says_tracking_stuck, says_waiting_too_long,
+)
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order, said_order_disputed
 from actions.session import recent_bot_turns, with_details
@@ -26,6 +28,11 @@ MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/
 ON_ITS_WAY_TEXT = (
     "It's still on its way with {carrier} and should arrive {eta}, so it isn't late yet. If it hasn't come by "
     "then, tell me and I'll connect you with a support agent who can check with {carrier}."
+)
+# "why is it taking so long" about an order being prepared that isn't late.
+NOT_LATE_TO_SHIP_TEXT = (
+    "It isn't late: it should ship {ships}, and we email you the tracking number as soon as it does. If it hasn't "
+    "shipped by then, tell me and I'll connect you with a support agent who can check what's holding it up."
 )
 SEARCHED_TEXT = (
     "Thanks for checking. Since it still hasn't turned up, a support agent can open a claim with {carrier}; once the "
@@ -164,9 +171,11 @@ class ActionOrderStatus(VerifiedOrderAction):
         stuck = order.status is OrderStatus.SHIPPED and says_tracking_stuck(asked) and not says_not_received(asked)
         searched = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and says_searched_for_parcel(asked)
         missing = order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and says_not_received(asked)
-        # "the tracking hasn't updated in 4 days" or "i never got it" right after the status: the concern is
-        # answered, not the paragraph the customer just read repeated.
-        repeated = (stuck or missing or searched) and status in (e.get("text") for e in recent_bot_turns(tracker, 2))
+        waiting = (order.status in (OrderStatus.SHIPPED, OrderStatus.PROCESSING) and not (stuck or missing)
+                   and says_waiting_too_long(asked))
+        # "the tracking hasn't updated in 4 days", "i never got it" or "why is it taking so long" right after the
+        # status: the concern is answered, not the paragraph the customer just read repeated.
+        repeated = (stuck or missing or searched or waiting) and status in (e.get("text") for e in recent_bot_turns(tracker, 2))
         if not repeated:
             dispatcher.utter_message(text=status)
         # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
@@ -186,6 +195,14 @@ class ActionOrderStatus(VerifiedOrderAction):
         if order.status is OrderStatus.PROCESSING and order.expected_ship_on < today:
             # Late leaving the warehouse: a person can check what holds it up.
             dispatcher.utter_message(response="utter_delay")
+        elif waiting and order.status is OrderStatus.PROCESSING:
+            dispatcher.utter_message(text=NOT_LATE_TO_SHIP_TEXT.format(ships=day(order.expected_ship_on, today)))
+        elif waiting:  # shipped
+            if order.eta and order.eta < today:
+                dispatcher.utter_message(response="utter_delay")
+            else:
+                dispatcher.utter_message(text=ON_ITS_WAY_TEXT.format(
+                    carrier=order.carrier or "the carrier", eta=day(order.eta, today) if order.eta else "soon"))
         elif order.status is OrderStatus.DELIVERED and says_not_received(asked):
             # "it never arrived", and it says delivered: what to do about a missing parcel, by how long ago.
             days = (today - order.delivered_on).days if order.delivered_on else 0

@@ -227,6 +227,11 @@ ASKS_TO_SPEED_UP_PATTERN = (
     r"(?!\s+than)"
 )
 _ASKS_TO_SPEED_UP = re.compile(ASKS_TO_SPEED_UP_PATTERN, re.IGNORECASE)
+# "why is it taking so long?", "why hasn't it shipped yet": a question the order's own dates answer (late or not).
+ASKS_WHY_SO_LONG_PATTERN = (
+    r"\bwhy\b[^.?!]{0,30}?(?:\bso (?:long|late)\b|\blate\b"
+    r"|(?:\bnot|n'?t)\b[^.?!]{0,15}\b(?:ship(?:ped)?|arrived?|here|come|moving|left)\b)"
+)
 
 
 def asks_to_speed_up(text: Optional[str]) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from bot.parsing import ASKS_TO_SPEED_UP_PATTERN
+from bot.parsing import ASKS_TO_SPEED_UP_PATTERN, ASKS_WHY_SO_LONG_PATTERN
 from bot.sentiment import sentiment_of
 
 ANGER = "anger"
@@ -85,8 +85,9 @@ DEFAULTS: Dict[str, Any] = {
     # handed the customer off mid-question).
     "high_value_intent_min_confidence": 0.7,
     # ...unless the message matches one of these: questions the assistant answers for any order ("can i get it
-    # faster", read as a complaint at 0.9, handed a $1,249 order off instead of saying when it ships).
-    "high_value_question_patterns": [ASKS_TO_SPEED_UP_PATTERN],
+    # faster", read as a complaint at 0.9, handed a $1,249 order off instead of saying when it ships; "why is it
+    # taking so long" about that order, due to ship the same day). A late order's answer offers a person.
+    "high_value_question_patterns": [ASKS_TO_SPEED_UP_PATTERN, ASKS_WHY_SO_LONG_PATTERN],
     # explicit_request: the intent that asks for a person...
     "human_intent": "contact_human_agent",
     # ...with at least this confidence.

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, verified
-from actions.complaints import ActionAnswerComplaint, asks_for_replacement, complaint_response
+from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, texts, verified
+from actions.complaints import CHECK_FIRST_TEXT, ActionAnswerComplaint, asks_for_replacement, complaint_response
 from bot.kb.source import ItemWords
 
 KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-items.md").read_text()
@@ -340,6 +340,25 @@ def test_not_shipped_about_the_checked_order_gets_its_status(order_service):
     action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
     _, messages = run_action(action, make_tracker(verified(10002), text="it still hasn't shipped??", intent="complaint"))
     assert messages[0]["text"].startswith("Order 10002 ($1,249.00) was placed")
+
+
+def test_a_wait_complained_of_about_the_checked_order_gets_its_dates(order_service):
+    # Seen in a chat: "why is it taking so long" about order 10001, due in two days, got the apology for a delay and
+    # "a support agent can check what's holding it up".
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
+    text = "why is it taking so long"
+    tracker = make_tracker(verified(10001), text=text, intent="complaint")
+    tracker.events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "complaint"}}}]
+    _, messages = run_action(action, tracker)
+    assert messages[0]["text"].startswith("Order 10001 ($89.90) shipped")
+    assert "so it isn't late yet" in messages[1]["text"] and len(messages) == 2
+    # Without an order checked, the order is looked up first, as before.
+    tracker = make_tracker(text=text, intent="complaint")
+    tracker.events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "complaint"}}}]
+    events, messages = run_action(action, tracker)
+    assert texts(messages) == [CHECK_FIRST_TEXT] and (events[-1]["event"], events[-1]["name"]) == ("followup", "order_form")
 
 
 @pytest.mark.parametrize("text, detail", [

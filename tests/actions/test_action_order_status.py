@@ -222,6 +222,44 @@ def test_a_product_named_while_the_check_waited_is_read_with_the_status_request(
     assert texts(messages)[1].startswith("I don't see the item you mentioned in order 10002.")
 
 
+def _waited(order_id, text="why is it taking so long"):
+    """Events of a session that checked ``order_id``, got its status, then complained of the wait with ``text``."""
+    email = OWNER[order_id]
+    events = asked(f"where is order {order_id}", [order_id], email)
+    events.append({"event": "bot", "text": "(the status)"})
+    events.append({"event": "user", "text": text, "parse_data": {"intent": {"name": "complaint"}, "entities": []}})
+    return events
+
+
+@pytest.mark.parametrize("days_later, order_id, says, offers_a_person", [
+    # Seen in a chat: order 10001, due in two days, got "I'm sorry it's taking so long ... a support agent can check
+    # what's holding it up".
+    (0, 10001, "It's still on its way with UPS and should arrive on Tuesday, March 17, so it isn't late yet.", False),
+    (0, 10002, "It isn't late: it should ship tomorrow, and we email you the tracking number as soon as it does.", False),
+    (5, 10001, None, True),  # past its expected date: late, and a person can check with the carrier
+    (3, 10002, None, True),  # should have shipped on Monday
+])
+def test_a_wait_complained_of_is_answered_with_whether_the_order_is_late(db_url, today, days_later, order_id, says,
+                                                                         offers_a_person):
+    service = OrderService(session_factory=partial(session_scope, db_url), today=lambda: today + timedelta(days=days_later))
+    tracker = with_events(make_tracker(verified(order_id), text="why is it taking so long", intent="complaint"),
+                          _waited(order_id))
+    _, messages = run_action(ActionOrderStatus(service), tracker)
+    assert messages[0]["text"].startswith(f"Order {order_id} (")
+    if says:
+        assert len(messages) == 2 and messages[1]["text"].startswith(says)
+    assert (messages[-1].get("response") == "utter_delay") is offers_a_person
+
+
+def test_the_answer_to_a_wait_does_not_repeat_the_status_just_given(action):
+    events = _waited(10001)
+    events[-2]["text"] = texts(run_action(action, make_tracker(verified(10001)))[1])[0]
+    _, messages = run_action(action, with_events(make_tracker(verified(10001)), events))
+    assert texts(messages) == ["It's still on its way with UPS and should arrive on Tuesday, March 17, so it isn't late "
+                               "yet. If it hasn't come by then, tell me and I'll connect you with a support agent who "
+                               "can check with UPS."]
+
+
 def test_an_order_being_prepared_says_when_it_should_ship_and_offers_a_person_once_late(db_url, today):
     # Seen in a chat: "why hasnt it shipped yet??" after the status of 10002 got the same sentence again.
     # 10002 was placed on Saturday at 20:17 (TODAY is Sunday): it ships on Monday.
