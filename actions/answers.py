@@ -23,7 +23,7 @@ from actions.changes import said_checked_orders_address_change
 from actions.complaints import said_how_to_speed_up
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
-from actions.order_status import said_checked_orders_carrier
+from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
                              said_cancelled_orders_money)
@@ -39,7 +39,7 @@ from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topi
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
-from bot.parsing import has_street_address, is_question
+from bot.parsing import asks_why, has_street_address, is_question
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +245,11 @@ def return_window_text(question: Text, answer: Answer, today: date, window_days:
     return text
 
 
+# "why?" with nothing to search for: the assistant has no reasons beyond what it said.
+WHY_TEXT = (
+    "I can only tell you what our help center and your order's records say, so I can't explain more than that. A "
+    "support agent can. Would you like me to connect you with one?"
+)
 # Questions about the order this conversation checked, answered from it before the help center is searched. Each
 # handler says its answer and returns True, or says nothing; the events follow its answer.
 CHECKED_ORDER_ANSWERS = (
@@ -255,6 +260,7 @@ CHECKED_ORDER_ANSWERS = (
     # already answered it.
     (said_checked_orders_address_change, (FollowupAction(ACTION_LISTEN),)),
     (said_checked_orders_carrier, ()),  # "who's the carrier again?"
+    (said_why_it_takes_this_long, ()),  # "why?" after the order's status
     # Seen in a chat: "how long until i see the money?" right after a cancellation got the refund timing of a
     # return ("after the return reaches our warehouse").
     (said_cancelled_orders_money, ()),
@@ -318,6 +324,11 @@ class ActionAnswerQuestion(Action):
             return []
         if said_what_comes_next(dispatcher, tracker):
             return []  # "how does that work?" goes to the help center
+        if asks_why(question):
+            # "why?", "why is that" after an answer names nothing to search for (seen in a chat: "why is that" after
+            # the offer of an agent, read as a yes, handed the customer off).
+            dispatcher.utter_message(text=WHY_TEXT, buttons=CONNECT_BUTTONS)
+            return []
         # "how much is the espresso machine?": the catalogue answers what it names exactly; a partial match
         # ("the sony headphones") only when the help center has nothing ("how much does shipping cost for the tent").
         earlier_pages = catalogue_pages_before(tracker)

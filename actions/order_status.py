@@ -15,12 +15,13 @@ from actions.complaints import (
 )
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order, said_order_disputed
-from actions.session import recent_bot_turns, with_details
+from actions.session import previous_bot_turn, recent_bot_turns, with_details
 from actions.several_orders import order_request, other_orders_asked_with
 from actions.verification import VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.holidays import holiday_on
+from bot.parsing import asks_why
 from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderService, OrderSummary, business_days_between
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
@@ -33,6 +34,19 @@ ON_ITS_WAY_TEXT = (
 NOT_LATE_TO_SHIP_TEXT = (
     "It isn't late: it should ship {ships}, and we email you the tracking number as soon as it does. If it hasn't "
     "shipped by then, tell me and I'll connect you with a support agent who can check what's holding it up."
+)
+# "why?" right after the status of an order that isn't late: what sets its dates, and who can find out more.
+WHY_PREPARING_TEXT = (
+    "I can only see the order's dates, not what's happening in the warehouse. Orders placed before 14:00 ET on a "
+    "business day usually ship the same day, later ones the next business day, and order {order_id} is on that "
+    "schedule: it should ship {ships}. A support agent can check with the warehouse. Would you like me to connect "
+    "you with one?"
+)
+WHY_ON_ITS_WAY_TEXT = (
+    "Once a parcel is with {carrier}, {carrier} sets the delivery date: delivery times count business days from the "
+    "day the order ships (3-5 for standard shipping, 1-2 for Express), and {carrier} expects to deliver order "
+    "{order_id} {eta}. I can't see more than its tracking, but a support agent can ask {carrier} about it. Would you "
+    "like me to connect you with one?"
 )
 SEARCHED_TEXT = (
     "Thanks for checking. Since it still hasn't turned up, a support agent can open a claim with {carrier}; once the "
@@ -126,6 +140,35 @@ async def said_checked_orders_carrier(dispatcher: CollectingDispatcher, tracker:
     if reply:
         dispatcher.utter_message(text=reply)
     return bool(reply)
+
+
+async def said_why_it_takes_this_long(dispatcher: CollectingDispatcher, tracker: Tracker, orders: OrderService) -> bool:
+    """"why?", "no i just want to know why" right after the reply about the order checked in this conversation,
+    which is being prepared or on its way: what sets its dates and the offer of a person (a late order gets the
+    apology for the delay), and True; False, saying nothing, otherwise. Seen in a chat: "no i just want to know
+    why" after the order's status got "that's outside what I can help with"."""
+    if not asks_why((tracker.latest_message or {}).get("text")):
+        return False
+    order = await conversation_order(tracker, orders)
+    if order is None or order.status not in (OrderStatus.PROCESSING, OrderStatus.SHIPPED):
+        return False
+    if not any(f"order {order.order_id}" in (e.get("text") or "").lower() or "isn't late" in (e.get("text") or "")
+               for e in previous_bot_turn(tracker)):
+        return False  # the reply before was about something else
+    today = orders.today()
+    late = order.expected_ship_on < today if order.status is OrderStatus.PROCESSING else bool(order.eta and order.eta < today)
+    if late:
+        dispatcher.utter_message(response="utter_delay")
+    elif order.status is OrderStatus.PROCESSING:
+        dispatcher.utter_message(text=WHY_PREPARING_TEXT.format(order_id=order.order_id,
+                                                                ships=day(order.expected_ship_on, today)),
+                                 buttons=CONNECT_BUTTONS)
+    else:
+        carrier = order.carrier or "the carrier"
+        dispatcher.utter_message(text=WHY_ON_ITS_WAY_TEXT.format(
+            carrier=carrier, order_id=order.order_id, eta=day(order.eta, today) if order.eta else "soon"),
+            buttons=CONNECT_BUTTONS)
+    return True
 
 
 def _days(start: date, end: date) -> List[date]:

@@ -33,6 +33,7 @@ from bot.parsing import (
     ORDER_ID,
     TASK_WORDS,
     ZIP_CODE,
+    asks_why,
     find_entities,
     has_digits,
     has_long_number,
@@ -146,10 +147,10 @@ def asks_what_next(text: Text) -> bool:
 
 
 def said_what_comes_next(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """"what happens next?", "what's the process?" while the order check waits: what it needs and leads to (the
-    form asks its question again after this), and True; False, saying nothing, otherwise."""
+    """"what happens next?", "what's the process?", "why?" while the order check waits: what it needs and leads to
+    (the form asks its question again after this), and True; False, saying nothing, otherwise."""
     text = ((tracker.latest_message or {}).get("text") or "").strip()
-    if (tracker.active_loop or {}).get("name") != "order_form" or not asks_what_next(text):
+    if (tracker.active_loop or {}).get("name") != "order_form" or not (asks_what_next(text) or asks_why(text)):
         return False
     dispatcher.utter_message(text=next_step_text(tracker))
     return True
@@ -282,6 +283,10 @@ class ValidateOrderForm(FormValidationAction):
             intent = (message.get("intent") or {}).get("name")
             if intent == "nlu_fallback" and asks_without_topic(text):
                 return []  # "how does that work?" read as unsure: a question for the help center, not an answer
+            if requested and asks_why(text):
+                # "why?" to "What's your order number?" (read as affirm at 0.73): why the check needs it.
+                dispatcher.utter_message(text=next_step_text(tracker))
+                return [SlotSet(requested, None)]
             if requested and intent in ANSWER_INTENTS:
                 dispatcher.utter_message(text=_answer_hint(requested, message))
                 return [SlotSet(requested, None)]

@@ -250,6 +250,21 @@ def is_question(text: Optional[str]) -> bool:
     return bool(text) and (text.rstrip().endswith("?") or bool(_QUESTION_OPENER.search(text)))
 
 
+# "why?", "but why is that", "i just want to know why": asks the reason for what was just said, naming nothing
+# ("why not" is a yes).
+_ASKS_WHY = re.compile(
+    r"^\W*(?:(?:no|nah|but|ok|okay|so|and|well|hm+|wait)\W+)*"
+    r"(?:(?:i|we)(?:'d| would)?(?: just| only)? (?:want|wanna|need|like) to know |can you (?:tell me|explain) )?"
+    r"(?:why|how come)(?:\W+(?:is that|is it|that|though|tho|so|exactly|would that be|do you (?:ask|need (?:it|that|this))))*"
+    r"\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_why(text: Optional[str]) -> bool:
+    return bool(text and _ASKS_WHY.match(text))
+
+
 # Where one request of a message ends and the next begins: "cancel 10002 and refund 10003", "10001; 10003".
 _NEXT_REQUEST = re.compile(r"\b(?:and|also|plus|then)\b|[,;]", re.IGNORECASE)
 

@@ -248,6 +248,14 @@ def test_the_item_named_while_the_order_number_is_awaited_is_the_one_returned(ra
     assert database_state(database_url) == before
 
 
+def test_why_after_the_offer_of_an_agent_is_not_a_yes(rasa_url: str) -> None:
+    # Seen in a chat: "why is that" after the password answer's offer of an agent was read as affirm (0.81) and
+    # handed the customer off.
+    assert "Would you like me to connect you" in " ".join(say(rasa_url, "why-1", "can you help me with my password"))
+    reply = " ".join(say(rasa_url, "why-1", "why is that"))
+    assert reply.startswith("I can only tell you what our help center") and "connecting you" not in reply
+
+
 def test_a_request_with_the_order_number_and_email_is_done_at_once(rasa_url: str) -> None:
     # Seen in a chat: a typo ("ordr") with the email after it was read as out of scope; "when will it get
     # here" afterwards, too.

@@ -5,6 +5,7 @@ from bot.parsing import (
     ORDER_ID,
     ZIP_CODE,
     asks_for_exchange,
+    asks_why,
     find_entities,
     has_long_number,
     has_street_address,
@@ -152,3 +153,13 @@ def test_each_order_number_gets_the_task_of_its_own_words(text, tasks):
 ])
 def test_an_exchange_for_another_size_colour_or_model(text, exchange):
     assert asks_for_exchange(text) is exchange
+
+
+@pytest.mark.parametrize("text, why", [
+    ("why?", True), ("but why is that", True), ("no i just want to know why", True), ("no, i'd like to know why", True),
+    ("how come?", True), ("why do you need that?", True),
+    ("why not", False), ("sure, why not?", False),  # a yes
+    ("why is it taking so long", False), ("why did you charge me twice", False),  # name what they ask about
+])
+def test_a_bare_why_asks_the_reason_for_what_was_just_said(text, why):
+    assert asks_why(text) is why

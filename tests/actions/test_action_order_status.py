@@ -9,7 +9,8 @@ import pytest
 from action_helpers import OWNER, make_tracker, run_action, texts, verified
 from actions.order_status import ActionOrderStatus, describe_status, missing_parcel_text
 from actions.session import REQUEST_DETAIL
-from actions.fallback import OFFER_HUMAN_BUTTONS
+from actions.answers import WHY_TEXT
+from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.verification import LOCKED_TEXT, NOT_VERIFIED_TEXT
 from bot.db.models import Order
 from bot.db.session import session_scope
@@ -370,3 +371,33 @@ def test_asking_who_delivers_the_checked_order_gets_its_carrier(order_service, t
     _, messages = run_action(action, make_tracker(verified(10001), text="which carriers do you use?",
                                                   intent="delivery_options"))
     assert "UPS and USPS" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("order_id, days_later, reply", [
+    (10002, 0, "I can only see the order's dates, not what's happening in the warehouse. Orders placed before 14:00 ET on "
+               "a business day usually ship the same day, later ones the next business day, and order 10002 is on that "
+               "schedule: it should ship tomorrow."),
+    (10001, 0, "Once a parcel is with UPS, UPS sets the delivery date"),
+    (10001, 5, None),  # late: the apology for the delay and the offer of a person
+])
+def test_why_after_the_checked_orders_status_says_what_sets_its_dates(db_url, today, order_id, days_later, reply):
+    # Seen in a chat: "no i just want to know why" after order 10002's status got "that's outside what I can help with".
+    from actions.answers import ActionAnswerQuestion
+    from bot.catalog import ProductCatalog
+
+    service = OrderService(session_factory=partial(session_scope, db_url), today=lambda: today + timedelta(days=days_later))
+    action = ActionAnswerQuestion(orders=service, catalog=ProductCatalog(service.session_factory))
+    events = _waited(order_id, "no i just want to know why")
+    events[-2]["text"] = f"Order {order_id} (...) ..."
+    tracker = with_events(make_tracker(verified(order_id), text="no i just want to know why", intent="out_of_scope"), events)
+    _, messages = run_action(action, tracker)
+    [message] = messages
+    if reply:
+        assert message["text"].startswith(reply) and message["buttons"] == CONNECT_BUTTONS
+    else:
+        assert message["response"] == "utter_delay"
+    # After a reply about something else, the order's dates are not the answer: the assistant says it has no more.
+    events[-2]["text"] = "To reset or change your password, choose \"Forgot password?\" on the sign-in page."
+    _, messages = run_action(action, with_events(
+        make_tracker(verified(order_id), text="no i just want to know why", intent="out_of_scope"), events))
+    assert texts(messages) == [WHY_TEXT] and messages[0]["buttons"] == CONNECT_BUTTONS

@@ -651,3 +651,14 @@ def test_other_messages_naming_no_single_item_leave_the_form_to_the_rules(form, 
     tracker = make_tracker({"order_task": "refund"}, text=text, intent="complaint", requested_slot="order_id")
     events, messages = run_action(form, tracker)
     assert events == [] and messages == []
+
+
+@pytest.mark.parametrize("intent", ["affirm", "out_of_scope"])
+def test_why_to_the_forms_question_says_why_the_check_needs_it(form, intent):
+    # Seen in a chat: "why?" to "What's your order number?" (read as affirm, 0.73) got "I couldn't find an order
+    # number in that".
+    tracker = make_tracker({"order_task": "status"}, text="why?", intent=intent, requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None)]
+    assert texts(messages) == ["First I need to check that the order is yours, so I need its order number. Then I'll "
+                               "tell you where the order is and when it should arrive."]
