@@ -117,11 +117,10 @@ def says_no_order_number(text: Optional[str]) -> bool:
     return bool(text and _NO_ORDER_NUMBER_RE.search(text))
 
 
-# Words of product names that don't tell one item from another ("Carabiner Set (3-pack)", "Cable (2 m)").
-# "just the carabiners", "actually only the bottle": the refund offered narrowed to some of its items.
 # Words that make "the X ..." a sentence about the item rather than its name ("the bottle is broken").
 _NOT_IN_A_NAME = (r"(?:is|isn'?t|are|aren'?t|was|wasn'?t|were|has|have|had|does|doesn'?t|did|didn'?t|do|don'?t|will|won'?t|"
                   r"can|can'?t|arrived|came|broke|broken|stopped|leaks?|leaked|never|not|too|also|as)\b")
+# "just the carabiners", "actually only the bottle": the refund offered narrowed to some of its items.
 _NARROWING_RE = re.compile(
     r"^\W*(?:(?:actually|no|oh|ok|okay|um+|hmm+|sorry|wait)\W+)*(?:just|only) (?:the|that|those|this|these|my|one|\d)\b"
     r"|\b(?:just|only)(?: that| those| this| these)?\W*$"
@@ -179,6 +178,7 @@ def is_narrowing(text: Optional[str]) -> bool:
     return bool(text and (_NARROWING_RE.search(text) or _ITEM_WITH_FIT_REASON.search(text) or says_item_damaged(text)))
 
 
+# Words of product names that don't tell one item from another ("Carabiner Set (3-pack)", "Cable (2 m)").
 _GENERIC_ITEM_WORDS = frozenset("set pack the and with for of in on to by cm mm xl pro new".split())
 _ITEM_WORD = re.compile(r"[a-z0-9]+")
 
