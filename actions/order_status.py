@@ -156,8 +156,7 @@ async def said_why_it_takes_this_long(dispatcher: CollectingDispatcher, tracker:
                for e in previous_bot_turn(tracker)):
         return False  # the reply before was about something else
     today = orders.today()
-    late = order.expected_ship_on < today if order.status is OrderStatus.PROCESSING else bool(order.eta and order.eta < today)
-    if late:
+    if is_running_late(order, today):
         dispatcher.utter_message(response="utter_delay")
     elif order.status is OrderStatus.PROCESSING:
         dispatcher.utter_message(text=WHY_PREPARING_TEXT.format(order_id=order.order_id,
@@ -169,6 +168,18 @@ async def said_why_it_takes_this_long(dispatcher: CollectingDispatcher, tracker:
             carrier=carrier, order_id=order.order_id, eta=day(order.eta, today) if order.eta else "soon"),
             buttons=CONNECT_BUTTONS)
     return True
+
+
+def is_running_late(order: OrderSummary, today: date) -> bool:
+    """Still being prepared after the day it should have shipped, or on its way past its expected date."""
+    if order.status is OrderStatus.PROCESSING:
+        return order.expected_ship_on < today
+    return order.status is OrderStatus.SHIPPED and bool(order.eta and order.eta < today)
+
+
+def on_its_way_text(order: OrderSummary, today: date) -> Text:
+    """For a shipped order not yet due: it isn't late, when it should arrive, and who to tell if it doesn't."""
+    return ON_ITS_WAY_TEXT.format(carrier=order.carrier or "the carrier", eta=day(order.eta, today) if order.eta else "soon")
 
 
 def _days(start: date, end: date) -> List[date]:
@@ -235,17 +246,16 @@ class ActionOrderStatus(VerifiedOrderAction):
             # again. They did what the advice asks: the claim is next.
             dispatcher.utter_message(text=SEARCHED_TEXT.format(carrier=order.carrier or "the carrier"), buttons=CONNECT_BUTTONS)
             return []
-        if order.status is OrderStatus.PROCESSING and order.expected_ship_on < today:
+        if order.status is OrderStatus.PROCESSING and is_running_late(order, today):
             # Late leaving the warehouse: a person can check what holds it up.
             dispatcher.utter_message(response="utter_delay")
         elif waiting and order.status is OrderStatus.PROCESSING:
             dispatcher.utter_message(text=NOT_LATE_TO_SHIP_TEXT.format(ships=day(order.expected_ship_on, today)))
         elif waiting:  # shipped
-            if order.eta and order.eta < today:
+            if is_running_late(order, today):
                 dispatcher.utter_message(response="utter_delay")
             else:
-                dispatcher.utter_message(text=ON_ITS_WAY_TEXT.format(
-                    carrier=order.carrier or "the carrier", eta=day(order.eta, today) if order.eta else "soon"))
+                dispatcher.utter_message(text=on_its_way_text(order, today))
         elif order.status is OrderStatus.DELIVERED and says_not_received(asked):
             # "it never arrived", and it says delivered: what to do about a missing parcel, by how long ago.
             days = (today - order.delivered_on).days if order.delivered_on else 0
@@ -265,8 +275,7 @@ class ActionOrderStatus(VerifiedOrderAction):
             elif repeated:
                 # Seen in a chat: "i never got it" right after the status of a parcel due on Monday got the
                 # missing-parcel advice. (Asked with the status, the status's expected date answers it.)
-                dispatcher.utter_message(text=ON_ITS_WAY_TEXT.format(
-                    carrier=order.carrier or "the carrier", eta=day(order.eta, today) if order.eta else "soon"))
+                dispatcher.utter_message(text=on_its_way_text(order, today))
         for other_id in other_orders_asked_with(tracker, str(order.order_id)):
             # Each is checked against the same email or ZIP code; someone else's order reads as not found.
             other = await asyncio.to_thread(self._service.verify, int(other_id), identity)
