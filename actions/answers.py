@@ -29,7 +29,7 @@ from actions.refunds import (offer_to_return_items_named, offered_other_items_wh
                              said_cancelled_orders_money)
 from actions.session import session_events, user_messages
 from actions.several_orders import ACTION_LISTEN
-from actions.verification import conversation_order, said_what_comes_next
+from actions.verification import asks_what_next, conversation_order, offered_a_person, said_what_comes_next
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
@@ -250,6 +250,11 @@ WHY_TEXT = (
     "I can only tell you what our help center and your order's records say, so I can't explain more than that. A "
     "support agent can. Would you like me to connect you with one?"
 )
+# "what now?" right after a reply that offered a person: that person is the next step.
+NEXT_IS_A_PERSON_TEXT = (
+    "From here, the next step is a support agent, who can look into it with you. Would you like me to connect you "
+    "with one?"
+)
 # Questions about the order this conversation checked, answered from it before the help center is searched. Each
 # handler says its answer and returns True, or says nothing; the events follow its answer.
 CHECKED_ORDER_ANSWERS = (
@@ -324,6 +329,11 @@ class ActionAnswerQuestion(Action):
             return []
         if said_what_comes_next(dispatcher, tracker):
             return []  # "how does that work?" goes to the help center
+        if asks_what_next(question) and offered_a_person(tracker):
+            # Seen in a chat: "so what now?" after "I don't see a return or refund for order 10003 ... a support agent
+            # can look into it" got where refunds are paid to.
+            dispatcher.utter_message(text=NEXT_IS_A_PERSON_TEXT, buttons=CONNECT_BUTTONS)
+            return []
         if asks_why(question):
             # "why?", "why is that" after an answer names nothing to search for (seen in a chat: "why is that" after
             # the offer of an agent, read as a yes, handed the customer off).

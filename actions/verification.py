@@ -11,7 +11,7 @@ import abc
 import asyncio
 import logging
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Set, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -138,7 +138,8 @@ def asks_without_topic(text: Text) -> bool:
     return bool(text.strip()) and names_no_topic(text) and bool(_QUESTION_SHAPE.search(text))
 
 
-_NEXT = re.compile(r"\b(?:next|now|then what|after that|process|steps?|procedure)\b", re.IGNORECASE)
+_NEXT = re.compile(r"\b(?:next|now|then what|after that|process|steps?|procedure|what (?:should|do|can) (?:i|we) do)\b",
+                   re.IGNORECASE)
 
 
 def asks_what_next(text: Text) -> bool:
@@ -193,6 +194,10 @@ def forget_pending_change(tracker: Tracker) -> List[EventType]:
     return [SlotSet(PENDING_SLOT, None)] if tracker.get_slot(PENDING_SLOT) else []
 
 
+# An answer made of two bare 5-digit numbers: the order number, then the ZIP code ("10003 94110", "10003, 94110").
+_NUMBER_THEN_ZIP = re.compile(r"\W*#?\d{5}(?:\s*[,;/&]\s*|\s+(?:and\s+)?)\d{5}\W*")
+
+
 def order_values_in(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
     """Slot values in the message, read in the light of what the form asked."""
     spans = find_entities(text)
@@ -204,6 +209,10 @@ def order_values_in(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
         # A bare 5-digit answer to "what's your ZIP code" is a ZIP code.
         order_numbers = [s for s in numbers if s.explicit]
         zips += [s for s in numbers if not s.explicit]
+    elif requested == ORDER_ID_SLOT and not emails and not zips and _NUMBER_THEN_ZIP.fullmatch(text):
+        # Seen in a chat: "10003 94110" to "What's your order number?" kept 10003 and asked for the ZIP code given.
+        # The check needs both, so the second number of such an answer is the ZIP code.
+        order_numbers, zips = numbers[:1], numbers[1:]
     else:
         order_numbers = numbers
     if order_numbers:
@@ -631,14 +640,21 @@ def task_before_latest_message(tracker: Tracker) -> Optional[Text]:
 AGENT_WILL_SEE_TEXT = "Thanks, the agent will see {what} in the summary I pass on. Shall I connect you now?"
 
 
+def _button_payloads(tracker: Tracker) -> List[Set[Text]]:
+    """The button payloads of each message of the bot's reply to the message before this one."""
+    return [{str(b.get("payload") or "") for b in (event.get("data") or {}).get("buttons") or []}
+            for event in previous_bot_turn(tracker)]
+
+
 def asked_to_connect(tracker: Tracker) -> bool:
     """Whether the bot's reply to the message before this one asked "Would you like me to connect you with an
     agent?" (yes / no buttons; a "Talk to a person" button alone offers one in passing)."""
-    for event in previous_bot_turn(tracker):
-        payloads = {str(b.get("payload") or "") for b in (event.get("data") or {}).get("buttons") or []}
-        if "/contact_human_agent" in payloads and "/deny" in payloads:
-            return True
-    return False
+    return any("/contact_human_agent" in payloads and "/deny" in payloads for payloads in _button_payloads(tracker))
+
+
+def offered_a_person(tracker: Tracker) -> bool:
+    """Whether the bot's reply to the message before this one offered a person, with a question or in passing."""
+    return any("/contact_human_agent" in payloads for payloads in _button_payloads(tracker))
 
 
 def awaited_order_task(tracker: Tracker) -> Optional[Text]:

@@ -662,3 +662,16 @@ def test_why_to_the_forms_question_says_why_the_check_needs_it(form, intent):
     assert slot_sets(events) == [("order_id", None)]
     assert texts(messages) == ["First I need to check that the order is yours, so I need its order number. Then I'll "
                                "tell you where the order is and when it should arrive."]
+
+
+@pytest.mark.parametrize("text", ["10003 94110", "10003, 94110", "#10003 and 94110"])
+def test_an_order_number_and_zip_code_in_one_answer_are_checked_together(form, text):
+    # Seen in a chat: "10003 94110" to "What's your order number?" kept 10003 and asked for the ZIP code again.
+    tracker = make_tracker({"order_task": "refund_status"}, text=text, requested_slot="order_id")
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", "10003"), ("order_identity", "94110")] and messages == []
+
+
+def test_two_order_numbers_in_a_request_are_not_read_as_a_zip_code(form):
+    events, _ = run_action(form, make_tracker(text="track 10001 and 10003", intent="track_order"))
+    assert slot_sets(events) == [("order_id", "10001")]

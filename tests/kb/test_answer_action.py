@@ -707,3 +707,25 @@ def test_a_phone_number_quoted_in_a_request_does_not_pull_it_to_our_own_phone_nu
     action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
     answer = run_action(action, tracker("can you update my phone number to 555-123-4567", "edit_account"))[1][0]
     assert "under Account > Profile" in answer["text"] and "1-800-555-0199" not in answer["text"]
+
+
+@pytest.mark.parametrize("text", ["so what now?", "what do i do now?", "ok what happens next"])
+def test_what_now_after_the_offer_of_a_person_says_the_person_is_the_next_step(kb_source, order_service, text):
+    # Seen in a chat: "so what now?" after "I don't see a return or refund for order 10003 ... a support agent can
+    # look into it" got where refunds are paid to.
+    from actions.answers import NEXT_IS_A_PERSON_TEXT
+    from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
+    from tests.actions.action_helpers import make_tracker, verified
+
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), orders=order_service)
+    offer = {"event": "bot", "text": "I don't see a return or refund for order 10003.", "data": {"buttons": OFFER_HUMAN_BUTTONS}}
+    for reply, offered in ((offer, True), ({**offer, "data": {}}, False)):
+        conversation = make_tracker(verified(10003), text=text, intent="out_of_scope")
+        conversation.events = [{"event": "user", "text": "my refund hasn't come", "parse_data": {"intent": {"name": "track_refund"}}},
+                               reply, {"event": "user", "text": text, "parse_data": {"intent": {"name": "out_of_scope"}}}]
+        _, messages = run_action(action, conversation)
+        said = [m.get("text") for m in messages]
+        if offered:
+            assert said == [NEXT_IS_A_PERSON_TEXT] and messages[0]["buttons"] == CONNECT_BUTTONS
+        else:  # the help center's answer, as before
+            assert NEXT_IS_A_PERSON_TEXT not in said and said
