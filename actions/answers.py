@@ -19,6 +19,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.card_declines import said_method_is_accepted
 from actions.changes import said_checked_orders_address_change
 from actions.complaints import said_how_to_speed_up
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
@@ -329,6 +330,8 @@ class ActionAnswerQuestion(Action):
             return []
         if said_what_comes_next(dispatcher, tracker):
             return []  # "how does that work?" goes to the help center
+        if said_method_is_accepted(dispatcher, tracker):
+            return []  # "it's a visa" after the reply to a declined payment
         if asks_what_next(question) and offered_a_person(tracker):
             # Seen in a chat: "so what now?" after "I don't see a return or refund for order 10003 ... a support agent
             # can look into it" got where refunds are paid to.

@@ -15,6 +15,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import ActionAnswerQuestion
+from actions.card_declines import said_method_is_accepted
 from actions.verification import conversation_order
 from bot.db.models import OrderStatus
 from bot.orders import OrderService
@@ -86,6 +87,8 @@ class ActionAnswerPaymentIssue(Action):
         if about_promo_code(text) or (text and _PENDING.search(text) and not is_wrong_charge(text)):
             return await self._help_center.run(dispatcher, tracker, domain)
         response = payment_response(text)
+        if response == "utter_payment_issue" and said_method_is_accepted(dispatcher, tracker):
+            return []  # "it was paypal" right after this same reply: not the same paragraph again
         if response == "utter_payment_issue" and _CHARGED.search(text or ""):
             # Seen in a chat: "but i was charged!" right after "Order 10005 was cancelled... You haven't been
             # charged" got the declined-card advice.

@@ -102,3 +102,44 @@ def test_a_charge_claimed_for_the_cancelled_order_checked_is_a_wrong_charge(orde
     action = ActionAnswerPaymentIssue(_RecordingHelpCenter(), orders=order_service)
     _, messages = run_action(action, make_tracker(verified(order_id), text="but i was charged!", intent="payment_issue"))
     assert [m["response"] for m in messages] == [response]
+
+
+def _after_declined_payment(text, intent):
+    tracker = make_tracker(text=text, intent=intent)
+    tracker.events = [
+        {"event": "user", "text": "my card got declined twice", "parse_data": {"intent": {"name": "payment_issue"}}},
+        {"event": "bot", "text": "Sorry about the payment trouble. ...", "metadata": {"utter_action": "utter_payment_issue"}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+    ]
+    return tracker
+
+
+@pytest.mark.parametrize("text, intent, method", [
+    ("it's a visa", "out_of_scope", "Visa"),  # seen in a chat: got when a card is charged
+    ("i used my mastercard", "out_of_scope", "Mastercard"),
+    ("it was paypal", "payment_issue", "PayPal"),  # seen in a chat: got the same reply again
+])
+def test_naming_the_method_after_a_declined_payment_says_it_is_accepted_and_what_to_check(text, intent, method):
+    from actions.answers import ActionAnswerQuestion
+    from actions.card_declines import ACCEPTED_BUT_DECLINED_TEXT
+    from actions.fallback import CONNECT_BUTTONS
+
+    action = ActionAnswerPaymentIssue(_RecordingHelpCenter()) if intent == "payment_issue" else ActionAnswerQuestion()
+    _, messages = run_action(action, _after_declined_payment(text, intent))
+    assert [m.get("text") for m in messages] == [ACCEPTED_BUT_DECLINED_TEXT.format(method=method)]
+    assert messages[0]["buttons"] == CONNECT_BUTTONS
+    assert "card number, expiry date and billing ZIP code" in KB_ARTICLE  # the help center's own check
+
+
+def test_a_question_or_a_method_named_out_of_the_blue_is_not_taken_for_the_method_used():
+    from actions.card_declines import ACCEPTED_BUT_DECLINED_TEXT
+
+    accepted = ACCEPTED_BUT_DECLINED_TEXT.split("{")[0]
+    _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()),
+                             _after_declined_payment("can i pay with paypal instead?", "payment_issue"))
+    assert messages and not any((m.get("text") or "").startswith(accepted) for m in messages)
+    # Without the declined payment before it, "it's a visa" is no answer to anything.
+    tracker = _after_declined_payment("it's a visa", "payment_issue")
+    tracker.events[1]["metadata"] = {"utter_action": "utter_greet"}
+    _, messages = run_action(ActionAnswerPaymentIssue(_RecordingHelpCenter()), tracker)
+    assert messages and not any((m.get("text") or "").startswith(accepted) for m in messages)
