@@ -40,7 +40,12 @@ _WRONG_ITEM = re.compile(
     r"|(?:is|are|was|were|went|goes|something|item|items|part|parts|piece|pieces|accessor(?:y|ies)|cable|charger) missing"
     r"|(?:is ?n[o']?t|not) the (?:colou?r|size|model|one|item|version) i (?:ordered|bought|chose|picked)"
     r"|different (?:size|colou?r|model|item|product|version) (?:than|from) (?:i|what i|the one i) (?:ordered|bought)"
-    r"|missing (?:item|items|part|parts|piece|pieces|from)|(?:did ?n[o']?t|never) (?:get|receive|come with) (?:all|everything|the)\b[^.?!]{0,20}\b(?:items?|parts?|pieces?))",
+    r"|missing (?:item|items|part|parts|piece|pieces|from)|(?:did ?n[o']?t|never) (?:get|receive|come with) (?:all|everything|the)\b[^.?!]{0,20}\b(?:items?|parts?|pieces?)"
+    # Seen in a chat: "the speaker came but not the headphones" got "Please tell me what happened".
+    r"|\b(?:came|arrived|got|received|delivered)\b[^.?!]{0,40}\bbut (?:not (?:the|my|any)|no|without (?:the|my|any)?)\s"
+    r"(?!(?:\w+ )?(?:e-?mail|confirmation|tracking|order|refund|receipt|label|reply|answer|invoice|code|money|amount|update)s?\b)"
+    r"|\b(?:came|arrived|was delivered)\s+without (?:the|its|any|a|an)\b"
+    r"|(?:was|were|is|are) ?(?:n[o']?t| not) in the (?:box|package|parcel|delivery|shipment))",
     re.IGNORECASE,
 )
 # Arrived broken, or does not work out of the box.

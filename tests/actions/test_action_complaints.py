@@ -53,10 +53,23 @@ def test_a_damaged_item_gets_the_damaged_item_policy(text):
         "the lamp you sent is the wrong colour, can you send me a new one",
         "this isn't the color i ordered",
         "you shipped me a different size than i ordered",
+        # Seen in a chat: got "Please tell me what happened".
+        "hi i ordered headphones and a speaker, the speaker came but not the headphones",
+        "got the tent but no poles",
+        "the kayak arrived without the paddles",
+        "the charger wasn't in the box",
     ],
 )
 def test_a_wrong_or_missing_item_gets_the_wrong_item_policy(text):
     assert complaint_response(text) == "utter_wrong_item"
+
+
+@pytest.mark.parametrize("text", [
+    "i got the email but not the tracking number", "received the confirmation but not the order",
+    "i got a refund but not the full amount",
+])
+def test_something_other_than_an_item_missing_is_not_a_missing_item(text):
+    assert complaint_response(text) != "utter_wrong_item"
 
 
 @pytest.mark.parametrize(
