@@ -248,6 +248,14 @@ def test_the_item_named_while_the_order_number_is_awaited_is_the_one_returned(ra
     assert database_state(database_url) == before
 
 
+def test_another_store_named_after_the_price_match_answer_gets_it_again(rasa_url: str) -> None:
+    # Seen in a chat: "what about walmart" (place_order, 0.66) right after "do you price match amazon?" got how to
+    # check out.
+    say(rasa_url, "store-1", "do you price match amazon?")
+    reply = " ".join(say(rasa_url, "store-1", "what about walmart"))
+    assert "We don't match prices from other stores" in reply and "Checkout" not in reply
+
+
 def test_why_after_the_offer_of_an_agent_is_not_a_yes(rasa_url: str) -> None:
     # Seen in a chat: "why is that" after the password answer's offer of an agent was read as affirm (0.81) and
     # handed the customer off.

@@ -167,10 +167,12 @@ INTENT_ARTICLE_MARGIN = 0.05
 
 def other_store_price_wording(message: str, history: Sequence[str] = ()) -> Optional[str]:
     """OTHER_STORE_QUESTION for a message about a lower price at another store (named in it, or "there" / "they"
-    after the customer's previous message named one), or asking for the difference right after one; None
-    otherwise."""
+    after the customer's previous message named one), or asking for the difference or naming another store right
+    after one; None otherwise."""
     if history and _ABOUT_THE_DIFFERENCE.search(message) and other_store_price_wording(history[-1], history[:-1]):
         return OTHER_STORE_QUESTION  # "ok how do i get the difference" right after saying so
+    if history and _OTHER_STORE.search(message) and other_store_price_wording(history[-1], history[:-1]):
+        return OTHER_STORE_QUESTION  # "what about walmart" right after "do you price match amazon?"
     if not _LOWER_PRICE.search(message):
         return None
     if _OTHER_STORE.search(message):

@@ -4,7 +4,7 @@
 site?" reads, on its own, like a complaint (0.81), and the complaint rule would answer it with the
 complaint reply. Right after a grounded help-center answer, a message worded as a follow-up
 question ("and ...?", "what about ...", "how about ...", "what if ...") whose intent has its own
-canned reply (complaint, review, change_order, payment_issue) is sent to
+canned reply (complaint, review, change_order, payment_issue, place_order) is sent to
 ``action_answer_question`` instead, which reads it with the earlier turns and answers from the
 passage they lead to; when the help center has nothing, that action sends the intent's own
 response (``FALLBACK_RESPONSES`` in ``actions/answers.py``), so nothing is lost by asking first.
@@ -72,7 +72,8 @@ class FollowUpPolicy(OneActionPolicy):
             # beats RulePolicy (4) and loses to HandoffPolicy (6) on equal confidence.
             "priority": FOLLOW_UP_POLICY_PRIORITY,
             # intents with a canned reply of their own, which a follow-up question is often mistaken for.
-            "intents": ["complaint", "review", "change_order", "payment_issue"],
+            # ("what about walmart" after the price-match answer reads as place_order, 0.66.)
+            "intents": ["complaint", "review", "change_order", "payment_issue", "place_order"],
             # the intents whose "how do I ...?" (no follow-up cue) goes back to the help center too ([]: none).
             "how_to_intents": ["complaint", "review", "payment_issue"],
             # the action that answers from the help center (and falls back to the intent's response).

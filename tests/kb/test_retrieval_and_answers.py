@@ -351,6 +351,8 @@ def test_a_question_quoting_a_promo_code_finds_the_passage_about_codes(kb_source
     # Asking for the difference right after: the same answer (it got how to claim a drop on Brightbay's own site).
     ("ok how do i get the difference", ["do you price match amazon?", "the tent is $40 cheaper there"], True),
     ("ok how do i get the difference", ["the tent i bought is cheaper on your site now"], False),
+    # Another store named right after (seen in a chat: "what about walmart" got how to check out).
+    ("what about walmart", ["do you price match amazon?"], True), ("what about walmart", ["do you ship to canada?"], False),
 ])
 def test_a_lower_price_at_another_store_is_asked_as_one(message, history, other_store):
     assert (other_store_price_wording(message, history) is not None) is other_store

@@ -68,6 +68,13 @@ def test_a_follow_up_question_to_a_help_center_answer_goes_back_to_it(policy, do
     assert predicted(policy, domain, t) == "action_answer_question"
 
 
+def test_a_follow_up_read_as_placing_an_order_goes_back_to_the_help_center(policy, domain) -> None:
+    # Seen in a chat: "what about walmart" after "do you price match amazon?" (place_order, 0.66) got how to check out.
+    t = tracker(domain, user("do you price match amazon?", "check_refund_policy"), help_center(),
+                user("what about walmart", "place_order"))
+    assert predicted(policy, domain, t) == "action_answer_question"
+
+
 @pytest.mark.parametrize("text,intent", [
     ("my package arrived broken", "complaint"),  # a complaint, not a follow-up
     ("and it arrived broken", "complaint"),  # a statement, not a question
