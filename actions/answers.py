@@ -40,7 +40,7 @@ from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topi
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
-from bot.parsing import asks_why, has_street_address, is_question
+from bot.parsing import asks_why, asks_why_you_cant, has_street_address, is_question
 
 logger = logging.getLogger(__name__)
 
@@ -251,6 +251,13 @@ WHY_TEXT = (
     "I can only tell you what our help center and your order's records say, so I can't explain more than that. A "
     "support agent can. Would you like me to connect you with one?"
 )
+# "why can't you do it?": what the assistant can do, and why other changes need the customer or a person.
+WHY_I_CANT_TEXT = (
+    "I'm an automated assistant: I can check an order and cancel it or start its refund once its order number and "
+    "email or ZIP code match, and answer from our help center. Other changes, such as those to your account, need "
+    "you signed in, so that only you can make them, or a support agent who can confirm who you are. Would you like "
+    "me to connect you with one?"
+)
 # "what now?" right after a reply that offered a person: that person is the next step.
 NEXT_IS_A_PERSON_TEXT = (
     "From here, the next step is a support agent, who can look into it with you. Would you like me to connect you "
@@ -336,6 +343,11 @@ class ActionAnswerQuestion(Action):
             # Seen in a chat: "so what now?" after "I don't see a return or refund for order 10003 ... a support agent
             # can look into it" got where refunds are paid to.
             dispatcher.utter_message(text=NEXT_IS_A_PERSON_TEXT, buttons=CONNECT_BUTTONS)
+            return []
+        if asks_why_you_cant(question):
+            # Seen in a chat: "why can't you do it?" after the account-deletion answer got "that's outside what I can
+            # help with".
+            dispatcher.utter_message(text=WHY_I_CANT_TEXT, buttons=CONNECT_BUTTONS)
             return []
         if asks_why(question):
             # "why?", "why is that" after an answer names nothing to search for (seen in a chat: "why is that" after

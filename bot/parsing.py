@@ -265,6 +265,19 @@ def asks_why(text: Optional[str]) -> bool:
     return bool(text and _ASKS_WHY.match(text))
 
 
+# "why can't you do it?", "but why can't you just change it for me": asks why the assistant can't do what was asked.
+_ASKS_WHY_YOU_CANT = re.compile(
+    r"^\W*(?:(?:but|so|ok|okay|and|well|wait)\W+)*why (?:can ?n?'?o?t|cannot|won'?t|couldn'?t|are ?n'?t) (?:you|u)\b"
+    r"(?:\s+(?:just\s+)?(?:able to\s+)?(?:do|help|change|delete|close|update|cancel|send|fix|reset|make|edit|remove)\b[^?.!]{0,30})?"
+    r"\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_why_you_cant(text: Optional[str]) -> bool:
+    return bool(text and _ASKS_WHY_YOU_CANT.match(text))
+
+
 # Where one request of a message ends and the next begins: "cancel 10002 and refund 10003", "10001; 10003".
 _NEXT_REQUEST = re.compile(r"\b(?:and|also|plus|then)\b|[,;]", re.IGNORECASE)
 

@@ -6,6 +6,7 @@ from bot.parsing import (
     ZIP_CODE,
     asks_for_exchange,
     asks_why,
+    asks_why_you_cant,
     find_entities,
     has_long_number,
     has_street_address,
@@ -163,3 +164,12 @@ def test_an_exchange_for_another_size_colour_or_model(text, exchange):
 ])
 def test_a_bare_why_asks_the_reason_for_what_was_just_said(text, why):
     assert asks_why(text) is why
+
+
+@pytest.mark.parametrize("text, why_not", [
+    ("why can't you do it?", True), ("but why cant you just change it for me", True), ("why arent you able to do that?", True),
+    ("why can't you ship to mexico", False),  # a question for the help center
+    ("why can't i log in", False),
+])
+def test_asking_why_the_assistant_cant(text, why_not):
+    assert asks_why_you_cant(text) is why_not

@@ -201,7 +201,11 @@ def in_help_center_words(message: str) -> str:
 # Words that ask ("how much is it", "and how long?") without naming what about: such a turn leaned on the ones
 # before it, and as an earlier turn of the next follow-up it only dilutes them (seen in a chat: "and how long?"
 # after "do you ship to canada?" and "how much is it" was refused, the Canada question weighing a quarter).
-_ONLY_ASKING_WORDS = _NO_TOPIC_WORDS | frozenset("long much many soon cost costs price fee take takes".split())
+# ("why can't you do it?" after "i want to close my account" names nothing either: as an earlier turn it took "how
+# long does it take?" to shipping times.)
+_ONLY_ASKING_WORDS = _NO_TOPIC_WORDS | frozenset(
+    "long much many soon cost costs price fee take takes why can't cannot won't".split()
+)
 
 
 def only_asks(message: str) -> bool:

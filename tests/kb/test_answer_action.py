@@ -729,3 +729,18 @@ def test_what_now_after_the_offer_of_a_person_says_the_person_is_the_next_step(k
             assert said == [NEXT_IS_A_PERSON_TEXT] and messages[0]["buttons"] == CONNECT_BUTTONS
         else:  # the help center's answer, as before
             assert NEXT_IS_A_PERSON_TEXT not in said and said
+
+
+def test_why_the_assistant_cant_do_it_says_what_it_can_and_offers_a_person(kb_source, order_service):
+    # Seen in a chat: "why can't you do it?" after the account-deletion answer got "that's outside what I can help
+    # with"; "how long does it take?" after it then got shipping times (it no longer counts as an earlier turn).
+    from actions.answers import WHY_I_CANT_TEXT
+    from actions.fallback import CONNECT_BUTTONS
+
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer(), orders=order_service)
+    earlier = ["i want to close my account"]
+    _, messages = run_action(action, tracker("why can't you do it?", "out_of_scope", earlier))
+    assert [m.get("text") for m in messages] == [WHY_I_CANT_TEXT] and messages[0]["buttons"] == CONNECT_BUTTONS
+    _, messages = run_action(action, tracker("fine. how long does it take?", "out_of_scope",
+                                             [*earlier, "why can't you do it?"]))
+    assert "30 days" in messages[0]["text"] and "help/account" in messages[0]["text"]
