@@ -27,7 +27,7 @@ from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS,
 from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
-                             said_cancelled_orders_money)
+                             said_cancelled_orders_money, said_waiting_refunds_amount)
 from actions.session import session_events, user_messages
 from actions.several_orders import ACTION_LISTEN
 from actions.verification import asks_what_next, conversation_order, offered_a_person, said_what_comes_next
@@ -359,7 +359,8 @@ class ActionAnswerQuestion(Action):
         earlier_pages = catalogue_pages_before(tracker)
         # A cancellation or refund waiting for a yes: asked again after the answer.
         waiting = still_waiting_question(tracker)
-        if waiting and asks_if_in_time(question) and await self._say_if_in_time(dispatcher, tracker):
+        if waiting and ((asks_if_in_time(question) and await self._say_if_in_time(dispatcher, tracker))
+                        or await said_waiting_refunds_amount(dispatcher, tracker, self._orders)):
             dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
             return []
         if waiting:

@@ -365,6 +365,34 @@ class ActionConfirmRefund(VerifiedOrderAction):
 RETURN_SHIPPING_FEE = Decimal("6.95")
 
 
+# "how much will i get back?", "what would the refund be?" while a refund waits for a yes.
+_ASKS_AMOUNT_BACK = re.compile(
+    r"\bhow much\b[^.?!]{0,30}\b(?:back|refund(?:ed)?|get|receive)\b|\bwhat (?:will|would|do) i get back\b"
+    r"|\bwhat(?:'s| is| would be| will be) the refund(?: amount)?\b|\bwhat (?:would|will) (?:the|my) refund be\b",
+    re.IGNORECASE,
+)
+
+
+async def said_waiting_refunds_amount(dispatcher: CollectingDispatcher, tracker: Tracker, service: OrderService) -> bool:
+    """"how much will i get back?" while a refund waits for a yes: its amount for the items offered and what the
+    return shipping fee leaves of it, and True; False, saying nothing, otherwise (seen in a chat: the help center's
+    general refund rules)."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if tracker.get_slot(PENDING_SLOT) != "refund" or not _ASKS_AMOUNT_BACK.search(text):
+        return False
+    order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+    if not (order_id and identity):
+        return False
+    items = list(tracker.get_slot(ITEMS_SLOT) or [])
+    result = await asyncio.to_thread(service.refund_eligibility, int(order_id), identity, items or None)
+    if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+        return False
+    dispatcher.utter_message(
+        text=f"The refund would be {money(result.amount)}{items_for(result.items)}. {return_shipping_text(result.amount)}"
+    )
+    return True
+
+
 def return_shipping_text(amount: Decimal) -> Text:
     """The fee and what it leaves of ``amount`` (seen in a chat: a $10.00 refund said "$6.95 is deducted", and the
     customer had to work out that $3.05 would come back)."""

@@ -417,6 +417,26 @@ def test_asking_if_it_is_too_late_while_a_change_waits_gets_the_orders_dates(ord
     assert "within 30 days from delivery" in texts(messages)[0]
 
 
+@pytest.mark.parametrize("slots, text, reply", [
+    (verified(10003, pending_confirmation="refund", refund_items=["Insulated Water Bottle, 1 L"]),
+     "how much will i get back?",
+     "The refund would be $24.50 for the Insulated Water Bottle, 1 L. Return shipping is free for defective items; "
+     "otherwise $6.95 is deducted, so you'd get $17.55 back."),
+    (verified(10003, pending_confirmation="refund"), "what would the refund be?",
+     "The refund would be $34.50. Return shipping is free for defective items; otherwise $6.95 is deducted, so you'd "
+     "get $27.55 back."),
+])
+def test_asking_how_much_comes_back_while_a_refund_waits_gets_its_amount(order_service, fresh_service, slots, text, reply):
+    # Seen in a chat: "how much will i get back?" while the bottle's refund waited got the help center's general rules.
+    action = ActionAnswerQuestion(_ReturnsPolicy(), ExtractiveAnswerer(), orders=order_service)
+    events, messages = run_action(action, make_tracker(slots, text=text, intent="check_refund_policy"))
+    assert texts(messages) == [reply, "Shall I still request the refund for order 10003?"] and events == []
+    assert fresh_service.refunds(10003, "alice@example.com") == []
+    # Without a refund waiting, the help center answers.
+    _, messages = run_action(action, make_tracker(verified(10003), text=text, intent="check_refund_policy"))
+    assert not texts(messages)[0].startswith("The refund would be")
+
+
 @pytest.mark.parametrize("text", ["is it too late to return it?", "what happens if i return it"])
 def test_a_question_about_the_refund_while_it_waits_is_not_the_yes(request_refund, fresh_service, text):
     # Like "is it too late to cancel?", which cancelled the order it asked about: read as get_refund, a
