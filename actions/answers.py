@@ -383,8 +383,12 @@ class ActionAnswerQuestion(Action):
                 logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
                 details = None
             if details:
-                # Seen in a chat: "is the tent waterproof?" got the maker's warranty for outdoor items.
-                dispatcher.utter_message(text=details, buttons=OFFER_HUMAN_BUTTONS)
+                # Seen in a chat: "is the tent waterproof?" got the maker's warranty for outdoor items; "is the
+                # espresso machine any good?" got "that's outside what I can help with". The page is recorded as the
+                # reply's source, so "how much is it?" next is about that product.
+                text, url = details
+                dispatcher.utter_message(text=text, buttons=OFFER_HUMAN_BUTTONS, kb_answer={
+                    "grounded": True, "sources": [url], "llm_usage": None, "rejected": None})
                 return []
         try:
             source = self._source or await asyncio.to_thread(default_source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import List, Optional, Text
+from typing import List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,6 +20,7 @@ from bot.catalog import (
     ProductCatalog,
     asks_about_products,
     asks_details,
+    asks_opinion,
     asks_price,
     asks_stock,
     catalogue_answer,
@@ -39,6 +40,10 @@ PRODUCT_DETAILS_TEXT = (
 
 DETAILS_PAGE_TEXT = (
     "I don't have the details of the {name} here: its product page ({url}) has the full description and "
+    "specifications. If it doesn't answer your question, I can connect you with one of our support agents."
+)
+OPINION_PAGE_TEXT = (
+    "I can't judge products myself, but the product page of the {name} ({url}) has its full description and "
     "specifications. If it doesn't answer your question, I can connect you with one of our support agents."
 )
 
@@ -169,17 +174,19 @@ class CatalogueReplies:
             logger.exception("catalogue lookup failed in conversation %s", tracker.sender_id)
             return None
 
-    async def page_for_details(self, question: Text) -> Optional[Text]:
-        """"is the tent waterproof?", "what colors does the jacket come in": the reply pointing to the page of the one
-        product a question about its details names (the catalogue has prices only, the help center no
-        specifications), or None.
+    async def page_for_details(self, question: Text) -> Optional[Tuple[Text, Text]]:
+        """"is the tent waterproof?", "what colors does the jacket come in", "is the espresso machine any good?":
+        the reply pointing to the page of the one product a question about its details or worth names (the
+        catalogue has prices only, the help center no specifications), with that page's address; or None.
         A policy question about the product ("can i return the tent if it isn't waterproof?") is not one."""
-        if not asks_details(question) or _ASKS_POLICY.search(question):
+        details, opinion = asks_details(question), asks_opinion(question)
+        if not (details or opinion) or _ASKS_POLICY.search(question):
             return None
         match = await asyncio.to_thread(self._catalog.find, question)
         if match is None or len(match.products) != 1:
             return None
-        return DETAILS_PAGE_TEXT.format(name=match.products[0].name, url=catalogue_url(match))
+        url = catalogue_url(match)
+        return (DETAILS_PAGE_TEXT if details else OPINION_PAGE_TEXT).format(name=match.products[0].name, url=url), url
 
     @staticmethod
     def page_asked_about(question: Text, earlier_pages: List[str]) -> Optional[Text]:

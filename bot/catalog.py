@@ -40,6 +40,13 @@ _ASKS_DETAILS = re.compile(
     r"|\bspecs?\b|\bspecifications?\b|\bmaterials?\b|\bmade of\b|\bbattery life\b|\bwatts?\b|\bcapacity\b",
     re.IGNORECASE,
 )
+# Asking for an opinion of a product ("is the espresso machine any good?", "is the tent worth it?"): the assistant
+# has none to give; the product page describes it.
+_ASKS_OPINION = re.compile(
+    r"\bany good\b|\bworth (?:it|buying|the (?:money|price))\b|\bgood quality\b|\b(?:would|do) you recommend\b"
+    r"|\b(?:is|are) (?:it|they|this|that|the [\w -]{1,30}?) (?:good|decent|reliable)\b",
+    re.IGNORECASE,
+)
 # Words of a product question that name no product ("how much is the ... in stock?").
 _QUESTION_WORDS = frozenset(
     "much price priced cost costs sell have carry stock offer available buy order get find guy u please "
@@ -132,6 +139,11 @@ def asks_stock(text: str) -> bool:
 def asks_details(text: str) -> bool:
     """"do you have them in size 10?", "is it available in blue?", "how much does it weigh?"."""
     return bool(_ASKS_DETAILS.search(text))
+
+
+def asks_opinion(text: str) -> bool:
+    """"is the espresso machine any good?", "would you recommend the tent?"."""
+    return bool(_ASKS_OPINION.search(text))
 
 
 def asks_price(text: str) -> bool:

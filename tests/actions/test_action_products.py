@@ -77,17 +77,36 @@ def test_the_same_words_elsewhere_or_with_an_order_number_go_their_usual_way(rea
     assert messages and "should have had" not in " ".join(m.get("text") or "" for m in messages)
 
 
+def _answering(order_service):
+    return ActionAnswerQuestion(_NoHelpCenter(), orders=order_service, catalog=ProductCatalog(order_service.session_factory))
+
+
 @pytest.mark.parametrize("text, name", [
     ("is the tent waterproof?", "Ultralight 2-Person Tent"),  # seen in a chat: got the outdoor items' warranty
     ("what colors does the rain jacket come in", "Rain Shell Jacket"),
 ])
 def test_a_question_about_a_products_details_gets_its_page(order_service, text, name):
-    catalog = ProductCatalog(order_service.session_factory)
-    action = ActionAnswerQuestion(_NoHelpCenter(), orders=order_service, catalog=catalog)
-    _, messages = run_action(action, make_tracker(text=text, intent="out_of_scope"))
-    [reply] = messages
+    [reply] = run_action(_answering(order_service), make_tracker(text=text, intent="out_of_scope"))[1]
     assert reply["text"].startswith(f"I don't have the details of the {name} here: its product page (")
     assert "/OD-30" in reply["text"] and reply["buttons"][0]["payload"] == "/contact_human_agent"
+
+
+@pytest.mark.parametrize("text, name", [
+    ("hi, is the espresso machine any good?", "Espresso Machine with Grinder"),  # seen in a chat: "outside what I can help with"
+    ("would you recommend the kayak?", "Inflatable Kayak, 2-Person"),
+])
+def test_a_question_about_a_products_worth_gets_its_page_and_a_follow_up_its_price(order_service, text, name):
+    action = _answering(order_service)
+    [reply] = run_action(action, make_tracker(text=text, intent="out_of_scope"))[1]
+    assert reply["text"].startswith(f"I can't judge products myself, but the product page of the {name} (")
+    # The page is the reply's source, so "how much is it" next is about that product (it got "I don't know").
+    [page] = reply["kb_answer"]["sources"]
+    tracker = make_tracker(text="how much is it", intent="out_of_scope")
+    tracker.events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "out_of_scope"}}},
+                      {"event": "bot", "text": reply["text"], "metadata": {"kb_answer": reply["kb_answer"]}},
+                      {"event": "user", "text": "how much is it", "parse_data": {"intent": {"name": "out_of_scope"}}}]
+    _, messages = run_action(action, tracker)
+    assert messages[0]["text"].startswith(f"The {name} costs $") and page in messages[0]["text"]
 
 
 def test_a_policy_question_about_a_product_goes_to_the_help_center(order_service):
