@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,8 @@ from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
 from bot.parsing import asks_for_exchange, is_narrowing, items_named, names_every_item, says_item_damaged
+
+logger = logging.getLogger(__name__)
 
 
 REFUND_STATUS_TEXT = {
@@ -384,7 +387,11 @@ async def said_waiting_refunds_amount(dispatcher: CollectingDispatcher, tracker:
     if not (order_id and identity):
         return False
     items = list(tracker.get_slot(ITEMS_SLOT) or [])
-    result = await asyncio.to_thread(service.refund_eligibility, int(order_id), identity, items or None)
+    try:
+        result = await asyncio.to_thread(service.refund_eligibility, int(order_id), identity, items or None)
+    except Exception:  # the help center answers instead
+        logger.exception("refund amount lookup failed in conversation %s", tracker.sender_id)
+        return False
     if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
         return False
     dispatcher.utter_message(

@@ -437,6 +437,18 @@ def test_asking_how_much_comes_back_while_a_refund_waits_gets_its_amount(order_s
     assert not texts(messages)[0].startswith("The refund would be")
 
 
+def test_the_amount_question_is_answered_by_the_help_center_when_the_orders_cannot_be_read(order_service):
+    class Down(type(order_service)):
+        def refund_eligibility(self, *args, **kwargs):
+            raise ConnectionError("orders database down")
+
+    service = Down(session_factory=order_service.session_factory, today=order_service.today)
+    action = ActionAnswerQuestion(_ReturnsPolicy(), ExtractiveAnswerer(), orders=service)
+    slots = verified(10003, pending_confirmation="refund")
+    _, messages = run_action(action, make_tracker(slots, text="how much will i get back?", intent="check_refund_policy"))
+    assert messages and not any((m.get("text") or "").startswith("The refund would be") for m in messages)
+
+
 @pytest.mark.parametrize("text", ["is it too late to return it?", "what happens if i return it"])
 def test_a_question_about_the_refund_while_it_waits_is_not_the_yes(request_refund, fresh_service, text):
     # Like "is it too late to cancel?", which cancelled the order it asked about: read as get_refund, a
