@@ -21,9 +21,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import CONNECT_BUTTONS
 from actions.products import said_order_disputed
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, TASK_SLOT
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT
 from actions.verification import (
     AGENT_WILL_SEE_TEXT, asked_to_connect, conversation_order, order_values_kept, said_what_comes_next,
+    single_product_named,
 )
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import ItemWords
@@ -322,5 +323,12 @@ class ActionAnswerComplaint(Action):
                 response = stopped_working_response(text or "", await asyncio.to_thread(self._catalog.item_words))
             except Exception:  # the reply that names both warranties is right for any item
                 logger.exception("catalogue unavailable in conversation %s", tracker.sender_id)
-        dispatcher.utter_message(response=response)
+        detail = {}
+        if (response in ("utter_damaged_item", "utter_wrong_item") and tracker.get_slot(TASK_SLOT) == "refund"
+                and (tracker.active_loop or {}).get("name") == "order_form"
+                and await single_product_named(self._catalog, text or "")):
+            # "the water bottle arrived dented" while a return's order check waits: the refund is for that item
+            # (it offered the whole order).
+            detail = {REQUEST_DETAIL: True}
+        dispatcher.utter_message(response=response, **detail)
         return []

@@ -111,6 +111,12 @@ FIND_ORDER_NUMBER_TEXT = (
     "with an account. If you can't find it, a support agent can look up your order another way."
 )
 STOPPED_TEXT = "No problem, I've stopped that."
+# A "no" to the offer of an agent made while the order check waits: no agent, and the check goes on.
+NO_AGENT_TEXT = "OK, no agent then."
+# ...unless it says to stop ("no, forget it").
+_STOPS_THE_CHECK = re.compile(
+    r"\b(?:stop|forget (?:it|about it)|never ?mind|nvm|cancel (?:that|it)|do ?n[o']?t bother|leave it)\b", re.IGNORECASE
+)
 THANKS_WHILE_ASKING_TEXT = "You're welcome! If you'd rather leave the order check here, just say so."
 SERVICE_DOWN_TEXT = (
     "Sorry, I can't reach our order system right now. Please try again in a few minutes, "
@@ -224,6 +230,16 @@ def order_values_in(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
     return values
 
 
+async def single_product_named(catalog: ProductCatalog, text: Text) -> Optional[Text]:
+    """The name of the one catalogue product ``text`` names, or None (none, several, or the catalogue unreadable)."""
+    try:
+        match = await asyncio.to_thread(catalog.find, text)
+    except Exception:
+        logger.exception("catalogue lookup failed")
+        return None
+    return match.products[0].name if match is not None and len(match.products) == 1 else None
+
+
 class ValidateOrderForm(FormValidationAction):
     """Reads the order number and email/ZIP from each answer and checks them together."""
 
@@ -242,12 +258,7 @@ class ValidateOrderForm(FormValidationAction):
         if (is_question(text) or says_item_damaged(text) or len(text.split()) > _MAX_DETAIL_WORDS
                 or task_in(text) not in (None, task)):
             return None
-        try:
-            match = await asyncio.to_thread(self._catalog.find, text)
-        except Exception:
-            logger.exception("catalogue lookup failed while the order check waits")
-            return None
-        return match.products[0].name if match is not None and len(match.products) == 1 else None
+        return await single_product_named(self._catalog, text)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -292,6 +303,11 @@ class ValidateOrderForm(FormValidationAction):
             intent = (message.get("intent") or {}).get("name")
             if intent == "nlu_fallback" and asks_without_topic(text):
                 return []  # "how does that work?" read as unsure: a question for the help center, not an answer
+            if requested and intent == "deny" and asked_to_connect(tracker) and not _STOPS_THE_CHECK.search(text):
+                # Seen in a chat: "no thanks" to the offer of an agent that the complaint's reply made while a return's
+                # check waited stopped the check, and the order number given next lost the return.
+                dispatcher.utter_message(text=NO_AGENT_TEXT)
+                return [SlotSet(requested, None)]
             if requested and asks_why(text):
                 # "why?" to "What's your order number?" (read as affirm at 0.73): why the check needs it.
                 dispatcher.utter_message(text=next_step_text(tracker))

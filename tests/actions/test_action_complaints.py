@@ -400,3 +400,25 @@ def test_a_detail_given_while_the_offer_of_an_agent_waits_is_for_the_agent(order
     # An offer made in passing ("Talk to a person" alone) waits for nothing: the complaint's own reply.
     _, messages = run_action(action, after(OFFER_HUMAN_BUTTONS))
     assert messages[0].get("text") != for_agent
+
+
+def test_a_damaged_item_named_while_a_returns_order_check_waits_is_a_detail_of_the_return(order_service):
+    # Seen in a chat: "the water bottle arrived dented" after "i want to return something" got the damaged-item
+    # policy, and the refund offer after the order check covered the whole order.
+    from actions.session import REQUEST_DETAIL
+    from bot.catalog import ProductCatalog
+
+    action = ActionAnswerComplaint(catalog=ProductCatalog(order_service.session_factory), orders=order_service)
+
+    def reply(text, task="refund", requested_slot="order_id"):
+        tracker = make_tracker({"order_task": task}, text=text, intent="complaint", requested_slot=requested_slot)
+        tracker.events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "complaint"}}}]
+        [message] = run_action(action, tracker)[1]
+        return message
+
+    message = reply("the water bottle arrived dented")
+    assert message["response"] == "utter_damaged_item" and message[REQUEST_DETAIL] is True
+    # Not for another task, outside the order check, or without one product named.
+    for kwargs in ({"task": "status"}, {"requested_slot": None}):
+        assert REQUEST_DETAIL not in reply("the water bottle arrived dented", **kwargs)
+    assert REQUEST_DETAIL not in reply("it arrived dented")

@@ -675,3 +675,26 @@ def test_an_order_number_and_zip_code_in_one_answer_are_checked_together(form, t
 def test_two_order_numbers_in_a_request_are_not_read_as_a_zip_code(form):
     events, _ = run_action(form, make_tracker(text="track 10001 and 10003", intent="track_order"))
     assert slot_sets(events) == [("order_id", "10001")]
+
+
+def test_a_no_to_the_offer_of_an_agent_made_while_the_check_waits_keeps_the_check(form):
+    # Seen in a chat: "no thanks" to the damaged-item reply's offer of an agent, made while a return's check waited,
+    # stopped the check.
+    from actions.fallback import CONNECT_BUTTONS
+    from actions.verification import NO_AGENT_TEXT
+
+    def after_offer(text):
+        tracker = make_tracker({"order_task": "refund"}, text=text, intent="deny", requested_slot="order_id")
+        tracker.events = [
+            {"event": "user", "text": "the water bottle arrived dented"},
+            {"event": "bot", "text": "... Would you like me to connect you with a support agent?", "data": {"buttons": CONNECT_BUTTONS}},
+            {"event": "user", "text": text},
+        ]
+        return run_action(form, tracker)
+
+    events, messages = after_offer("no thanks")
+    assert slot_sets(events) == [("order_id", None)] and texts(messages) == [NO_AGENT_TEXT]
+    # Told to stop, or a no without the offer before it: the rule stops the check, as before.
+    assert after_offer("no, forget it") == ([], [])
+    tracker = make_tracker({"order_task": "refund"}, text="no thanks", intent="deny", requested_slot="order_id")
+    assert run_action(form, tracker) == ([], [])
