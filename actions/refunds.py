@@ -97,7 +97,7 @@ async def offer_to_return_items_named(
     if not named:
         return []
     result = await asyncio.to_thread(service.refund_eligibility, order.order_id, identity, named)
-    if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+    if not result.may_be_filed:
         return []
     return offer_refund(dispatcher, tracker, result, (
         f"For order {order.order_id}, I can start that return now: a refund of {money(result.amount)}"
@@ -127,7 +127,7 @@ async def offered_other_items_while_a_refund_waits(
     if not (named or whole) or (named == waiting) or (whole and not waiting):
         return None
     result = await asyncio.to_thread(service.refund_eligibility, order.order_id, identity, named or None)
-    if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+    if not result.may_be_filed:
         dispatcher.utter_message(text=why_no_refund(result, service.today()))
         return []
     what = f" for the whole order ({items_list(order.items)})" if whole else items_for(result.items)
@@ -268,7 +268,7 @@ class ActionRequestRefund(VerifiedOrderAction):
         # A re-asked request that names nothing ("yes refund it") keeps the items of the question it answers.
         items = waiting if answer is not None else named
         result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, items or None)
-        if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+        if not result.may_be_filed:
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
         if answer is False:
@@ -324,7 +324,7 @@ class ActionRefundMoreItems(VerifiedOrderAction):
             )
             return []
         result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, named or None)
-        if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+        if not result.may_be_filed:
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []
         if instead and says_item_damaged(text):
@@ -392,7 +392,7 @@ async def said_waiting_refunds_amount(dispatcher: CollectingDispatcher, tracker:
     except Exception:  # the help center answers instead
         logger.exception("refund amount lookup failed in conversation %s", tracker.sender_id)
         return False
-    if result.outcome not in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL):
+    if not result.may_be_filed:
         return False
     dispatcher.utter_message(
         text=f"The refund would be {money(result.amount)}{items_for(result.items)}. {return_shipping_text(result.amount)}"

@@ -94,6 +94,11 @@ class RefundResult:
     amount: Optional[Decimal] = None
     items: Tuple[str, ...] = ()
 
+    @property
+    def may_be_filed(self) -> bool:
+        """The refund can be requested now (filed at once, or for an agent's approval)."""
+        return self.outcome in (RefundOutcome.REQUESTED, RefundOutcome.PENDING_AGENT_APPROVAL)
+
 
 _CANCEL_REFUSALS = {
     OrderStatus.SHIPPED: CancelOutcome.ALREADY_SHIPPED,
