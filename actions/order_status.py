@@ -163,9 +163,8 @@ async def said_why_it_takes_this_long(dispatcher: CollectingDispatcher, tracker:
                                                                 ships=day(order.expected_ship_on, today)),
                                  buttons=CONNECT_BUTTONS)
     else:
-        carrier = order.carrier or "the carrier"
         dispatcher.utter_message(text=WHY_ON_ITS_WAY_TEXT.format(
-            carrier=carrier, order_id=order.order_id, eta=day(order.eta, today) if order.eta else "soon"),
+            carrier=order.carrier or "the carrier", order_id=order.order_id, eta=_arrival(order, today)),
             buttons=CONNECT_BUTTONS)
     return True
 
@@ -179,7 +178,12 @@ def is_running_late(order: OrderSummary, today: date) -> bool:
 
 def on_its_way_text(order: OrderSummary, today: date) -> Text:
     """For a shipped order not yet due: it isn't late, when it should arrive, and who to tell if it doesn't."""
-    return ON_ITS_WAY_TEXT.format(carrier=order.carrier or "the carrier", eta=day(order.eta, today) if order.eta else "soon")
+    return ON_ITS_WAY_TEXT.format(carrier=order.carrier or "the carrier", eta=_arrival(order, today))
+
+
+def _arrival(order: OrderSummary, today: date) -> Text:
+    """When a shipped order should arrive, in words ("on Wednesday, December 9"; "soon" without a date)."""
+    return day(order.eta, today) if order.eta else "soon"
 
 
 def _days(start: date, end: date) -> List[date]:
@@ -246,16 +250,13 @@ class ActionOrderStatus(VerifiedOrderAction):
             # again. They did what the advice asks: the claim is next.
             dispatcher.utter_message(text=SEARCHED_TEXT.format(carrier=order.carrier or "the carrier"), buttons=CONNECT_BUTTONS)
             return []
-        if order.status is OrderStatus.PROCESSING and is_running_late(order, today):
-            # Late leaving the warehouse: a person can check what holds it up.
+        if is_running_late(order, today) and (waiting or order.status is OrderStatus.PROCESSING):
+            # Late leaving the warehouse, or past its date and complained of: a person can check what holds it up.
             dispatcher.utter_message(response="utter_delay")
         elif waiting and order.status is OrderStatus.PROCESSING:
             dispatcher.utter_message(text=NOT_LATE_TO_SHIP_TEXT.format(ships=day(order.expected_ship_on, today)))
-        elif waiting:  # shipped
-            if is_running_late(order, today):
-                dispatcher.utter_message(response="utter_delay")
-            else:
-                dispatcher.utter_message(text=on_its_way_text(order, today))
+        elif waiting:  # shipped, not yet due
+            dispatcher.utter_message(text=on_its_way_text(order, today))
         elif order.status is OrderStatus.DELIVERED and says_not_received(asked):
             # "it never arrived", and it says delivered: what to do about a missing parcel, by how long ago.
             days = (today - order.delivered_on).days if order.delivered_on else 0
