@@ -97,11 +97,17 @@ def _under_heading(sentence: str, chunk) -> str:
     return f"{chunk.section}: {sentence}"
 
 
+def _answer_patterns_asked(question: str) -> List["re.Pattern[str]"]:
+    """The patterns of a sentence answering what ``question`` asks for (a duration, an amount), in
+    ``_ANSWER_TYPES`` order; empty when it asks for neither."""
+    return [answers for asks, answers in _ANSWER_TYPES if asks.search(question)]
+
+
 def _with_sentence_of_asked_type(query: str, sentences: Sequence[str], keep: List[int], order: List[int]) -> List[int]:
     """``keep`` (indices, best first) with the best-ranked sentence stating the duration or amount the query asks
     for, when none kept states one."""
-    for asks, answers in _ANSWER_TYPES:
-        if asks.search(query) and not any(answers.search(sentences[i]) for i in keep):
+    for answers in _answer_patterns_asked(query):
+        if not any(answers.search(sentences[i]) for i in keep):
             typed = [i for i in order if answers.search(sentences[i])][:1]
             # It takes the place of the lowest-ranked sentence kept when the answer is full.
             return keep[: MAX_SENTENCES - len(typed)] + typed
@@ -168,10 +174,8 @@ def _sentence_of_the_kind_asked(sentences: Sequence[str], question: str) -> Opti
     """The first sentence stating a duration for "how long?", an amount for "how much?" (``_ANSWER_TYPES``);
     else None. ("and how long?" after an answer that gave the price and the time shares no word with "arrive in
     7-14 business days".)"""
-    for asks, answers in _ANSWER_TYPES:
-        if asks.search(question):
-            return next((sentence for sentence in sentences if answers.search(sentence)), None)
-    return None
+    asked = _answer_patterns_asked(question)
+    return next((sentence for sentence in sentences if asked[0].search(sentence)), None) if asked else None
 
 
 def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: int = 2) -> Optional[Answer]:
