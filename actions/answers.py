@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.card_declines import said_method_is_accepted
 from actions.changes import said_checked_orders_address_change
-from actions.complaints import said_how_to_speed_up
+from actions.complaints import said_how_to_speed_up, said_we_cant_send_items
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
@@ -34,7 +34,7 @@ from actions.verification import asks_what_next, conversation_order, offered_a_p
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
-from bot.kb.answer import Answer, narrowed
+from bot.kb.answer import Answer, narrowed, without_sentences_said
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns, with_preferred_articles
 from bot.llm import LLMSettings
@@ -213,6 +213,19 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     return last[0][1] if last and last[0][0] == "assistant" else None
 
 
+def replies_to_last_turns(tracker: Tracker, turns: int = 2) -> str:
+    """The bot's messages answering the customer's last ``turns`` messages before the latest, as one text."""
+    replies: List[str] = []
+    for role, text in reversed(recent_conversation(tracker, turns=CONVERSATION_TURNS * 2)):
+        if role == "customer":
+            turns -= 1
+            if turns == 0:
+                break
+        else:
+            replies.append(text)
+    return "\n".join(reversed(replies))
+
+
 def return_window_text(question: Text, answer: Answer, today: date, window_days: int,
                        item_words: ItemWords = ItemWords()) -> Optional[Text]:
     """When the return window ends for a delivery date the customer gave ("i got it on the 10th, is it too late?")
@@ -339,6 +352,8 @@ class ActionAnswerQuestion(Action):
             return []  # "how does that work?" goes to the help center
         if said_method_is_accepted(dispatcher, tracker):
             return []  # "it's a visa" after the reply to a declined payment
+        if said_we_cant_send_items(dispatcher, tracker):
+            return []  # "no thanks, can you just send the headphones?" after the missing-item policy
         if asks_what_next(question) and offered_a_person(tracker):
             # Seen in a chat: "so what now?" after "I don't see a return or refund for order 10003 ... a support agent
             # can look into it" got where refunds are paid to.
@@ -409,12 +424,18 @@ class ActionAnswerQuestion(Action):
             logger.exception("answering failed in conversation %s", tracker.sender_id)
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
-        repeated = answer.grounded and answer.text == previous_bot_text(tracker)
+        previous = previous_bot_text(tracker) or ""
+        # Said in full just before, or sentence by sentence over the last two replies ("but it's not expired" after
+        # the promo-code answer and its sentence on expired codes): the help center has nothing more on it.
+        repeated = answer.grounded and (answer.text == previous or bool(answer.sentences) and all(
+            sentence in replies_to_last_turns(tracker) for sentence in answer.sentences))
         if repeated:
             earlier = earlier_user_messages(tracker)
             focused = narrowed(answer, question, earlier[-1] if earlier else "")
-            if focused is not None:
+            if focused is not None and focused.text != previous:
                 answer, repeated = focused, False
+        elif answer.grounded:
+            answer = without_sentences_said(answer, previous) or answer
         record = {
             "grounded": answer.grounded,
             "sources": [url for _, url in answer.sources],
@@ -486,6 +507,11 @@ class ActionAnswerQuestion(Action):
             # "the lamp" to "Shall I go ahead?" (a refund waits): the question again, not the offer of a person,
             # so that the "yes" that follows is read as the answer to it.
             dispatcher.utter_message(text=f"{NOT_FOUND_WHILE_WAITING} {waiting}", buttons=CONFIRM_BUTTONS, kb_answer=record)
+            return []
+        if matched_earlier and not is_question(question):
+            # "but it's not expired" after the sentence on expired codes: the case goes past what the help center
+            # says (it found the answer just given again), which is not "outside what I can help with".
+            dispatcher.utter_message(text=SAME_ANSWER_TEXT, buttons=OFFER_HUMAN_BUTTONS, kb_answer=record)
             return []
         if intent == "out_of_scope":
             text = OUT_OF_SCOPE_TEXT

@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import CONNECT_BUTTONS
 from actions.products import said_order_disputed
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_bot_turn
 from actions.verification import (
     AGENT_WILL_SEE_TEXT, asked_to_connect, conversation_order, order_values_kept, said_what_comes_next,
     single_product_named,
@@ -224,6 +224,28 @@ def asks_for_replacement(text: Optional[Text]) -> bool:
     return bool(text and _REPLACEMENT.search(text) and not _NO_REPLACEMENT.search(text))
 
 
+# Asks us to send something ("can you just send the headphones?", "please ship the missing part"), not a document.
+_SEND_IT = re.compile(
+    r"\b(?:(?:can|could|will|would) (?:you|u)|just|please|pls)\s+(?:just\s+|please\s+)?(?:re-?)?(?:send|ship|mail|post)\b"
+    r"(?!\s+(?:me\s+|us\s+)?(?:a |an |the |my )?(?:return )?(?:label|link|e-?mail|receipt|invoice|refund|code|confirmation"
+    r"|tracking|photo|picture|details|info)s?\b)",
+    re.IGNORECASE,
+)
+
+
+def said_we_cant_send_items(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """"can you just send the headphones?" right after the wrong-or-missing-item policy: the assistant can't, the
+    report or an agent gets the right item sent (``utter_send_missing_item``), and True; False, saying nothing,
+    otherwise. Seen in a chat: it got "that's outside what I can help with", or the same policy again."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if not _SEND_IT.search(text):
+        return False
+    if not any((e.get("metadata") or {}).get("utter_action") == "utter_wrong_item" for e in previous_bot_turn(tracker)):
+        return False
+    dispatcher.utter_message(response="utter_send_missing_item")
+    return True
+
+
 def says_not_received(text: Optional[Text]) -> bool:
     """"it never arrived", "tracking says delivered but there's nothing here"."""
     return bool(text and _NOT_RECEIVED.search(text) and not _DAMAGED.search(text) and not _WRONG_ITEM.search(text))
@@ -294,6 +316,8 @@ class ActionAnswerComplaint(Action):
             return []  # "can i get it faster" about the order checked (it got the apology for a delay)
         if said_what_comes_next(dispatcher, tracker):
             return []  # "what's the process?" while the order check waits (it got the apology)
+        if said_we_cant_send_items(dispatcher, tracker):
+            return []  # "can you just send me the missing part" (it got the missing-item policy again)
         response = complaint_response(text)
         if response == "utter_complaint" and asked_to_connect(tracker) and "?" not in (text or ""):
             # Seen in a chat: "it needs my company name on it" after "Shall I connect you now?" about an invoice got

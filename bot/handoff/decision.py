@@ -107,7 +107,7 @@ DEFAULTS: Dict[str, Any] = {
     # right after a bot message with a button whose payload is /<human_intent> counts too.
     "agent_offer_actions": [
         "utter_complaint", "utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay",
-        "utter_replacement", "utter_stopped_working", "utter_stopped_working_maker", "utter_stopped_working_any",
+        "utter_replacement", "utter_send_missing_item", "utter_stopped_working", "utter_stopped_working_maker", "utter_stopped_working_any",
         "utter_wrong_charge", "utter_double_charge", "action_answer_complaint",
         "action_answer_payment_issue",
     ],

@@ -197,7 +197,22 @@ def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: 
         best = _sentence_of_the_kind_asked(answer.sentences, question) if terms else None
         if best is None:
             return None
+    return _with_only(answer, (best,))
+
+
+def without_sentences_said(answer: Answer, said: str) -> Optional[Answer]:
+    """``answer`` without the sentences the reply ``said`` already gave, when some were and others are new; None
+    otherwise. ("it says expired" after the promo-code answer found that answer's passage again: its sentence on
+    expired codes is the reply, the two just read are not.)"""
+    fresh = tuple(sentence for sentence in answer.sentences if sentence not in said)
+    if not answer.sources or not fresh or len(fresh) == len(answer.sentences):
+        return None
+    return _with_only(answer, fresh)
+
+
+def _with_only(answer: Answer, sentences: Tuple[str, ...]) -> Answer:
+    """``answer`` reduced to ``sentences``, with its first source."""
     title, url = answer.sources[0]
-    return Answer(f"{best}\n\nSource: {title} ({url})", list(answer.sources), grounded=True, sentences=(best,),
-                  usage=answer.usage)
+    return Answer(f"{' '.join(sentences)}\n\nSource: {title} ({url})", list(answer.sources), grounded=True,
+                  sentences=sentences, usage=answer.usage)
 

@@ -160,6 +160,10 @@ _LOWER_PRICE = re.compile(
 _THERE = re.compile(r"\b(?:there|them|they)\b", re.IGNORECASE)
 _ABOUT_THE_DIFFERENCE = re.compile(r"\b(?:difference|price ?match\w*|match (?:it|that|the price))\b", re.IGNORECASE)
 OTHER_STORE_QUESTION = "do you match prices from other stores"
+# Brightbay's own site named for the lower price ("what about if it gets cheaper on your site?" right after another
+# store's): searched with those turns, it found the other-stores passage again.
+_OWN_SITE = re.compile(r"\b(?:your (?:own )?(?:site|website|store|shop|app)|brightbay|you guys)\b", re.IGNORECASE)
+OWN_SITE_QUESTION = "what if the price drops on brightbay's own site after i buy"
 # How far (cosine) another article's passage may lead the best of the intent's own article and still be left out;
 # 0.03-0.08 gave the same on data/kb_eval (2026-12-07), 0.12 moved "do you ship to PO boxes" off its passage.
 INTENT_ARTICLE_MARGIN = 0.05
@@ -168,11 +172,14 @@ INTENT_ARTICLE_MARGIN = 0.05
 def other_store_price_wording(message: str, history: Sequence[str] = ()) -> Optional[str]:
     """OTHER_STORE_QUESTION for a message about a lower price at another store (named in it, or "there" / "they"
     after the customer's previous message named one), or asking for the difference or naming another store right
-    after one; None otherwise."""
-    if history and _ABOUT_THE_DIFFERENCE.search(message) and other_store_price_wording(history[-1], history[:-1]):
+    after one; OWN_SITE_QUESTION for a follow-up naming Brightbay's own site right after one; None otherwise."""
+    after_other_store = bool(history) and other_store_price_wording(history[-1], history[:-1]) == OTHER_STORE_QUESTION
+    if after_other_store and _ABOUT_THE_DIFFERENCE.search(message) and not _OWN_SITE.search(message):
         return OTHER_STORE_QUESTION  # "ok how do i get the difference" right after saying so
-    if history and _OTHER_STORE.search(message) and other_store_price_wording(history[-1], history[:-1]):
+    if after_other_store and _OTHER_STORE.search(message):
         return OTHER_STORE_QUESTION  # "what about walmart" right after "do you price match amazon?"
+    if after_other_store and _OWN_SITE.search(message) and not _OTHER_STORE.search(message) and is_elliptic(message):
+        return OWN_SITE_QUESTION  # "what about if it gets cheaper on your site?", "so it has to be brightbay?"
     if not _LOWER_PRICE.search(message):
         return None
     if _OTHER_STORE.search(message):

@@ -212,7 +212,7 @@ def test_the_replacement_facts_are_the_help_centers():
 
 @pytest.mark.parametrize(
     "response",
-    ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay", "utter_replacement",
+    ["utter_damaged_item", "utter_wrong_item", "utter_parcel_not_received", "utter_delay", "utter_replacement", "utter_send_missing_item",
      "utter_stopped_working", "utter_stopped_working_maker", "utter_stopped_working_any", "utter_complaint",
      "utter_wrong_charge", "utter_double_charge"],
 )
@@ -422,3 +422,41 @@ def test_a_damaged_item_named_while_a_returns_order_check_waits_is_a_detail_of_t
     for kwargs in ({"task": "status"}, {"requested_slot": None}):
         assert REQUEST_DETAIL not in reply("the water bottle arrived dented", **kwargs)
     assert REQUEST_DETAIL not in reply("it arrived dented")
+
+
+def _after_the_wrong_item_policy(text, intent):
+    tracker = make_tracker(text=text, intent=intent)
+    tracker.events = [
+        {"event": "user", "text": "my order came without the headphones", "parse_data": {"intent": {"name": "complaint"}}},
+        {"event": "bot", "text": "I'm sorry about the mix-up. ...", "metadata": {"utter_action": "utter_wrong_item"}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}},
+    ]
+    return tracker
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("no thanks, can you just send the headphones?", "out_of_scope"),  # seen in a chat: "outside what I can help with"
+    ("can you just send me the missing part", "complaint"),  # seen in a chat: the same policy again
+    ("please ship the poles", "out_of_scope"),
+])
+def test_asking_to_send_the_missing_item_gets_that_the_report_or_an_agent_does(text, intent):
+    from actions.answers import ActionAnswerQuestion
+
+    action = ActionAnswerComplaint() if intent == "complaint" else ActionAnswerQuestion()
+    _, messages = run_action(action, _after_the_wrong_item_policy(text, intent))
+    assert [m["response"] for m in messages] == ["utter_send_missing_item"]
+
+
+@pytest.mark.parametrize("text", ["can you send me the return label", "could you email me the invoice", "just send it"])
+def test_asking_to_send_something_else_or_at_another_time_is_not_the_missing_item(text):
+    tracker = _after_the_wrong_item_policy(text, "complaint")
+    if text == "just send it":
+        tracker.events[1]["metadata"] = {"utter_action": "utter_damaged_item"}  # not after the wrong-item policy
+    _, messages = run_action(ActionAnswerComplaint(), tracker)
+    assert "utter_send_missing_item" not in [m.get("response") for m in messages]
+
+
+def test_the_send_missing_item_reply_restates_the_help_center():
+    text = DOMAIN["responses"]["utter_send_missing_item"][0]["text"]
+    assert 'Account > Orders > "Report a problem"' in text and "within 48 hours of delivery" in KB_ARTICLE
+    assert "at no cost" in text and "at no cost" in KB_ARTICLE

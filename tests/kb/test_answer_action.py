@@ -228,6 +228,53 @@ def test_a_follow_up_answered_by_the_reply_just_given_gets_that_sentence(kb_sour
     assert answer["text"] == first and offer["text"] == SAME_ANSWER_TEXT
 
 
+def conversation(turns: Sequence[tuple], text: str, intent: str) -> Tracker:
+    """A tracker of (user message, intent, bot replies) turns, then the latest message ``text``."""
+    events: List[Dict[str, Any]] = [{"event": "session_started"}]
+    for said, said_intent, replies in turns:
+        events.append({"event": "user", "text": said, "parse_data": {"intent": {"name": said_intent}}})
+        events += [{"event": "bot", "text": reply} for reply in replies]
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.6}, "entities": []}
+    return Tracker("answers-test", {}, latest, events + [{"event": "user", "text": text, "parse_data": latest}],
+                   False, None, {}, "action_listen")
+
+
+def test_a_follow_up_gets_only_what_the_reply_just_given_did_not_say_and_a_dispute_the_offer(kb_source) -> None:
+    # Seen in a chat: "it says expired" after the promo-code answer got that answer's first sentence again, and
+    # "but it's not expired" the whole answer once more (or "that's outside what I can help with").
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    first = only_message(run_action(action, tracker("my promo code doesn't work", "payment_issue"))[1])["text"]
+    assert first.startswith("If your promo code or coupon doesn't work") and "expired" not in first
+    turns = [("my promo code doesn't work", "payment_issue", [first])]
+    expired = only_message(run_action(action, conversation(turns, "it says expired", "out_of_scope"))[1])["text"]
+    assert "A code that says it has expired is past its end date, and we can't extend it" in expired
+    assert "check its end date" not in expired and "Source: Promo codes and discounts" in expired
+    turns.append(("it says expired", "out_of_scope", [expired]))
+    for intent in ("out_of_scope", "nlu_fallback"):
+        messages = run_action(action, conversation(turns, "but it's not expired", intent))[1]
+        assert messages[-1]["text"] == SAME_ANSWER_TEXT and messages[-1]["buttons"][0]["payload"] == HUMAN
+        assert all(OUT_OF_SCOPE_TEXT not in m.get("text", "") for m in messages)
+    # Asked as a question, it stays out of scope.
+    assert only_message(run_action(action, conversation(turns, "is it expired?", "out_of_scope"))[1])["text"] == OUT_OF_SCOPE_TEXT
+
+
+def test_sentences_of_the_reply_just_given_are_not_said_again() -> None:
+    source = FixedSource([hit("Express shipping costs $14.99. It arrives in 1-2 business days.")])
+    action = ActionAnswerQuestion(source, ExtractiveAnswerer())
+    said = "Express shipping costs $14.99.\n\nSource: Shipping options, costs and delivery times (x)"
+    reply = only_message(run_action(action, conversation([("how much is express?", "delivery_options", [said])],
+                                                         "and how fast is express shipping?", "delivery_options"))[1])
+    assert reply["text"].startswith("It arrives in 1-2 business days.\n\nSource: Shipping options")
+    # Both sentences said over the last two replies: the passage again, and the offer of a person.
+    turns = [("how much is express?", "delivery_options", [said]),
+             ("and how fast is express shipping?", "delivery_options", [reply["text"]])]
+    again, offer = run_action(action, conversation(turns, "express shipping", "delivery_options"))[1]
+    assert again["text"].startswith("Express shipping costs $14.99. It arrives") and offer["text"] == SAME_ANSWER_TEXT
+    # Nothing said before: the whole passage.
+    whole = only_message(run_action(action, tracker("how fast is express shipping?"))[1])["text"]
+    assert whole.startswith("Express shipping costs $14.99. It arrives in 1-2 business days.")
+
+
 def test_price_and_do_you_sell_questions_are_answered_from_the_catalogue(kb_source, db_url) -> None:
     # Seen in a chat: "how much is the espresso machine?" and "do you sell tents?" were refused.
     catalog = ProductCatalog(partial(session_scope, db_url))

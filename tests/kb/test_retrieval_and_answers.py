@@ -10,6 +10,8 @@ from bot.kb.source import (
     topic_turns,
     without_opening_filler,
     in_help_center_words,
+    OTHER_STORE_QUESTION,
+    OWN_SITE_QUESTION,
     other_store_price_wording,
     without_promo_codes,
 )
@@ -355,7 +357,20 @@ def test_a_question_quoting_a_promo_code_finds_the_passage_about_codes(kb_source
     ("what about walmart", ["do you price match amazon?"], True), ("what about walmart", ["do you ship to canada?"], False),
 ])
 def test_a_lower_price_at_another_store_is_asked_as_one(message, history, other_store):
-    assert (other_store_price_wording(message, history) is not None) is other_store
+    assert (other_store_price_wording(message, history) == OTHER_STORE_QUESTION) is other_store
+
+
+@pytest.mark.parametrize("message, history, own_site", [
+    # Seen in a chat: after two other-store questions, the other-stores passage again (searched with those turns).
+    ("what about if it gets cheaper on your site?", ["do you price match amazon?", "what about walmart"], True),
+    ("so it has to be brightbay?", ["do you price match amazon?"], True),
+    # A question of its own is searched as written; no other store just before, nothing to undo.
+    ("how do i claim a price match on your site", ["do you price match amazon?"], False),
+    ("what about if it gets cheaper on your site?", ["do you ship to canada?"], False),
+    ("what about if it gets cheaper on your site?", [], False),
+])
+def test_brightbays_own_site_right_after_another_store_is_asked_as_the_own_site_drop(message, history, own_site):
+    assert (other_store_price_wording(message, history) == OWN_SITE_QUESTION) is own_site
 
 
 def test_a_preferred_article_is_kept_alone_only_within_the_margin_and_for_a_message_searched_alone() -> None:
@@ -404,3 +419,9 @@ def test_a_follow_up_the_nlu_is_sure_of_keeps_the_earlier_turn_when_it_finds_the
     found = kb_source.retrieve("and how do I pay for it?", ["how much is express shipping"],
                                articles=frozenset({"help/payment"}))
     assert found.hits[0].chunk.article_id == "help/payment"
+
+
+def test_a_drop_on_brightbays_own_site_after_other_stores_gets_the_14_day_refund(kb_source: LocalKnowledgeSource):
+    history = ["do you price match amazon?", "what about walmart"]
+    answer = ask(kb_source, "what about if it gets cheaper on your site?", history)
+    assert "drops on Brightbay's own site within 14 days" in answer.text, answer.text
