@@ -213,19 +213,6 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     return last[0][1] if last and last[0][0] == "assistant" else None
 
 
-def replies_to_last_turns(tracker: Tracker, turns: int = 2) -> str:
-    """The bot's messages answering the customer's last ``turns`` messages before the latest, as one text."""
-    replies: List[str] = []
-    for role, text in reversed(recent_conversation(tracker, turns=CONVERSATION_TURNS * 2)):
-        if role == "customer":
-            turns -= 1
-            if turns == 0:
-                break
-        else:
-            replies.append(text)
-    return "\n".join(reversed(replies))
-
-
 def return_window_text(question: Text, answer: Answer, today: date, window_days: int,
                        item_words: ItemWords = ItemWords()) -> Optional[Text]:
     """When the return window ends for a delivery date the customer gave ("i got it on the 10th, is it too late?")
@@ -425,17 +412,15 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
         previous = previous_bot_text(tracker) or ""
-        # Said in full just before, or sentence by sentence over the last two replies ("but it's not expired" after
-        # the promo-code answer and its sentence on expired codes): the help center has nothing more on it.
-        repeated = answer.grounded and (answer.text == previous or bool(answer.sentences) and all(
-            sentence in replies_to_last_turns(tracker) for sentence in answer.sentences))
+        repeated = answer.grounded and answer.text == previous
+        earlier = earlier_user_messages(tracker)
+        asked_before = earlier[-1] if earlier else ""
         if repeated:
-            earlier = earlier_user_messages(tracker)
-            focused = narrowed(answer, question, earlier[-1] if earlier else "")
+            focused = narrowed(answer, question, asked_before)
             if focused is not None and focused.text != previous:
                 answer, repeated = focused, False
         elif answer.grounded:
-            answer = without_sentences_said(answer, previous) or answer
+            answer = without_sentences_said(answer, previous, question, asked_before) or answer
         record = {
             "grounded": answer.grounded,
             "sources": [url for _, url in answer.sources],

@@ -17,8 +17,8 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline, still_waiting_question
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, said_not_in_order
-from actions.session import latest_request, user_messages
-from actions.verification import IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, conversation_order
+from actions.session import latest_request, session_events, user_messages
+from actions.verification import EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
@@ -276,9 +276,11 @@ class ActionRequestRefund(VerifiedOrderAction):
         if answer is None and asks_for_exchange(latest_request(tracker, "get_refund")):
             # Seen in a chat: "my boots are too big, can i swap them for a smaller pair?" was told orders can't be
             # edited. Another size or colour is a return plus a new order (help center, "Exchanges").
+            said = any(e.get("text") == EXCHANGE_TEXT for e in session_events(tracker) if e.get("event") == "bot")
+            how = "" if said else ("We don't swap items directly: return it for a refund and place a new order for the "
+                                   "one you want, which ships right away. ")
             return offer_refund(dispatcher, tracker, result, (
-                f"We don't swap items directly: return it for a refund and place a new order for the one you want, "
-                f"which ships right away. Order {order.order_id} was delivered "
+                f"{how}Order {order.order_id} was delivered "
                 f"{day(order.delivered_on, self._service.today())}, so it's within our 30-day return window: I can "
                 f"request a refund of {money(result.amount)}{items_for(result.items)} to your original payment method."
             ))

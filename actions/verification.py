@@ -33,6 +33,7 @@ from bot.parsing import (
     ORDER_ID,
     TASK_WORDS,
     ZIP_CODE,
+    asks_for_exchange,
     asks_why,
     find_entities,
     has_digits,
@@ -313,7 +314,9 @@ class ValidateOrderForm(FormValidationAction):
                 dispatcher.utter_message(text=next_step_text(tracker))
                 return [SlotSet(requested, None)]
             if requested and intent in ANSWER_INTENTS:
-                dispatcher.utter_message(text=_answer_hint(requested, message))
+                if requested != ORDER_ID_SLOT or not self_service_text(tracker):
+                    # ("ok how do i return it then" is no failed answer: action_ask_order_id says how, and asks.)
+                    dispatcher.utter_message(text=_answer_hint(requested, message))
                 return [SlotSet(requested, None)]
             return []  # a digression: the form is rejected and a rule answers it
 
@@ -442,6 +445,10 @@ SELF_SERVICE_TEXT = {
     "refund_status": 'You can see it under Account > Orders (open the order and look for "Refund status"), or I can '
                      "check it for you here.",
 }
+# Seen in a chat: "hey can i swap the lamp for a different color" got only "What's your order number?".
+EXCHANGE_TEXT = ("We don't swap items directly: to exchange an item, return it for a refund and place a new order for "
+                 "the one you want, which ships right away. I can start the return here and tell you first whether it "
+                 "can still be returned.")
 _TASK_OF_INTENT = {"get_refund": "refund", "cancel_order": "cancel", "track_order": "status", "track_refund": "refund_status"}
 _ASKS_HOW = re.compile(
     r"\b(?:how (?:do|can|could|would|should|will) (?:i|we)|what(?:'s| is) the (?:way|process) to|where (?:do|can) i)\b",
@@ -449,13 +456,23 @@ _ASKS_HOW = re.compile(
 )
 
 
+def _asked_before(tracker: Tracker) -> bool:
+    """An earlier message of this session has the latest message's intent."""
+    intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name") for e in user_messages(tracker)]
+    return len(intents) > 1 and intents[-1] in intents[:-1]
+
+
 def self_service_text(tracker: Tracker) -> Optional[Text]:
-    """What the customer can do themselves, when the request that started the order check asked how to do it."""
+    """What the customer can do themselves, when the request that started the order check asked how to do it;
+    for a swap ("can i swap the lamp for a different color"), that a swap is a return and a new order."""
     message = tracker.latest_message or {}
+    text = message.get("text") or ""
     task = _TASK_OF_INTENT.get((message.get("intent") or {}).get("name"))
-    if task is None or task != tracker.get_slot(TASK_SLOT) or not _ASKS_HOW.search(message.get("text") or ""):
+    if task is None or task != tracker.get_slot(TASK_SLOT):
         return None
-    return SELF_SERVICE_TEXT[task]
+    if task == "refund" and asks_for_exchange(text):
+        return EXCHANGE_TEXT
+    return SELF_SERVICE_TEXT[task] if _ASKS_HOW.search(text) else None
 
 
 class ActionAskOrderId(Action):
@@ -479,7 +496,10 @@ class ActionAskOrderId(Action):
         else:
             preface = self_service_text(tracker)
             if preface:
-                dispatcher.utter_message(text=preface)
+                # The request asked again while its number is asked for ("ok how do i return it then" after "can i
+                # swap the lamp for a different color"): a detail of it, so the lamp and the swap still count.
+                restated = tracker.get_slot(REQUESTED_SLOT) == ORDER_ID_SLOT and _asked_before(tracker)
+                dispatcher.utter_message(text=preface, **({REQUEST_DETAIL: True} if restated else {}))
             dispatcher.utter_message(response="utter_ask_order_id")
         return []
 

@@ -200,13 +200,17 @@ def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: 
     return _with_only(answer, (best,))
 
 
-def without_sentences_said(answer: Answer, said: str) -> Optional[Answer]:
+def without_sentences_said(answer: Answer, said: str, question: str, asked_before: str = "") -> Optional[Answer]:
     """``answer`` without the sentences the reply ``said`` already gave, when some were and others are new; None
-    otherwise. ("it says expired" after the promo-code answer found that answer's passage again: its sentence on
-    expired codes is the reply, the two just read are not.)"""
+    otherwise. ("it says expired" after a promo-code answer that found its passage again: the sentence on expired
+    codes is the reply, the ones just read are not.) When the sentence that answers ``question`` (``narrowed``) is
+    one already said, that sentence alone: "how much are they" after the gift-card answer is its "$25 to $500"."""
     fresh = tuple(sentence for sentence in answer.sentences if sentence not in said)
     if not answer.sources or not fresh or len(fresh) == len(answer.sentences):
         return None
+    focused = narrowed(answer, question, asked_before)
+    if focused is not None and focused.sentences[0] in said:
+        return focused
     return _with_only(answer, fresh)
 
 

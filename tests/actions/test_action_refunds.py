@@ -352,6 +352,18 @@ def test_another_size_asked_for_gets_the_exchange_way_and_the_refund_offer(reque
     assert slot_sets(events) == [("pending_confirmation", "refund")] and fresh_service.refunds(10004, "carol@example.com") == []
 
 
+def test_the_exchange_way_said_when_the_number_was_asked_is_not_said_again(request_refund):
+    from actions.verification import EXCHANGE_TEXT
+
+    tracker = _asked("can i swap the water bottle for a bigger size", **verified(10003))
+    tracker.events.append({"event": "bot", "text": EXCHANGE_TEXT})
+    [message] = run_action(request_refund, tracker)[1]
+    assert message["text"].startswith("Order 10003 was delivered") and "a refund of $24.50 for the Insulated" in message["text"]
+    # Not said before: the swap's way first.
+    [message] = run_action(request_refund, _asked("can i swap the water bottle for a bigger size", **verified(10003)))[1]
+    assert message["text"].startswith("We don't swap items directly")
+
+
 def test_a_replacement_asked_for_gets_who_can_arrange_one_and_files_nothing(request_refund, fresh_service):
     # Seen in a chat: "can i get a replacement instead of a refund?" was offered a refund of the whole order.
     events, messages = run_action(request_refund, _asked("can i get a replacement instead of a refund?", **verified(10004)))

@@ -5,6 +5,7 @@ from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, texts, v
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.verification import (
     CORRECTION_TEXT,
+    EXCHANGE_TEXT,
     NUMBER_OR_ZIP_TEXT,
     FIND_ORDER_NUMBER_TEXT,
     ActionAskOrderId,
@@ -246,6 +247,35 @@ def test_a_how_to_request_hears_what_the_customer_can_do_before_the_order_number
     tracker = make_tracker({"order_task": task}, text="i want my money back for the tent", intent=intent,
                            requested_slot="order_id")
     assert [m.get("response") for m in run_action(ActionAskOrderId(), tracker)[1]] == ["utter_ask_order_id"]
+
+
+def test_a_swap_hears_it_is_a_return_and_a_new_order_before_the_number_is_asked():
+    # Seen in a chat: "hey can i swap the lamp for a different color" got only "What's your order number?".
+    tracker = make_tracker({"order_task": "refund"}, text="hey can i swap the lamp for a different color",
+                           intent="get_refund", requested_slot="order_id")
+    first, question = run_action(ActionAskOrderId(), tracker)[1]
+    assert first["text"] == EXCHANGE_TEXT and question["response"] == "utter_ask_order_id"
+    assert not first.get(REQUEST_DETAIL)  # the request itself, not a detail of it
+
+
+def test_the_request_asked_again_as_how_while_its_number_is_asked_is_a_detail_of_it_not_a_failed_answer(form):
+    # Seen in a chat: "ok how do i return it then" after the swap request got "I couldn't find an order number in
+    # that", and the refund then lost the swap and the item named (read from the latest get_refund message).
+    text = "ok how do i return it then"
+    tracker = make_tracker({"order_task": "refund"}, text=text, intent="get_refund", requested_slot="order_id")
+    tracker.events = [
+        {"event": "user", "text": "can i swap the kettle for a different color", "parse_data": {"intent": {"name": "get_refund"}}},
+        {"event": "bot", "text": EXCHANGE_TEXT},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "get_refund"}}},
+    ]
+    events, messages = run_action(form, tracker)
+    assert slot_sets(events) == [("order_id", None)] and messages == []
+    preface, question = run_action(ActionAskOrderId(), tracker)[1]
+    assert preface["text"].startswith("You can start a return yourself") and preface[REQUEST_DETAIL] is True
+    assert question["response"] == "utter_ask_order_id"
+    # Not a how-question: the hint stays.
+    tracker.latest_message = {**tracker.latest_message, "text": "i want to return it"}
+    assert texts(run_action(form, tracker)[1])[0].startswith("I couldn't find an order number in that.")
 
 
 def test_a_how_question_about_something_else_during_the_check_gets_the_question_alone():
