@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date
 from decimal import Decimal
-from typing import List, Text
+from typing import List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,6 +19,7 @@ from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.orders import CancelOutcome, OrderService, OrderSummary
+from bot.parsing import items_named
 
 RETURN_HINT = (
     "You can return it within 30 days of delivery if it's unused and in its original packaging; "
@@ -25,14 +27,16 @@ RETURN_HINT = (
 )
 
 
+def shipped_text(order: OrderSummary, refused: Text = "cancelled") -> Text:
+    """That the order shipped, with its carrier and tracking number, so it can't be ``refused``."""
+    tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
+    return f"Order {order.order_id} has already shipped with {order.carrier}{tracking}, so it can't be {refused}."
+
+
 def why_not_cancellable(order: OrderSummary, today: date, refused: Text = "cancelled") -> Text:
     """Why the order can't be cancelled (or ``refused``: "changed or cancelled"), and what the customer can do."""
     if order.status is OrderStatus.SHIPPED:
-        tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
-        return (
-            f"Order {order.order_id} has already shipped with {order.carrier}{tracking}, so it can't be {refused}. "
-            + RETURN_HINT
-        )
+        return f"{shipped_text(order, refused)} {RETURN_HINT}"
     if order.status is OrderStatus.DELIVERED:
         return (
             f"Order {order.order_id} was delivered {day(order.delivered_on, today)}, so it can't be {refused}. "
@@ -41,6 +45,27 @@ def why_not_cancellable(order: OrderSummary, today: date, refused: Text = "cance
     if order.status is OrderStatus.CANCELLED:
         return f"Order {order.order_id} is already cancelled."
     return f"Order {order.order_id} was returned, so there's nothing to cancel."
+
+
+# Part of an order asked for ("can i cancel just one item", "remove an item from my order"); an item named is read
+# by items_named.
+_PART_OF_ORDER = re.compile(
+    r"\b(?:just|only) (?:one|1|some|part|a few|an?|a single) (?:of (?:the|my) )?(?:items?|things?|products?|of)\b"
+    r"|\b(?:one|some|an?|a single) (?:items?|things?|products?) (?:from|of|in|on) (?:my|the|this|that) order\b"
+    r"|\bremove (?:an?|one|some)? ?(?:items?|things?|products?)\b|\bpartial(?:ly)?\b",
+    re.IGNORECASE,
+)
+
+
+def part_asked_for(request: Text, order: OrderSummary) -> Optional[Text]:
+    """The part of an order of several items a cancellation request asks for, in words ("the USB-C Charging Cable
+    (2 m)", "one item"); None for the whole order."""
+    if len(order.items) < 2:
+        return None
+    named = items_named(request, [name for name, _ in order.items])
+    if named:
+        return f"the {items_list(named)}" if len(named) > 1 else f"the {named[0]}"
+    return "part of it" if _PART_OF_ORDER.search(request) else None
 
 
 class ActionCancelOrder(VerifiedOrderAction):
@@ -54,6 +79,16 @@ class ActionCancelOrder(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
+        part = part_asked_for(latest_request(tracker, "cancel_order") or "", order)
+        if order.status is OrderStatus.SHIPPED and part:
+            # Seen in a chat: "can i cancel just one item from my order" got the whole order's refusal, and "the
+            # cable" next was out of scope. Only a return can take back part of an order.
+            return_part = "just that item" if part == "part of it" else f"just {part}"
+            dispatcher.utter_message(text=(
+                f"{shipped_text(order)} Once it's delivered, you can "
+                f"return {return_part} within 30 days if it's unused and in its original packaging; ask me for a "
+                "refund then."))
+            return []
         if order.status is not OrderStatus.PROCESSING:
             dispatcher.utter_message(text=why_not_cancellable(order, self._service.today()))
             return []
@@ -69,12 +104,15 @@ class ActionCancelOrder(VerifiedOrderAction):
             if answer:
                 return await cancel_now(self._service, dispatcher, order, identity)
             return decline(dispatcher, tracker)
+        # Orders can't be edited (help center, "Changing an order"): part of one is the whole order, said so.
+        whole = (f"Orders can't be edited once they're placed, so I can't cancel only {part}, but I can cancel the whole "
+                 "order and you can order again what you still want. ") if part else ""
         dispatcher.utter_message(
             text=(
                 # The items say which order this is (seen in a chat: "ok cancel it then" about a jacket, after
                 # being told order 10002 holds a TV, got "Order 10002 ($1,249.00)..." and a yes cancelled the TV).
-                f"Order {order.order_id} ({money(order.total)}: {items_list(order.items)}) hasn't shipped yet, so I can "
-                "cancel it free of charge. Shall I cancel it?"
+                f"{whole}Order {order.order_id} ({money(order.total)}: {items_list(order.items)}) hasn't shipped yet, so I "
+                f"can cancel it free of charge. Shall I cancel {'the whole order' if part else 'it'}?"
             ),
             buttons=CONFIRM_BUTTONS,
         )

@@ -153,3 +153,54 @@ def test_a_cancellation_naming_a_product_the_order_does_not_hold_offers_nothing(
     # Naming what the order holds, or nothing, gets the offer.
     tracker.events = _requested("sorry, it's the tv, cancel it", [], "bob@example.com")
     assert texts(run_action(cancel, tracker)[1])[-1].endswith("Shall I cancel it?")
+
+
+def _processing_order_of_several_items(db_url):
+    """(order id, owner's email) of a seeded order still processing that holds two or more items."""
+    from sqlalchemy import func, select
+
+    from bot.db.models import Customer, Order, OrderItem
+    from bot.db.session import session_scope
+
+    with session_scope(db_url) as s:
+        return s.execute(
+            select(Order.id, Customer.email).join(Customer, Customer.id == Order.customer_id)
+            .join(OrderItem, OrderItem.order_id == Order.id).where(Order.status == OrderStatus.PROCESSING)
+            .group_by(Order.id, Customer.email).having(func.count(OrderItem.id) > 1).order_by(Order.id)
+        ).first()
+
+
+def _cancel_asked(text, slots):
+    tracker = make_tracker(slots, text=text, intent="cancel_order")
+    tracker.events = [{"event": "user", "text": text, "parse_data": {"intent": {"name": "cancel_order"}}}]
+    return tracker
+
+
+@pytest.mark.parametrize("text", ["can i cancel just one item from my order", "remove an item from my order"])
+def test_part_of_an_order_that_has_not_shipped_is_offered_as_the_whole_order_said_so(cancel, fresh_service, db_url, text):
+    order_id, email = _processing_order_of_several_items(db_url)
+    events, messages = run_action(cancel, _cancel_asked(text, verified(order_id, email)))
+    [reply] = texts(messages)
+    assert reply.startswith("Orders can't be edited once they're placed, so I can't cancel only part of it, but I can "
+                            "cancel the whole order")
+    assert reply.endswith("Shall I cancel the whole order?")
+    assert slot_sets(events) == [("pending_confirmation", "cancel_order")]
+    assert fresh_service.verify(order_id, email).status is OrderStatus.PROCESSING
+
+
+@pytest.mark.parametrize("text, part", [
+    ("can i cancel just one item from my order", "just that item"),
+    ("cancel the cable from my order please", "just the USB-C Charging Cable (2 m)"),
+])
+def test_part_of_a_shipped_order_hears_that_a_return_takes_back_just_that(cancel, text, part):
+    # Seen in a chat: the whole order's refusal, then "the cable" was out of scope.
+    [reply] = texts(run_action(cancel, _cancel_asked(text, verified(10001)))[1])
+    assert reply.startswith("Order 10001 has already shipped with UPS (tracking number")
+    assert f"you can return {part} within 30 days" in reply
+
+
+def test_the_whole_order_or_an_order_of_one_item_is_asked_as_before(cancel):
+    [reply] = texts(run_action(cancel, _cancel_asked("cancel just the tv", verified(10002)))[1])
+    assert reply.endswith("so I can cancel it free of charge. Shall I cancel it?") and "can't be edited" not in reply
+    [reply] = texts(run_action(cancel, _cancel_asked("cancel my order", verified(10001)))[1])
+    assert reply.endswith("just ask me for a refund once it has arrived.")
