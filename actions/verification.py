@@ -757,6 +757,13 @@ class ActionAskOrderTask(Action):
             # "10001" right after "Would you like me to connect you with an agent?" about a double charge: the
             # number is for the agent, not a new request (it was asked what to do with the order).
             # "carol@example.com" after the number: said as well (the same sentence again read as unread).
+            earlier = None if tracker.get_slot(ORDER_ID_SLOT) else order_named_earlier(tracker)
+            as_zip = order_values_in((tracker.latest_message or {}).get("text") or "", IDENTITY_SLOT)
+            if earlier and set(typed) == {ORDER_ID_SLOT} and as_zip.get(IDENTITY_SLOT) == typed[ORDER_ID_SLOT]:
+                # Seen in a chat: "94110" after "i need an invoice for order 10003" and the offer of an agent got "the
+                # agent will see order 94110": a bare number after an order named is its ZIP code.
+                order_id = earlier
+                typed = given = {ORDER_ID_SLOT: earlier, **as_zip}
             said = [f"order {order_id}"] if order_id else []
             if IDENTITY_SLOT in typed:
                 said.append("your email address" if "@" in str(typed[IDENTITY_SLOT]) else "your ZIP code")

@@ -643,6 +643,20 @@ def test_an_order_number_after_the_offer_to_connect_is_for_the_agent():
     assert _asked_what_to_do(messages) == "order 10001"
 
 
+def test_a_bare_number_after_the_offer_to_connect_and_an_order_named_earlier_is_its_zip_code():
+    # Seen in a chat: "94110" after "i need an invoice for order 10003" and the offer of an agent got "the agent
+    # will see order 94110".
+    tracker = _after_bot_reply({}, "94110", CONNECT_BUTTONS)
+    tracker.events[0]["text"] = "i need an invoice for order 10003"
+    events, messages = run_action(ActionAskOrderTask(), tracker)
+    assert messages[0]["text"].startswith("Thanks, the agent will see order 10003 and your ZIP code in the summary")
+    assert slot_sets(events) == [("order_id", "10003"), ("order_identity", "94110")]
+    # Named as an order, it is one.
+    tracker = _after_bot_reply({}, "order 10001", CONNECT_BUTTONS)
+    tracker.events[0]["text"] = "i need an invoice for order 10003"
+    assert run_action(ActionAskOrderTask(), tracker)[1][0]["text"].startswith("Thanks, the agent will see order 10001 in")
+
+
 def test_thanks_while_the_form_waits_is_not_told_it_holds_no_order_number(form):
     # Seen in a chat: "ok thanks" after a damage answer given while the check waited got "I couldn't find an order
     # number in that."
