@@ -19,6 +19,7 @@ from actions.card_declines import said_method_is_accepted
 from actions.verification import conversation_order
 from bot.db.models import OrderStatus
 from bot.orders import OrderService
+from bot.parsing import says_charged
 
 # Charged twice: the help center explains the usual cause (a pending authorization from a failed attempt, released
 # by the bank), and only a support agent can refund a second charge that went through.
@@ -66,11 +67,6 @@ def about_promo_code(text: Optional[Text]) -> bool:
     return bool(text and _PROMO_CODE.search(text))
 
 
-# A charge the customer says was taken, which for the cancelled order checked in the conversation is one they
-# shouldn't have.
-_CHARGED = re.compile(r"\b(?:charged|billed|debited|(?:took|taken) (?:the |my )?money)\b", re.IGNORECASE)
-
-
 class ActionAnswerPaymentIssue(Action):
     """Answers a payment problem; a wrong charge gets the offer of a person (a "yes" or the button hands off);
     a promo code problem gets the help center's answer."""
@@ -89,7 +85,8 @@ class ActionAnswerPaymentIssue(Action):
         response = payment_response(text)
         if response == "utter_payment_issue" and said_method_is_accepted(dispatcher, tracker):
             return []  # "it was paypal" right after this same reply: not the same paragraph again
-        if response == "utter_payment_issue" and _CHARGED.search(text or ""):
+        if response == "utter_payment_issue" and says_charged(text):
+            # A charge taken for the cancelled order checked in the conversation is one they shouldn't have.
             # Seen in a chat: "but i was charged!" right after "Order 10005 was cancelled... You haven't been
             # charged" got the declined-card advice.
             order = await conversation_order(tracker, self._orders)

@@ -22,7 +22,7 @@ from actions.verification import EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, Ve
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
-from bot.parsing import asks_for_exchange, is_narrowing, items_named, names_every_item, says_item_damaged
+from bot.parsing import asks_for_exchange, is_narrowing, items_named, names_every_item, says_charged, says_item_damaged
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +189,21 @@ SECOND_CHARGE_TEXT = (
 RECENT_TURNS = 3  # the customer's latest messages read for what a question about money back is about
 
 
+# "but i was charged", then "when will i get it back": a cancelled order's payment is a hold (charged when it ships),
+# and a charge that went through is an agent's to refund (data/kb/payment.md).
+CHARGED_FOR_CANCELLED_TEXT = (
+    "Order {order_id} was cancelled and has no refund on file: we charge when an order ships, so a cancelled order's "
+    "payment is usually only a hold, which your bank releases within 3-5 business days of the cancellation. If the "
+    "charge has gone through, a support agent checks the payment and refunds it to your original payment method. "
+    "Would you like me to connect you with one?"
+)
+
+
+def said_charged_recently(tracker: Tracker) -> bool:
+    """Whether one of the customer's ``RECENT_TURNS`` latest messages says a payment was taken."""
+    return any(says_charged(e.get("text")) for e in user_messages(tracker)[-RECENT_TURNS:])
+
+
 def asks_about_second_charge(tracker: Tracker) -> bool:
     """Whether one of the customer's ``RECENT_TURNS`` latest messages speaks of a second charge."""
     users = user_messages(tracker)[-RECENT_TURNS:]
@@ -236,8 +251,19 @@ async def said_cancelled_orders_money(dispatcher: CollectingDispatcher, tracker:
     order = await conversation_order(tracker, service)
     if order is None or order.status is not OrderStatus.CANCELLED:
         return False
-    dispatcher.utter_message(text=no_refund_text(order)[0])
+    say_no_refund(dispatcher, tracker, order)
     return True
+
+
+def say_no_refund(dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary) -> None:
+    """That ``order`` has no refund (``no_refund_text``); for a cancelled order the customer says they were charged
+    for, that an agent refunds a charge that went through. Seen in a chat: "when will i get it back" after "but i was
+    charged" about cancelled order 10005 got "there's no refund to track... You weren't charged" again."""
+    if order.status is OrderStatus.CANCELLED and said_charged_recently(tracker):
+        dispatcher.utter_message(text=CHARGED_FOR_CANCELLED_TEXT.format(order_id=order.order_id), buttons=CONNECT_BUTTONS)
+        return
+    text, offer_person = no_refund_text(order)
+    dispatcher.utter_message(text=text, buttons=OFFER_HUMAN_BUTTONS if offer_person else [])
 
 
 class ActionRequestRefund(VerifiedOrderAction):
@@ -471,8 +497,7 @@ class ActionRefundStatus(VerifiedOrderAction):
             # got "It hasn't shipped yet, so there's nothing to refund".
             dispatcher.utter_message(text=SECOND_CHARGE_TEXT.format(order_id=order.order_id), buttons=CONNECT_BUTTONS)
         elif not refunds:
-            text, offer_person = no_refund_text(order)
-            dispatcher.utter_message(text=text, buttons=OFFER_HUMAN_BUTTONS if offer_person else [])
+            say_no_refund(dispatcher, tracker, order)
         else:
             dispatcher.utter_message(text=" ".join(describe_refund(r) for r in refunds))
         return []

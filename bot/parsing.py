@@ -245,6 +245,15 @@ _QUESTION_OPENER = re.compile(
 )
 
 
+# A charge the customer says was taken ("but i was charged", "you took my money").
+_CHARGED = re.compile(r"\b(?:charged|billed|debited|(?:took|taken) (?:the |my )?money)\b", re.IGNORECASE)
+
+
+def says_charged(text: Optional[str]) -> bool:
+    """"but i was charged!", "they took the money": a payment the customer says was taken."""
+    return bool(text and _CHARGED.search(text))
+
+
 def is_question(text: Optional[str]) -> bool:
     """"is the bottle dishwasher safe?", "how do i return it": a question, not a statement ("it was the bottle")."""
     return bool(text) and (text.rstrip().endswith("?") or bool(_QUESTION_OPENER.search(text)))

@@ -133,6 +133,21 @@ def test_refund_status_of_an_order_that_was_never_delivered(status, order_id, ex
     assert expected in message["text"] and message["buttons"] == []
 
 
+def test_money_back_for_a_cancelled_order_the_customer_says_was_charged_is_an_agents_to_refund(status):
+    # Seen in a chat: "when will i get it back" after "but i was charged" about cancelled order 10005 got "there's no
+    # refund to track... You weren't charged" again.
+    tracker = make_tracker(verified(10005), text="when will i get it back", intent="track_refund")
+    tracker.events = [{"event": "user", "text": t} for t in ("order 10005", "73301", "but i was charged",
+                                                             "when will i get it back")]
+    [message] = run_action(status, tracker)[1]
+    assert message["text"].startswith("Order 10005 was cancelled and has no refund on file")
+    assert "a support agent checks the payment and refunds it" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/contact_human_agent", "/deny"]
+    # Nothing said of a charge: the cancelled order's own answer.
+    tracker.events = [{"event": "user", "text": t} for t in ("order 10005", "73301", "when will i get it back")]
+    assert run_action(status, tracker)[1][0]["text"].startswith("Order 10005 was cancelled, so there's no refund to track")
+
+
 @pytest.mark.parametrize("earlier, latest", [
     ([], "when will i get the extra charge back?"),
     (["i was charged twice for order 10002", "bob@example.com"], "when do i get it back?"),
@@ -502,6 +517,12 @@ def test_asking_when_the_money_comes_back_after_a_cancellation_gets_the_cancelle
     for slots in (verified(10003), {}):
         _, messages = run_action(action, make_tracker(slots, text=text, intent=intent))
         assert "within 30 days from delivery" in texts(messages)[0]
+    # Said to have been charged for it just before: a charge that went through is an agent's to refund.
+    tracker = make_tracker(verified(10002), text=text, intent=intent)
+    tracker.events = [{"event": "user", "text": t} for t in ("but i was charged", text)]
+    [message] = run_action(action, tracker)[1]
+    assert message["text"].startswith("Order 10002 was cancelled and has no refund on file")
+    assert message["buttons"][0]["payload"] == "/contact_human_agent"
 
 
 @pytest.mark.parametrize("text, intent", [("actually can i return both the bottle and the carabiners?", "check_refund_policy"),
