@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS
@@ -146,8 +147,9 @@ async def said_order_disputed(
 
 
 def _asks_what_it_holds(question: Text) -> bool:
-    """A price, or stock of the product as it is (not in another size or colour)."""
-    return asks_price(question) or (asks_stock(question) and not asks_details(question))
+    """A price, or stock of the product as it is (not in another size or colour, and not "how much does it
+    weigh?", which got the tent's price)."""
+    return (asks_price(question) or asks_stock(question)) and not asks_details(question)
 
 
 class CatalogueReplies:
@@ -212,3 +214,32 @@ class CatalogueReplies:
         )
         if waiting:
             dispatcher.utter_message(text=waiting, buttons=CONFIRM_BUTTONS)
+
+
+# "ok i'll take it" right after a product's price (read as a yes, with nothing waiting for one): the assistant can't
+# place orders, the product page can (seen in a chat: "I can track an order, cancel it...").
+_WANTS_IT = re.compile(
+    r"\b(?:take|buy|order|purchase|get)\s+(?:it|one|that|this|them|both|two)\b|\bi want (?:it|one|that|this)\b"
+    r"|\bsold\b|\badd (?:it|one|that) to (?:my |the )?(?:cart|basket)\b",
+    re.IGNORECASE,
+)
+BUY_ON_PAGE_TEXT = (
+    "I can't place orders in this chat, but you can order it on its product page ({url}): add it to your cart and "
+    'choose "Checkout".'
+)
+
+
+class ActionYesWithNothingToConfirm(Action):
+    """A yes when nothing waits for one: after a product's price, a wish to buy it gets where to order it; anything
+    else gets what the assistant can do."""
+
+    def name(self) -> Text:
+        return "action_yes_with_nothing_to_confirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        pages = catalogue_pages_before(tracker)
+        if len(pages) == 1 and pages[0] != STORE_URL and _WANTS_IT.search((tracker.latest_message or {}).get("text") or ""):
+            dispatcher.utter_message(text=BUY_ON_PAGE_TEXT.format(url=pages[0]))
+        else:
+            dispatcher.utter_message(response="utter_capabilities")
+        return []

@@ -107,6 +107,17 @@ def test_a_question_about_a_products_worth_gets_its_page_and_a_follow_up_its_pri
                       {"event": "user", "text": "how much is it", "parse_data": {"intent": {"name": "out_of_scope"}}}]
     _, messages = run_action(action, tracker)
     assert messages[0]["text"].startswith(f"The {name} costs $") and page in messages[0]["text"]
+    # "how much does it weigh" is a detail, not the price (seen in a chat: the tent's price): the help center
+    # (which has nothing on it), then the page.
+    class EmptyHelpCenter(KnowledgeSource):
+        def search(self, query, history=()):
+            return []
+
+    tracker.events[-1]["text"] = tracker.latest_message["text"] = "how much does it weigh"
+    action = ActionAnswerQuestion(EmptyHelpCenter(), orders=order_service, catalog=ProductCatalog(order_service.session_factory))
+    [message] = run_action(action, tracker)[1]
+    assert message["text"].startswith("I only have the price here. The product page") and page in message["text"]
+    assert "costs $" not in message["text"]
 
 
 def test_a_policy_question_about_a_product_goes_to_the_help_center(order_service):
@@ -122,3 +133,34 @@ def test_a_policy_question_about_a_product_goes_to_the_help_center(order_service
     text = "can i return the tent if it isn't waterproof?"
     _, messages = run_action(action, make_tracker(text=text, intent="out_of_scope"))
     assert help_center.asked and "product page" not in " ".join(m.get("text") or "" for m in messages)
+
+
+def _after_the_price_of(text, url):
+    tracker = make_tracker(text=text, intent="affirm")
+    tracker.events = [
+        {"event": "user", "text": "how much is the tent", "parse_data": {"intent": {"name": "out_of_scope"}}},
+        {"event": "bot", "text": "The Ultralight 2-Person Tent costs $389.00.",
+         "metadata": {"kb_answer": {"grounded": True, "sources": [url]}}},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "affirm"}}},
+    ]
+    return tracker
+
+
+@pytest.mark.parametrize("text", ["ok i'll take it", "great, i want to buy one"])
+def test_wanting_to_buy_the_product_just_priced_gets_where_to_order_it(text):
+    from actions.products import BUY_ON_PAGE_TEXT, ActionYesWithNothingToConfirm
+
+    url = "https://brightbay.example/products/OD-3001"
+    [message] = run_action(ActionYesWithNothingToConfirm(), _after_the_price_of(text, url))[1]
+    assert message["text"] == BUY_ON_PAGE_TEXT.format(url=url)
+
+
+@pytest.mark.parametrize("text, url", [
+    ("yes", "https://brightbay.example/products/OD-3001"),  # no wish to buy in it
+    ("ok i'll take it", "https://help.brightbay.example/help/shipping"),  # not after a product
+])
+def test_any_other_yes_with_nothing_to_confirm_gets_the_capabilities(text, url):
+    from actions.products import ActionYesWithNothingToConfirm
+
+    [message] = run_action(ActionYesWithNothingToConfirm(), _after_the_price_of(text, url))[1]
+    assert message["response"] == "utter_capabilities"
