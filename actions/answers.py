@@ -28,15 +28,16 @@ from actions.order_status import said_checked_orders_carrier, said_why_it_takes_
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
                              said_cancelled_orders_money, said_waiting_refunds_amount)
-from actions.session import session_events, user_messages
+from actions.session import previous_bot_turn, session_events, user_messages
 from actions.several_orders import ACTION_LISTEN
 from actions.verification import asks_what_next, conversation_order, offered_a_person, said_what_comes_next
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
-from bot.kb.answer import Answer, narrowed, without_sentences_said
+from bot.kb.answer import Answer, narrowed, split_sentences, without_sentences_said
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import ItemWords, KnowledgeSource, LocalKnowledgeSource, topic_turns, with_preferred_articles
+from bot.kb.source import (ItemWords, KnowledgeSource, LocalKnowledgeSource, only_asks, topic_turns,
+                            with_preferred_articles)
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
@@ -211,6 +212,21 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     """The text of the bot's last message before the latest user message in this session."""
     last = recent_conversation(tracker, turns=1)
     return last[0][1] if last and last[0][0] == "assistant" else None
+
+
+_SOURCE_LINE = re.compile(r"\n\nSource: (.+) \((\S+)\)$")
+
+
+def answer_just_given(tracker: Tracker) -> Optional[Answer]:
+    """The help-center answer of the bot's reply to the customer's previous message, or None."""
+    for event in reversed(previous_bot_turn(tracker)):
+        record = (event.get("metadata") or {}).get("kb_answer") or {}
+        source = _SOURCE_LINE.search(event.get("text") or "")
+        if record.get("grounded") and source:
+            body = (event.get("text") or "")[: source.start()]
+            return Answer(event["text"], [(source.group(1), source.group(2))], grounded=True,
+                          sentences=tuple(split_sentences(body)))
+    return None
 
 
 def return_window_text(question: Text, answer: Answer, today: date, window_days: int,
@@ -411,6 +427,11 @@ class ActionAnswerQuestion(Action):
             logger.exception("answering failed in conversation %s", tracker.sender_id)
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
+        if not answer.grounded and only_asks(question):
+            # "and how long?" right after the Canada answer found that passage under the relevance floor (0.32), and
+            # was refused; the reply just given states the duration.
+            given = answer_just_given(tracker)
+            answer = (narrowed(given, question) if given else None) or answer
         previous = previous_bot_text(tracker) or ""
         repeated = answer.grounded and answer.text == previous
         earlier = earlier_user_messages(tracker)

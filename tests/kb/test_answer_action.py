@@ -270,6 +270,23 @@ def test_a_follow_up_answered_by_a_sentence_just_said_gets_that_sentence(kb_sour
     assert "two or more gift cards" not in reply
 
 
+def test_a_question_naming_nothing_the_help_center_refuses_is_answered_from_the_reply_just_given(kb_source) -> None:
+    # Seen in a chat: "and how long?" after the Canada answer (which says 7-14 business days) was refused: its
+    # passage scored under the relevance floor.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    [first] = run_action(action, tracker("do you ship to canada", "delivery_options"))[1]
+    assert "7-14 business days" in first["text"]
+    turns = [("do you ship to canada", "delivery_options", [first["text"]])]
+    latest = conversation(turns, "and how long?", "out_of_scope")
+    latest.events[-2]["metadata"] = {"kb_answer": first["kb_answer"]}
+    [reply] = run_action(action, latest)[1]
+    assert reply["text"].startswith("Orders to Canada, the UK and the EU arrive in 7-14 business days")
+    assert reply["text"].endswith("(https://help.brightbay.example/help/shipping)") and reply["kb_answer"]["grounded"]
+    # Without the help-center answer before it, it is refused as before.
+    del latest.events[-2]["metadata"]
+    assert only_message(run_action(action, latest)[1])["text"] == OUT_OF_SCOPE_TEXT
+
+
 def test_sentences_of_the_reply_just_given_are_not_said_again() -> None:
     source = FixedSource([hit("Express shipping costs $14.99. It arrives in 1-2 business days.")])
     action = ActionAnswerQuestion(source, ExtractiveAnswerer())
