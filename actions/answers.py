@@ -229,6 +229,31 @@ def answer_just_given(tracker: Tracker) -> Optional[Answer]:
     return None
 
 
+def fitted_to_conversation(answer: Answer, question: Text, tracker: Tracker) -> Tuple[Answer, bool]:
+    """``answer`` fitted to the reply just given, and whether it repeats that reply.
+
+    - Refused, a question naming nothing ("and how long?" right after the Canada answer, whose passage scored 0.32,
+      under the floor) gets the sentence of the kind asked from the help-center reply just given, if it has one.
+    - The reply just given again: its sentence that answers a follow-up ("will i lose my order history?" after
+      the account-deletion answer), unless that sentence was the whole reply; else a repeat.
+    - Partly said just before: only what is new, or the one sentence that answers (``without_sentences_said``).
+    """
+    if not answer.grounded and only_asks(question):
+        given = answer_just_given(tracker)
+        answer = (narrowed(given, question) if given else None) or answer
+    previous = previous_bot_text(tracker) or ""
+    earlier = earlier_user_messages(tracker)
+    asked_before = earlier[-1] if earlier else ""
+    if not answer.grounded:
+        return answer, False
+    if answer.text != previous:
+        return without_sentences_said(answer, previous, question, asked_before) or answer, False
+    focused = narrowed(answer, question, asked_before)
+    if focused is not None and focused.text != previous:
+        return focused, False
+    return answer, True
+
+
 def return_window_text(question: Text, answer: Answer, today: date, window_days: int,
                        item_words: ItemWords = ItemWords()) -> Optional[Text]:
     """When the return window ends for a delivery date the customer gave ("i got it on the 10th, is it too late?")
@@ -427,21 +452,7 @@ class ActionAnswerQuestion(Action):
             logger.exception("answering failed in conversation %s", tracker.sender_id)
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
-        if not answer.grounded and only_asks(question):
-            # "and how long?" right after the Canada answer found that passage under the relevance floor (0.32), and
-            # was refused; the reply just given states the duration.
-            given = answer_just_given(tracker)
-            answer = (narrowed(given, question) if given else None) or answer
-        previous = previous_bot_text(tracker) or ""
-        repeated = answer.grounded and answer.text == previous
-        earlier = earlier_user_messages(tracker)
-        asked_before = earlier[-1] if earlier else ""
-        if repeated:
-            focused = narrowed(answer, question, asked_before)
-            if focused is not None and focused.text != previous:
-                answer, repeated = focused, False
-        elif answer.grounded:
-            answer = without_sentences_said(answer, previous, question, asked_before) or answer
+        answer, repeated = fitted_to_conversation(answer, question, tracker)
         record = {
             "grounded": answer.grounded,
             "sources": [url for _, url in answer.sources],
