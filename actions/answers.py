@@ -518,7 +518,10 @@ class ActionAnswerQuestion(Action):
             return []
         if page:
             # "is it waterproof?" after the tent's price: the help center has no product details, its page has.
-            dispatcher.utter_message(text=PRODUCT_DETAILS_TEXT.format(url=page), buttons=OFFER_HUMAN_BUTTONS, kb_answer=record)
+            # The page is the reply's source (as for a details question naming the product), so "ok i'll take it"
+            # next is about that product.
+            dispatcher.utter_message(text=PRODUCT_DETAILS_TEXT.format(url=page), buttons=OFFER_HUMAN_BUTTONS,
+                                     kb_answer={**record, "grounded": True, "sources": [page]})
             return []
         if waiting:
             # "the lamp" to "Shall I go ahead?" (a refund waits): the question again, not the offer of a person,

@@ -29,7 +29,7 @@ from bot.catalog import (
 )
 from bot.kb.source import is_elliptic
 from bot.orders import OrderService, OrderSummary
-from bot.parsing import ORDER_ID, find_entities
+from bot.parsing import ORDER_ID, find_entities, wants_to_buy
 
 logger = logging.getLogger(__name__)
 
@@ -218,11 +218,6 @@ class CatalogueReplies:
 
 # "ok i'll take it" right after a product's price (read as a yes, with nothing waiting for one): the assistant can't
 # place orders, the product page can (seen in a chat: "I can track an order, cancel it...").
-_WANTS_IT = re.compile(
-    r"\b(?:take|buy|order|purchase|get)\s+(?:it|one|that|this|them|both|two)\b|\bi want (?:it|one|that|this)\b"
-    r"|\bsold\b|\badd (?:it|one|that) to (?:my |the )?(?:cart|basket)\b",
-    re.IGNORECASE,
-)
 BUY_ON_PAGE_TEXT = (
     "I can't place orders in this chat, but you can order it on its product page ({url}): add it to your cart and "
     'choose "Checkout".'
@@ -238,7 +233,7 @@ class ActionYesWithNothingToConfirm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         pages = catalogue_pages_before(tracker)
-        if len(pages) == 1 and pages[0] != STORE_URL and _WANTS_IT.search((tracker.latest_message or {}).get("text") or ""):
+        if len(pages) == 1 and pages[0] != STORE_URL and wants_to_buy((tracker.latest_message or {}).get("text")):
             dispatcher.utter_message(text=BUY_ON_PAGE_TEXT.format(url=pages[0]))
         else:
             dispatcher.utter_message(response="utter_capabilities")

@@ -218,6 +218,20 @@ TASK_WORDS = {
     "refund_status": re.compile(r"\brefund\w*", re.IGNORECASE),
 }
 # "can you expedite it?", "can i get it faster": asks for an order to come sooner (not "faster than promised").
+# Wants to buy the product just talked about ("ok i'll take it", "i want to buy one"): a yes to buying, not to whatever
+# the reply before offered (a person, with its "Talk to a person" button).
+WANTS_TO_BUY_PATTERN = (
+    r"\b(?:take|buy|order|purchase|get)\s+(?:it|one|that|this|them|both|two)\b(?!\s+(?:back|to|for|from|out))"
+    r"|\bi want (?:it|one|that|this)\b|\bsold\b|\badd (?:it|one|that) to (?:my |the )?(?:cart|basket)\b"
+)
+_WANTS_TO_BUY = re.compile(WANTS_TO_BUY_PATTERN, re.IGNORECASE)
+
+
+def wants_to_buy(text: Optional[str]) -> bool:
+    """"ok i'll take it", "great, i want to buy one"."""
+    return bool(text and _WANTS_TO_BUY.search(text))
+
+
 ASKS_TO_SPEED_UP_PATTERN = (
     r"\b(?:expedite|rush|speed (?:it|this|things|that) up|hurry (?:it|this) up"
     r"|(?:get|have|receive|deliver|ship|send|arrive)\b[^.?!]{0,15}\b(?:faster|sooner|quicker|earlier)"

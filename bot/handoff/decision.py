@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from bot.parsing import ASKS_TO_SPEED_UP_PATTERN, ASKS_WHY_SO_LONG_PATTERN
+from bot.parsing import ASKS_TO_SPEED_UP_PATTERN, ASKS_WHY_SO_LONG_PATTERN, WANTS_TO_BUY_PATTERN
 from bot.sentiment import sentiment_of
 
 ANGER = "anger"
@@ -103,6 +103,9 @@ DEFAULTS: Dict[str, Any] = {
         r"^\W*(?:(?:ok|okay|yes|yeah|yep|sure|fine|alright|please|then|just)\W+)*(?:connect|transfer|put) me"
         r"(?: through| over)?(?! to (?:the |your )?(?:wi-?fi|internet|network|bluetooth|app|tv|speaker))\b",
     ],
+    # explicit_request: a yes worded as one of these is a yes to something else, not to an offer of a person ("ok
+    # i'll take it" after the product page's "Talk to a person" button handed a buyer off).
+    "not_a_yes_to_the_offer_patterns": [WANTS_TO_BUY_PATTERN],
     # explicit_request: a yes right after one of these actions or responses (they offer a person). A yes
     # right after a bot message with a button whose payload is /<human_intent> counts too.
     "agent_offer_actions": [
@@ -238,7 +241,8 @@ def validate_config(config: Mapping[str, Any]) -> Dict[str, Any]:
     integer("max_consecutive_fallbacks", 1)
     integer("max_same_request", 2)
     for key in ("repeat_ignored_intents", "not_understood_intents", "vip_tiers", "high_value_after_actions", "high_value_intents",
-                "agent_offer_actions", "not_helped_patterns", "human_request_patterns", "high_value_question_patterns"):
+                "agent_offer_actions", "not_helped_patterns", "human_request_patterns", "high_value_question_patterns",
+                "not_a_yes_to_the_offer_patterns"):
         value = merged[key]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
             raise HandoffConfigError(f"HandoffPolicy: '{key}' must be a list of strings, got {value!r}")
@@ -425,6 +429,8 @@ def _explicit(turns: List[Turn], cfg: Mapping[str, Any]) -> List[str]:
     # order's dates instead ("It's still on its way...") accepts nothing.
     action = latest.previous_action or ""
     by_action = action in offers and (action.startswith("utter_") or latest.bot_messages == 0 or by_button or by_response)
+    if any(pattern.search(latest.text) for pattern in _patterns(cfg["not_a_yes_to_the_offer_patterns"])):
+        return []
     if latest.intent == "affirm" and (by_action or by_response):
         return [f"accepted the offer of a person after {latest.previous_action}: {latest.text!r}"]
     if latest.intent == "affirm" and by_button:

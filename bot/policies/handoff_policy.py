@@ -122,6 +122,8 @@ class HandoffPolicy(UntrainedPolicy):
             "human_intent_min_confidence": DEFAULTS["human_intent_min_confidence"],
             # explicit_request: phrasings asking for a person when the intent was missed.
             "human_request_patterns": list(DEFAULTS["human_request_patterns"]),
+            # explicit_request: a yes worded as one of these accepts something else ("ok i'll take it": buying).
+            "not_a_yes_to_the_offer_patterns": list(DEFAULTS["not_a_yes_to_the_offer_patterns"]),
             # explicit_request: a yes right after one of these actions accepts their offer of a person
             # (so does a yes right after a message with a /<human_intent> button).
             "agent_offer_actions": list(DEFAULTS["agent_offer_actions"]),

@@ -118,6 +118,15 @@ def test_a_question_about_a_products_worth_gets_its_page_and_a_follow_up_its_pri
     [message] = run_action(action, tracker)[1]
     assert message["text"].startswith("I only have the price here. The product page") and page in message["text"]
     assert "costs $" not in message["text"]
+    # Its page is the reply's source, so "ok i'll take it" next gets where to order it.
+    assert message["kb_answer"]["sources"] == [page]
+    from actions.products import BUY_ON_PAGE_TEXT, ActionYesWithNothingToConfirm
+
+    tracker.events += [{"event": "bot", "text": message["text"], "metadata": {"kb_answer": message["kb_answer"]}},
+                       {"event": "user", "text": "ok i'll take it", "parse_data": {"intent": {"name": "affirm"}}}]
+    tracker.latest_message = {"text": "ok i'll take it", "intent": {"name": "affirm", "confidence": 0.86}}
+    [message] = run_action(ActionYesWithNothingToConfirm(), tracker)[1]
+    assert message["text"] == BUY_ON_PAGE_TEXT.format(url=page)
 
 
 def test_a_policy_question_about_a_product_goes_to_the_help_center(order_service):

@@ -382,6 +382,18 @@ def test_yes_to_a_person_offered_with_a_button(policy, domain) -> None:
     assert reasons(predict(policy, domain, later)) == []
 
 
+def test_a_yes_to_buying_is_not_a_yes_to_the_person_offered_with_a_button(policy, domain) -> None:
+    # Seen in a chat: "ok i'll take it" after the product page's reply (with its "Talk to a person" button) handed the
+    # customer off; they wanted to buy the tent.
+    page = [ActionExecuted("action_answer_question"),
+            BotUttered("I only have the price here. The product page (...) has the full description...",
+                       data={"buttons": [{"title": "Talk to a person", "payload": "/contact_human_agent"}]})]
+    buying = tracker(domain, user("how much does it weigh", "out_of_scope"), page, user("ok i'll take it", "affirm"))
+    assert reasons(predict(policy, domain, buying)) == []
+    agreeing = tracker(domain, user("how much does it weigh", "out_of_scope"), page, user("ok yes", "affirm"))
+    assert reasons(predict(policy, domain, agreeing)) == ["explicit_request"]
+
+
 @pytest.mark.parametrize("text,category", [
     ("I'm going to contact my lawyer about this", "legal"),
     ("under GDPR I want a copy of all my data", "privacy"),
