@@ -36,8 +36,8 @@ from bot.dates import date_said
 from bot.formatting import day
 from bot.kb.answer import Answer, narrowed, split_sentences, without_sentences_said
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import (ItemWords, KnowledgeSource, LocalKnowledgeSource, only_asks, topic_turns,
-                            with_preferred_articles)
+from bot.kb.source import (OTHER_STORE_QUESTION, ItemWords, KnowledgeSource, LocalKnowledgeSource, only_asks,
+                            other_store_price_wording, topic_turns, with_preferred_articles)
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
@@ -453,6 +453,13 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
         answer, repeated = fitted_to_conversation(answer, question, tracker)
+        if repeated and found.reworded == OTHER_STORE_QUESTION:
+            # "what about walmart" right after "do you price match amazon?": another store, the same answer, which
+            # is the answer, not a sign the first one didn't help (it got "That's all our help center says about
+            # it"). The same question again, or a lower price shown after "do you price match?", still gets the offer.
+            earlier = earlier_user_messages(tracker)
+            repeated = not (earlier and earlier[-1].strip().lower() != question.lower()
+                            and other_store_price_wording(earlier[-1], earlier[:-1]) == OTHER_STORE_QUESTION)
         record = {
             "grounded": answer.grounded,
             "sources": [url for _, url in answer.sources],

@@ -287,6 +287,20 @@ def test_a_question_naming_nothing_the_help_center_refuses_is_answered_from_the_
     assert only_message(run_action(action, latest)[1])["text"] == OUT_OF_SCOPE_TEXT
 
 
+def test_another_store_named_right_after_a_price_match_question_gets_the_answer_without_the_offer(kb_source) -> None:
+    # Seen in a chat: "what about walmart" after "do you price match amazon?" got the same answer and "That's all our
+    # help center says about it", as if the customer had asked the same thing twice.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    first = only_message(run_action(action, tracker("do you price match amazon?", "check_refund_policy"))[1])["text"]
+    assert "We don't match prices from other stores" in first
+    turns = [("do you price match amazon?", "check_refund_policy", [first])]
+    reply = only_message(run_action(action, conversation(turns, "what about walmart", "out_of_scope"))[1])
+    assert reply["text"] == first
+    # The same question again still gets the offer of a person.
+    messages = run_action(action, conversation(turns, "do you price match amazon?", "check_refund_policy"))[1]
+    assert messages[-1]["text"] == SAME_ANSWER_TEXT
+
+
 def test_sentences_of_the_reply_just_given_are_not_said_again() -> None:
     source = FixedSource([hit("Express shipping costs $14.99. It arrives in 1-2 business days.")])
     action = ActionAnswerQuestion(source, ExtractiveAnswerer())
