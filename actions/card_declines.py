@@ -11,7 +11,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import CONNECT_BUTTONS
-from actions.session import previous_bot_turn
+from actions.session import previous_reply_was
 from bot.parsing import is_question
 
 # Payment methods Brightbay accepts, as a customer names them, with the name the reply uses.
@@ -37,7 +37,7 @@ def said_method_is_accepted(dispatcher: CollectingDispatcher, tracker: Tracker) 
     text = (tracker.latest_message or {}).get("text") or ""
     if is_question(text):
         return False  # "can i pay with paypal instead?" is the help center's
-    if not any((e.get("metadata") or {}).get("utter_action") == "utter_payment_issue" for e in previous_bot_turn(tracker)):
+    if not previous_reply_was(tracker, "utter_payment_issue"):
         return False
     method = next((name for pattern, name in _ACCEPTED_METHODS if pattern.search(text)), None)
     if method is None:

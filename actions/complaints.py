@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import CONNECT_BUTTONS
 from actions.products import said_order_disputed
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_bot_turn
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_reply_was
 from actions.verification import (
     AGENT_WILL_SEE_TEXT, asked_to_connect, conversation_order, order_values_kept, said_what_comes_next,
     single_product_named,
@@ -240,7 +240,7 @@ def said_we_cant_send_items(dispatcher: CollectingDispatcher, tracker: Tracker) 
     text = (tracker.latest_message or {}).get("text") or ""
     if not _SEND_IT.search(text):
         return False
-    if not any((e.get("metadata") or {}).get("utter_action") == "utter_wrong_item" for e in previous_bot_turn(tracker)):
+    if not previous_reply_was(tracker, "utter_wrong_item"):
         return False
     dispatcher.utter_message(response="utter_send_missing_item")
     return True

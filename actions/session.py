@@ -79,6 +79,11 @@ def previous_bot_turn(tracker: Tracker) -> List[Dict[Text, Any]]:
     return recent_bot_turns(tracker, 1)
 
 
+def previous_reply_was(tracker: Tracker, response: Text) -> bool:
+    """Whether the bot's reply to the customer's previous message sent ``response`` ("utter_wrong_item")."""
+    return any((e.get("metadata") or {}).get("utter_action") == response for e in previous_bot_turn(tracker))
+
+
 def recent_bot_turns(tracker: Tracker, turns: int) -> List[Dict[Text, Any]]:
     """The bot's message events of its ``turns`` latest replies before the customer's latest message, oldest first."""
     events = session_events(tracker)
