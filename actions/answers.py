@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.card_declines import said_method_is_accepted
 from actions.changes import said_checked_orders_address_change
-from actions.complaints import said_how_to_speed_up, said_we_cant_send_items
+from actions.complaints import ActionAnswerComplaint, said_how_to_speed_up, said_we_cant_send_items, says_not_received
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
@@ -85,6 +85,12 @@ INTENT_ARTICLES = {
     **dict.fromkeys(("delivery_options", "delivery_period"), frozenset({"help/shipping"})),
 }
 INTENT_SURE = 0.9
+
+
+def ranked_first(message: dict) -> Optional[Text]:
+    """The intent the NLU ranked first, also when the message was read as out of scope for its low confidence."""
+    ranking = message.get("intent_ranking") or []
+    return ranking[0].get("name") if ranking else None
 
 
 def articles_of_intent(message: dict) -> frozenset:
@@ -331,6 +337,7 @@ class ActionAnswerQuestion(Action):
         self._orders = orders or OrderService()
         self._catalog = catalog or shared_catalog(self._orders.session_factory)
         self._products = CatalogueReplies(self._catalog)
+        self._complaints = ActionAnswerComplaint(catalog=self._catalog, orders=self._orders)
 
     def name(self) -> Text:
         return "action_answer_question"
@@ -371,6 +378,11 @@ class ActionAnswerQuestion(Action):
                 return list(events)
         intent = (message.get("intent") or {}).get("name")
         question = (message.get("text") or "").strip()
+        if intent in ("out_of_scope", "nlu_fallback") and says_not_received(question) and (
+                ranked_first(message) in ("complaint", "track_order")):
+            # Seen in a chat: "my tv hasn't arrived and it's been 2 weeks", torn between complaint (0.50) and
+            # track_order (0.45), fell under the out-of-scope threshold and got the return window ("2 weeks").
+            return await self._complaints.run(dispatcher, tracker, domain)
         if intent in ("out_of_scope", "nlu_fallback") and has_street_address(question) and "?" not in question:
             # "123 main st, springfield" after being told how to change the delivery address: a new address,
             # which only the account (or an agent) can set. (Seen in a chat: "that's outside what I can help with".)

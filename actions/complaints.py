@@ -172,6 +172,9 @@ _ABOUT_REFUND = re.compile(r"\b(?:refunds?|money back|my money|reimburse\w*)\b",
 _ABOUT_NO_ORDER = re.compile(r"\b(?:repl(?:y|ies)|answer|response|call ?back|email back|support|agent)\b", re.IGNORECASE)
 CHECK_FIRST_TEXT = "I'm sorry it's taking so long. Let me look at the order first, so I can tell you where it is."
 CHECK_REFUND_FIRST_TEXT = "I'm sorry it's taking so long. Let me look at the refund first, so I can tell you where it is."
+CHECK_ARRIVAL_FIRST_TEXT = "I'm sorry it hasn't arrived. Let me look at the order first, so I can tell you where it is."
+CHECK_DELIVERY_FIRST_TEXT = ("I'm sorry it hasn't turned up. Let me look at the order first, so I can check its delivery "
+                             "and what we can do.")
 
 
 def delay_to_check(text: Optional[Text], response: Text) -> Optional[Text]:
@@ -183,6 +186,15 @@ def delay_to_check(text: Optional[Text], response: Text) -> Optional[Text]:
     if asks_to_speed_up(text):
         return None  # "can you speed it up?": what can be done about it, not where it is
     return "refund_status" if _ABOUT_REFUND.search(text) else "status"
+
+
+def check_first_text(task: Text, response: Text, text: Optional[Text]) -> Text:
+    """What the reply says before it asks for the order number to look up a delay or a missing parcel."""
+    if task == "refund_status":
+        return CHECK_REFUND_FIRST_TEXT
+    if response == "utter_parcel_not_received":
+        return CHECK_DELIVERY_FIRST_TEXT if _MARKED_DELIVERED_RE.search(text or "") else CHECK_ARRIVAL_FIRST_TEXT
+    return CHECK_FIRST_TEXT
 
 
 def says_tracking_stuck(text: Optional[Text]) -> bool:
@@ -326,10 +338,15 @@ class ActionAnswerComplaint(Action):
             return []
         checked = tracker.get_slot(ORDER_ID_SLOT) and tracker.get_slot(IDENTITY_SLOT)
         task = delay_to_check(text, response) if response in ("utter_delay", "utter_complaint") else None
+        if response == "utter_parcel_not_received":
+            # Seen in a chat: "my tv hasn't arrived" got the advice for a parcel marked delivered, about an order
+            # not yet shipped. The order's own dates say whether it is on its way, late or marked delivered (and
+            # whether the 7-day claim window is still open), so it is looked up first.
+            task = "status"
         if task and not checked and not (tracker.active_loop or {}).get("name"):
             # Seen in a chat: "i ordered a kayak paddle last week and it still hasn't shipped, what's going on" got
             # "Please tell me what happened": the assistant can look the order up, so it does before anything else.
-            dispatcher.utter_message(text=CHECK_REFUND_FIRST_TEXT if task == "refund_status" else CHECK_FIRST_TEXT)
+            dispatcher.utter_message(text=check_first_text(task, response, text))
             return [SlotSet(TASK_SLOT, task)] + order_values_kept(tracker, bare_digits_as_zip=False) + [
                 FollowupAction("order_form")]
         if task == "status" and response in ("utter_complaint", "utter_delay") and checked:

@@ -468,9 +468,10 @@ async def file_refund(
 
 
 # A question about money while the cancellation of an order not yet shipped waits for a yes (help center, payment
-# article: the card is authorized when the order is placed and charged when it ships).
+# article: the card is authorized when the order is placed and charged when it ships). No "No:" first: it answers
+# "will i still get charged?" but reads as a refusal to "will i get my money back straight away?" (seen in a chat).
 CANCEL_BEFORE_CHARGE_TEXT = (
-    "No: order {order_id} hasn't shipped, so it hasn't been charged (we charge when an order ships). If you cancel it "
+    "Order {order_id} hasn't shipped, so it hasn't been charged (we charge when an order ships). If you cancel it "
     "now, the authorization on your payment method is released, and there's no cancellation fee."
 )
 

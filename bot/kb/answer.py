@@ -9,9 +9,11 @@ import numpy as np
 
 from bot.kb.documents import INTRO_SECTION
 from bot.kb.index import Hit, encode_in_context, encode_text
-from bot.kb.lexical import tokenize
+from bot.kb.lexical import ASKING_WORDS, tokenize
 
 DEFAULT_MIN_RELEVANCE = 0.35  # tuned on data/kb_eval/questions.yml (see benchmarks/kb_retrieval.py)
+# The floor for a passage that names the query's rare word: below it the match is a coincidence of spelling.
+RARE_TERM_MIN_RELEVANCE = 0.1
 OVERLAP_WEIGHT = 0.5
 KEEP_RATIO = 0.7  # other sentences join the best one when they score at least this share of it
 MAX_SENTENCES = 3
@@ -27,7 +29,6 @@ TOP_PASSAGE_BONUS = 0.15
 UNIQUE_TERM_BONUS = 0.15
 # Words that phrase a question rather than name its topic: "take" in "how long does delivery take to germany"
 # is held by "Standard shipping to US addresses takes 3-5 business days" alone, and must not outweigh "germany".
-_ASKING_WORDS = frozenset("take get got need want know tell long much many soon able make like".split())
 # A question that asks for a duration or an amount is answered by a sentence that states one: "and how long
 # does it take?" after "do you ship to canada?" wants "7-14 business days" with "We ship to Canada", the
 # sentence that shares the earlier turn's words. (question pattern, pattern of a sentence that answers it)
@@ -74,6 +75,12 @@ def relevance(hit: Hit) -> float:
     return hit.dense_score
 
 
+def is_relevant(hit: Hit, min_relevance: float = DEFAULT_MIN_RELEVANCE) -> bool:
+    """Whether ``hit`` may answer: close enough in meaning, or, a little less close, the one article naming what the
+    query asks about (``Hit.names_rare_term``: "what about klarna", 0.16)."""
+    return relevance(hit) >= min_relevance or (hit.names_rare_term and relevance(hit) >= RARE_TERM_MIN_RELEVANCE)
+
+
 def _overlap(query_terms: set, sentence: str) -> float:
     return len(query_terms & set(tokenize(sentence))) / len(query_terms) if query_terms else 0.0
 
@@ -118,7 +125,7 @@ def _terms_only_in(query: str, chunks: Sequence) -> List[set]:
     """For each passage, the query's words that it holds (in its text or section title) and no other does:
     "uk" in "how long does shipping to the uk take" is in the international passage only."""
     words = [set(tokenize(f"{c.section} {c.text}")) for c in chunks]
-    asked = set(tokenize(query)) - _ASKING_WORDS
+    asked = set(tokenize(query)) - ASKING_WORDS
     return [
         {w for w in asked & own if not any(w in other for j, other in enumerate(words) if j != i)}
         for i, own in enumerate(words)
@@ -138,7 +145,7 @@ def extract_answer(
     # Any of the top passages may carry the answer: the fused ranking can put a passage that only shares
     # words with the question first ("and how long do I have?" after a returns question: the returns
     # overview, then the return window).
-    candidates = [h.chunk for h in hits[:CANDIDATE_PASSAGES] if relevance(h) >= min_relevance]
+    candidates = [h.chunk for h in hits[:CANDIDATE_PASSAGES] if is_relevant(h, min_relevance)]
     if not candidates:
         return Answer(NOT_FOUND, [], grounded=False)
     per_chunk = [split_sentences(c.text) or [c.text] for c in candidates]
@@ -204,14 +211,15 @@ def without_sentences_said(answer: Answer, said: str, question: str, asked_befor
     """``answer`` without the sentences the reply ``said`` already gave, when some were and others are new; None
     otherwise. ("it says expired" after a promo-code answer that found its passage again: the sentence on expired
     codes is the reply, the ones just read are not.) When the sentence that answers ``question`` (``narrowed``) is
-    one already said, that sentence alone: "how much are they" after the gift-card answer is its "$25 to $500"."""
+    one already said, that sentence alone: "how much are they" after the gift-card answer is its "$25 to $500",
+    and "how much" after the Canada answer, which finds two of its three sentences again, is its "$24.99"."""
     fresh = tuple(sentence for sentence in answer.sentences if sentence not in said)
-    if not answer.sources or not fresh or len(fresh) == len(answer.sentences):
+    if not answer.sources or len(fresh) == len(answer.sentences):
         return None
     focused = narrowed(answer, question, asked_before)
     if focused is not None and focused.sentences[0] in said:
         return focused
-    return _with_only(answer, fresh)
+    return _with_only(answer, fresh) if fresh else None
 
 
 def _with_only(answer: Answer, sentences: Tuple[str, ...]) -> Answer:

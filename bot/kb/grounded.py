@@ -18,7 +18,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from bot.kb.answer import DEFAULT_MIN_RELEVANCE, NOT_FOUND, Answer, extract_answer, relevance
+from bot.kb.answer import DEFAULT_MIN_RELEVANCE, NOT_FOUND, Answer, extract_answer, is_relevant
 from bot.kb.index import Hit
 from bot.llm import AsyncLLMClient, LLMError, LLMSettings
 from bot.llm.redaction import EMAIL, PHONE
@@ -196,7 +196,7 @@ class LLMAnswerer:
     async def answer(
         self, question: str, history: Sequence[str], hits: Sequence[Hit], conversation: Sequence[Tuple[str, str]] = ()
     ) -> Answer:
-        relevant = [h for h in hits[:MAX_PASSAGES] if relevance(h) >= self.min_relevance]
+        relevant = [h for h in hits[:MAX_PASSAGES] if is_relevant(h, self.min_relevance)]
         if not relevant:
             return Answer(NOT_FOUND, [], grounded=False)  # nothing worth a paid call
         messages = build_messages(question, relevant, conversation)

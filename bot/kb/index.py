@@ -5,7 +5,7 @@ import hashlib
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -14,7 +14,7 @@ from scipy import sparse
 from tqdm import tqdm
 
 from bot.kb.documents import KB_DIR, MAX_CHUNK_CHARS, Chunk, article_files, load_chunks
-from bot.kb.lexical import SparseBM25, tokenize
+from bot.kb.lexical import ASKING_WORDS, RARE_TERM_MAX_CHUNKS, SparseBM25, tokenize
 from bot.nlu.embeddings import embed, embed_one
 from bot.paths import VAR_DIR
 
@@ -73,12 +73,17 @@ class IndexSettings:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk: fused RRF score, cosine similarity and BM25 score."""
+    """A retrieved chunk: fused RRF score, cosine similarity and BM25 score.
+
+    ``names_rare_term``: the passage holds every word the query asks about, one of which no other article uses
+    ("do you take amex": 0.24 cosine, the encoder doesn't know Amex, the one passage naming it answers).
+    """
 
     chunk: Chunk
     score: float
     dense_score: float
     lexical_score: float
+    names_rare_term: bool = False
 
 
 def _top(scores: np.ndarray, n: int, positive_only: bool = False) -> np.ndarray:
@@ -147,6 +152,24 @@ class HybridIndex:
             self.settings.rrf_k,
         )
         return [Hit(self.chunks[i], score, float(dense[i]), float(lexical[i])) for i, score in fused[:k]]
+
+    def with_rare_terms_marked(self, query: str, hits: Sequence[Hit]) -> List[Hit]:
+        """``hits``, each marked ``names_rare_term`` when its passage holds every word ``query`` asks about and one
+        of them is in no other article's passages (see :class:`Hit`)."""
+        asked = set(tokenize(query)) - ASKING_WORDS
+        if not asked:
+            return list(hits)
+        marked = []
+        for hit in hits:
+            article = hit.chunk.article_id
+            named = asked <= set(tokenize(hit.chunk.search_text)) and any(
+                self._only_in_article(term, article) for term in asked)
+            marked.append(replace(hit, names_rare_term=True) if named else hit)
+        return marked
+
+    def _only_in_article(self, term: str, article_id: str) -> bool:
+        rows = self.lexical.chunks_with(term)
+        return 0 < len(rows) <= RARE_TERM_MAX_CHUNKS and all(self.chunks[r].article_id == article_id for r in rows)
 
     def save(self, index_dir: Path) -> None:
         """Write embeddings, chunks and BM25 matrix; the fingerprint file goes last so a partial write reads as stale."""

@@ -17,6 +17,12 @@ _STOPWORDS = frozenset(
 )
 
 
+# Words a question asks with rather than about ("do you take amex", "what about klarna"): not what it names.
+ASKING_WORDS = frozenset("take get got need want know tell long much many soon able make like about".split())
+# A term in more chunks than this is no one passage's own ("order", "item"): its postings are not walked.
+RARE_TERM_MAX_CHUNKS = 20
+
+
 def _stem(token: str) -> str:
     # Plural "s" only: enough to match "returns"/"return", "cards"/"card" without a stemmer dependency.
     if len(token) > 3 and token.endswith("s") and not token.endswith("ss") and not token[0].isdigit():
@@ -61,6 +67,13 @@ class SparseBM25:
         data = idf[cols_a] * tf * (k1 + 1.0) / (tf + norm)
         weights = sparse.csc_matrix((data.astype(np.float32), (rows_a, cols_a)), shape=(n_docs, len(vocabulary)))
         return cls(vocabulary, weights)
+
+    def chunks_with(self, term: str) -> np.ndarray:
+        """Rows of the chunks that hold ``term`` (a token as ``tokenize`` gives it); empty when none does."""
+        column = self.vocabulary.get(term)
+        if column is None:
+            return np.zeros(0, dtype=np.int64)
+        return self.weights.indices[self.weights.indptr[column]:self.weights.indptr[column + 1]]
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no term is known)."""

@@ -309,7 +309,13 @@ class LocalKnowledgeSource(KnowledgeSource):
         """The passages for the message as written and, when it names a product in words no passage uses, for
         it worded about an item instead, or about an item of its department when that scores within
         DEPARTMENT_MARGIN of it: the wording whose best passage is closest. A quoted promo code and personal data
-        are left out."""
+        are left out. A passage naming a rare word of the message is marked (``Hit.names_rare_term``)."""
+        found = self._retrieve_worded(query, history, follow_up, item_words, articles)
+        return replace(found, hits=self.index.with_rare_terms_marked(found.question(query), found.hits))
+
+    def _retrieve_worded(
+        self, query: str, history: Sequence[str], follow_up: bool, item_words: ItemWords, articles: FrozenSet[str],
+    ) -> Retrieval:
         plain = without_promo_codes(without_personal_data(query))
         if plain != query:
             return replace(self.retrieve(plain, history, follow_up, item_words, articles), reworded=plain)

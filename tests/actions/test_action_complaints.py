@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from action_helpers import DOMAIN, make_tracker, run_action, slot_sets, texts, verified
-from actions.complaints import CHECK_FIRST_TEXT, ActionAnswerComplaint, asks_for_replacement, complaint_response
+from actions.complaints import (CHECK_ARRIVAL_FIRST_TEXT, CHECK_DELIVERY_FIRST_TEXT, CHECK_FIRST_TEXT,
+                                ActionAnswerComplaint, asks_for_replacement, complaint_response)
 from bot.kb.source import ItemWords
 
 KB_ARTICLE = (Path(__file__).resolve().parents[2] / "data" / "kb" / "damaged-items.md").read_text()
@@ -264,9 +265,25 @@ def test_a_parcel_not_received_about_the_checked_order_gets_its_own_dates(order_
     _, messages = run_action(action, tracker)
     # The status just given is not repeated.
     assert [m.get("text") for m in messages] == [ON_ITS_WAY_TEXT.format(carrier="UPS", eta="on Tuesday, March 17")]
-    # Without a checked order: the general advice.
-    _, messages = run_action(action, make_tracker(text="i never got it", intent="complaint"))
-    assert [m["response"] for m in messages] == ["utter_parcel_not_received"]
+    # Without a checked order: the order is looked up first (its dates say whether it is late or marked delivered).
+    events, messages = run_action(action, make_tracker(text="i never got it", intent="complaint"))
+    assert texts(messages) == [CHECK_ARRIVAL_FIRST_TEXT]
+    assert slot_sets(events[:1]) == [("order_task", "status")] and events[-1]["name"] == "order_form"
+
+
+@pytest.mark.parametrize("text, said", [
+    # Seen in a chat: got the advice for a parcel marked delivered ("carriers sometimes scan a parcel too early")
+    # about a TV that had not shipped yet.
+    ("my tv hasn't arrived", CHECK_ARRIVAL_FIRST_TEXT),
+    ("tracking says delivered but i never got it", CHECK_DELIVERY_FIRST_TEXT),
+])
+def test_a_parcel_not_received_without_a_checked_order_is_looked_up_first(text, said):
+    events, messages = run_action(ActionAnswerComplaint(), make_tracker(text=text, intent="complaint"))
+    assert texts(messages) == [said] and slot_sets(events[:1]) == [("order_task", "status")]
+    assert events[-1]["name"] == "order_form"
+    # While the order check already waits for a number, the advice itself is the answer.
+    _, messages = run_action(ActionAnswerComplaint(), make_tracker(text=text, intent="complaint", requested_slot="order_id"))
+    assert [m.get("response") for m in messages] == ["utter_parcel_not_received"]
 
 
 @pytest.mark.parametrize("text, intent", [("can you expedite it?", "out_of_scope"), ("can i get it faster", "complaint"),

@@ -559,7 +559,7 @@ def test_asking_about_a_charge_while_a_cancellation_waits_gets_the_cancellations
                            intent="track_refund")
     events, messages = run_action(status, tracker)
     answer, again = messages
-    assert answer["text"].startswith("No: order 10002 hasn't shipped, so it hasn't been charged")
+    assert answer["text"].startswith("Order 10002 hasn't shipped, so it hasn't been charged")
     assert again["text"] == "Shall I still cancel order 10002?" and [b["payload"] for b in again["buttons"]] == [
         "/affirm", "/deny"]
     assert events == []

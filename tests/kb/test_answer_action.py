@@ -99,6 +99,24 @@ def test_a_street_address_on_its_own_gets_where_addresses_are_changed(text, inte
     assert [m["response"] for m in messages] == ["utter_address_not_changed_here"]
 
 
+def test_a_missing_parcel_read_as_out_of_scope_is_looked_up_as_a_complaint(kb_source) -> None:
+    # Seen in a chat: "my tv hasn't arrived and it's been 2 weeks", torn between complaint (0.50) and track_order
+    # (0.45), was out of scope and got the return window ("it isn't too late to send one back").
+    from actions.complaints import CHECK_ARRIVAL_FIRST_TEXT
+
+    text = "my tv hasn't arrived and it's been 2 weeks"
+    ranking = [{"name": "complaint", "confidence": 0.5}, {"name": "track_order", "confidence": 0.45}]
+    events, messages = run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()),
+                                  tracker(text, "out_of_scope", intent_ranking=ranking))
+    assert [m.get("text") for m in messages] == [CHECK_ARRIVAL_FIRST_TEXT] and events[-1]["name"] == "order_form"
+    # Ranked first as something else, the same words are searched in the help center as before.
+    ranking.reverse()
+    ranking[0]["name"] = "delivery_period"
+    message = only_message(run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()),
+                                      tracker(text, "out_of_scope", intent_ranking=ranking))[1])
+    assert "kb_answer" in message
+
+
 def test_a_question_with_an_address_is_still_searched(kb_source) -> None:
     message = only_message(run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()),
                                       tracker("do you deliver to 12 Oak Road, Anchorage?", "out_of_scope"))[1])
@@ -166,7 +184,10 @@ def test_asking_how_to_reach_support_always_gets_the_phone_number(kb_source) -> 
     action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
     answered = only_message(run_action(action, tracker("what's your phone number", "contact_customer_service"))[1])
     assert "1-800-555-0199" in answered["text"] and answered["kb_answer"]["grounded"]
+    # "call" is in the contact article's passages only, so the phone passage answers it now.
     message = only_message(run_action(action, tracker("can i call you", "contact_customer_service"))[1])
+    assert "1-800-555-0199" in message["text"] and message["kb_answer"]["grounded"]
+    message = only_message(run_action(action, tracker("how do i reach you guys", "contact_customer_service"))[1])
     assert message["response"] == "utter_contact_customer_service"
     # The reply's facts are the help center's.
     [variant] = DOMAIN["responses"]["utter_contact_customer_service"]
@@ -268,6 +289,16 @@ def test_a_follow_up_answered_by_a_sentence_just_said_gets_that_sentence(kb_sour
     reply = only_message(run_action(action, conversation(turns, "how much are they", "out_of_scope"))[1])["text"]
     assert reply.startswith("You can buy Brightbay gift cards on brightbay.example, from $25 to $500"), reply
     assert "two or more gift cards" not in reply
+
+
+def test_a_follow_up_finding_part_of_the_reply_just_given_gets_the_sentence_that_answers(kb_source) -> None:
+    # Seen in a chat: "how much" after the Canada answer got two of its three sentences again.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    first = only_message(run_action(action, tracker("do you ship to canada", "delivery_options"))[1])["text"]
+    turns = [("do you ship to canada", "delivery_options", [first])]
+    reply = only_message(run_action(action, conversation(turns, "how much", "out_of_scope"))[1])["text"]
+    assert reply.split("\n\n")[0].endswith("international shipping costs $24.99."), reply
+    assert "We ship internationally" not in reply
 
 
 def test_a_question_naming_nothing_the_help_center_refuses_is_answered_from_the_reply_just_given(kb_source) -> None:

@@ -425,3 +425,25 @@ def test_a_drop_on_brightbays_own_site_after_other_stores_gets_the_14_day_refund
     history = ["do you price match amazon?", "what about walmart"]
     answer = ask(kb_source, "what about if it gets cheaper on your site?", history)
     assert "drops on Brightbay's own site within 14 days" in answer.text, answer.text
+
+
+@pytest.mark.parametrize("question, earlier, fact", [
+    # The encoder doesn't know these names: the one passage naming them scored 0.16-0.29, under the floor.
+    ("do you take amex", [], "American Express (Amex)"),
+    ("do you accept discover", [], "Discover"),
+    ("what about klarna", ["can i pay with paypal"], "Klarna"),
+])
+def test_a_question_naming_a_word_only_one_article_uses_is_answered_from_it(kb_source, question, earlier, fact):
+    found = kb_source.retrieve(question, earlier)
+    assert found.hits[0].dense_score < 0.35 and found.hits[0].names_rare_term
+    answer = extract_answer(found.question(question), found.hits, context=found.context)
+    assert answer.grounded and fact in answer.text and "help/payment" in answer.text
+
+
+@pytest.mark.parametrize("question", ["do you sell cars", "what's your stock price", "what's the capital of France",
+                                      "do you have a referral program", "what about dhl"])
+def test_a_rare_word_is_not_enough_when_the_passage_lacks_another_word_asked_about(kb_source, question):
+    # "do you sell cars": "sell" is in one article's passage only, "cars" in none.
+    found = kb_source.retrieve(question)
+    assert not any(hit.names_rare_term for hit in found.hits)
+    assert not extract_answer(found.question(question), found.hits, context=found.context).grounded
