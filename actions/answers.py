@@ -23,7 +23,7 @@ from actions.card_declines import said_method_is_accepted
 from actions.changes import said_checked_orders_address_change
 from actions.complaints import ActionAnswerComplaint, said_how_to_speed_up, said_we_cant_send_items, says_not_received
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
-from actions.fallback import CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
+from actions.fallback import AGENT_CAN_DO_IT_TEXT, CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
@@ -41,7 +41,8 @@ from bot.kb.source import (OTHER_STORE_QUESTION, ItemWords, KnowledgeSource, Loc
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
-from bot.parsing import asks_why, asks_why_you_cant, has_street_address, is_question
+from bot.parsing import (asks_us_to_act, asks_why, asks_why_you_cant, has_street_address, is_question,
+                         says_support_does_it)
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,6 @@ UNAVAILABLE_TEXT = (
     "or I can connect you with one of our support agents."
 )
 
-AGENT_CAN_DO_IT_TEXT = "I can't do that from this chat, but a support agent can. Would you like me to connect you with one?"
 # "can you just reset it for me?" answered with what the customer does in their account (seen in a chat: the reset
 # steps a third time, as if the assistant had not been asked to do it).
 ACCOUNT_INTENTS = frozenset({
@@ -142,20 +142,6 @@ _ASKS_HOW_TO = re.compile(
 # ...or for the case the customer describes: "If you no longer have access to the email address on your account and
 # can't sign in, contact our support team" after "i no longer have access to the old email".
 _SUPPORT_FOR_THE_CASE = re.compile(r"^if [^.]*?, (?:contact|email|ask|write to) (?:our support team|support@)", re.IGNORECASE)
-# A help-center answer saying our support team does what was asked ("ask our support team ... and we'll send it").
-_SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell|to) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
-# A request for the assistant to do something ("can you send it to my work email", "please delete my account"),
-# not a question about how ("can you tell me...").
-_ASKS_US_TO_ACT = re.compile(
-    r"^\W*(?:(?:ok|okay|so|then|and|also|hi|hey)\W+)*"
-    r"(?:(?:can|could|would|will) (?:you|u|someone|somebody)(?: please)?(?! (?:tell|explain|show|let me know|help me understand)\b)"
-    r"|please (?!tell|explain)\w+|(?:send|email|resend|change|delete|correct|fix|update|cancel|refund) (?:it|me|my|the)\b)",
-    re.IGNORECASE,
-)
-
-
-def asks_us_to_act(text: Text) -> bool:
-    return bool(_ASKS_US_TO_ACT.search(text or ""))
 
 
 def asks_us_to_change_the_account(intent: Optional[Text], question: Text, answer: Answer) -> bool:
@@ -163,7 +149,7 @@ def asks_us_to_change_the_account(intent: Optional[Text], question: Text, answer
     what the customer does themselves (not with "contact our support team", which has its own offer)."""
     return (
         intent in ACCOUNT_INTENTS and asks_us_to_act(question) and answer.grounded
-        and any(url.endswith(ACCOUNT_PAGES) for _, url in answer.sources) and not _SUPPORT_DOES_IT.search(answer.text)
+        and any(url.endswith(ACCOUNT_PAGES) for _, url in answer.sources) and not says_support_does_it(answer.text)
     )
 
 
@@ -508,7 +494,7 @@ class ActionAnswerQuestion(Action):
                     events = []
                 if not events and do_it_yourself:
                     dispatcher.utter_message(text=AGENT_CAN_CHECK_ACCOUNT_TEXT, buttons=CONNECT_BUTTONS)
-                elif not events and _SUPPORT_DOES_IT.search(answer.text):
+                elif not events and says_support_does_it(answer.text):
                     if asks_us_to_act(question):
                         # "can you send it to my work email instead" and the help center says our support team
                         # does that: the assistant can't, the person it can connect them with can.

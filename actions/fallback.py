@@ -21,6 +21,8 @@ CONNECT_BUTTONS = [
     {"title": "Yes, connect me", "payload": "/contact_human_agent"},
     {"title": "No, thanks", "payload": "/deny"},
 ]
+# A request for the assistant to do what only a person can (refund an extra charge, change an account).
+AGENT_CAN_DO_IT_TEXT = "I can't do that from this chat, but a support agent can. Would you like me to connect you with one?"
 PROBLEM_TEXT = {
     EMPTY: "I didn't receive any text. Could you type your question?",
     NO_WORDS: "I can only read words, not emoji or symbols on their own. Could you tell me in words what you need?",

@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS
-from actions.fallback import CONNECT_BUTTONS
+from actions.fallback import AGENT_CAN_DO_IT_TEXT, CONNECT_BUTTONS
 from actions.session import previous_bot_turn
 from actions.verification import AWAITS_ORDER_NUMBER, awaited_order_task, conversation_order
 from bot.catalog import (
@@ -29,7 +29,7 @@ from bot.catalog import (
 )
 from bot.kb.source import is_elliptic
 from bot.orders import OrderService, OrderSummary
-from bot.parsing import ORDER_ID, find_entities, wants_to_buy
+from bot.parsing import ORDER_ID, asks_us_to_act, find_entities, says_support_does_it, wants_to_buy
 
 logger = logging.getLogger(__name__)
 
@@ -225,16 +225,22 @@ BUY_ON_PAGE_TEXT = (
 
 
 class ActionYesWithNothingToConfirm(Action):
-    """A yes when nothing waits for one: after a product's price, a wish to buy it gets where to order it; anything
-    else gets what the assistant can do."""
+    """A yes when nothing waits for one: after a product's price, a wish to buy it gets where to order it; after a
+    reply saying our support team does something, a request to do it gets the offer of a person; anything else
+    gets what the assistant can do."""
 
     def name(self) -> Text:
         return "action_yes_with_nothing_to_confirm"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         pages = catalogue_pages_before(tracker)
-        if len(pages) == 1 and pages[0] != STORE_URL and wants_to_buy((tracker.latest_message or {}).get("text")):
+        text = (tracker.latest_message or {}).get("text")
+        if len(pages) == 1 and pages[0] != STORE_URL and wants_to_buy(text):
             dispatcher.utter_message(text=BUY_ON_PAGE_TEXT.format(url=pages[0]))
+        elif asks_us_to_act(text) and any(says_support_does_it(e.get("text")) for e in previous_bot_turn(tracker)):
+            # Seen in a chat: "can you do it now please" (read as a yes) after "If both charges have gone through,
+            # contact our support team: they ... refund the extra charge" got what the assistant can do.
+            dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)
         else:
             dispatcher.utter_message(response="utter_capabilities")
         return []

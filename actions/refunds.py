@@ -22,7 +22,8 @@ from actions.verification import EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, Ve
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
-from bot.parsing import asks_for_exchange, is_narrowing, items_named, names_every_item, says_charged, says_item_damaged
+from bot.parsing import (asks_for_exchange, is_narrowing, items_named, names_every_item, says_charged, says_charged_twice,
+                          says_item_damaged)
 
 logger = logging.getLogger(__name__)
 
@@ -175,11 +176,6 @@ def replacement_text(order: OrderSummary, result: RefundResult) -> Text:
 
 # "when will i get the extra charge back?", or "when do i get it back?" after "i was charged twice": a second
 # charge, which no return refunds (data/kb/payment.md, "Charged twice for one order").
-_ABOUT_A_SECOND_CHARGE = re.compile(
-    r"\b(?:extra|double|duplicate|second)[ -](?:charges?|payments?|transactions?)\b"
-    r"|\b(?:charged|billed|paid)\b[^.?!]{0,15}\b(?:twice|two times|2 times|double)\b",
-    re.IGNORECASE,
-)
 SECOND_CHARGE_TEXT = (
     "Order {order_id} has no refund on file: a second charge isn't refunded through a return. It's often a pending "
     "authorization from a payment that was tried again, which your bank releases within 3-5 business days. If both "
@@ -208,7 +204,7 @@ def asks_about_second_charge(tracker: Tracker) -> bool:
     """Whether one of the customer's ``RECENT_TURNS`` latest messages speaks of a second charge."""
     users = user_messages(tracker)[-RECENT_TURNS:]
     texts = [e.get("text") or "" for e in users] or [(tracker.latest_message or {}).get("text") or ""]
-    return any(_ABOUT_A_SECOND_CHARGE.search(t) for t in texts)
+    return any(says_charged_twice(t) for t in texts)
 
 
 def no_refund_text(order: OrderSummary) -> Tuple[Text, bool]:

@@ -268,6 +268,42 @@ def says_charged(text: Optional[str]) -> bool:
     return bool(text and _CHARGED.search(text))
 
 
+_CHARGED_TWICE = re.compile(
+    r"\b(?:extra|double|duplicate|second)[ -](?:charges?|payments?|transactions?)\b"
+    r"|\b(?:charged|billed|paid)\b[^.?!]{0,15}\b(?:twice|two times|2 times|double)\b",
+    re.IGNORECASE,
+)
+
+
+def says_charged_twice(text: Optional[str]) -> bool:
+    """"i was charged twice for my order", "when will i get the extra charge back": a second charge."""
+    return bool(text and _CHARGED_TWICE.search(text))
+
+
+# A help-center answer saying our support team does what was asked ("ask our support team ... and we'll send it").
+_SUPPORT_DOES_IT = re.compile(r"\b(?:ask|contact|email|tell|to) our support team\b|\bsupport@brightbay\.example\b", re.IGNORECASE)
+
+
+def says_support_does_it(text: Optional[str]) -> bool:
+    """"contact our support team and we'll fix it": a reply saying our support team does what was asked."""
+    return bool(text and _SUPPORT_DOES_IT.search(text))
+
+
+# A request for the assistant to do something ("can you send it to my work email", "please delete my account"),
+# not a question about how ("can you tell me...").
+_ASKS_US_TO_ACT = re.compile(
+    r"^\W*(?:(?:ok|okay|so|then|and|also|hi|hey)\W+)*"
+    r"(?:(?:can|could|would|will) (?:you|u|someone|somebody)(?: please)?(?! (?:tell|explain|show|let me know|help me understand)\b)"
+    r"|please (?!tell|explain)\w+|(?:send|email|resend|change|delete|correct|fix|update|cancel|refund) (?:it|me|my|the)\b)",
+    re.IGNORECASE,
+)
+
+
+def asks_us_to_act(text: Optional[str]) -> bool:
+    """"can you send it to my work email", "please delete my account": a request for the assistant to act."""
+    return bool(_ASKS_US_TO_ACT.search(text or ""))
+
+
 def is_question(text: Optional[str]) -> bool:
     """"is the bottle dishwasher safe?", "how do i return it": a question, not a statement ("it was the bottle")."""
     return bool(text) and (text.rstrip().endswith("?") or bool(_QUESTION_OPENER.search(text)))

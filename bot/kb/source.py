@@ -14,6 +14,7 @@ from bot.kb.documents import KB_DIR
 from bot.kb.index import CONTEXT_WEIGHTS, DEFAULT_INDEX_DIR, Hit, HybridIndex, encode_in_context, encode_query, load_or_build
 from bot.kb.lexical import tokenize
 from bot.llm.redaction import redact
+from bot.parsing import says_charged_twice
 
 _FOLLOW_UP_CUE = re.compile(r"^\s*(and|but|or|also|same|what about|how about|what if|then)\b", re.IGNORECASE)
 # Pronouns, and "the" + a noun with nothing after it that says which ("how much is the fee?", "how long
@@ -189,6 +190,27 @@ def other_store_price_wording(message: str, history: Sequence[str] = ()) -> Opti
     return None
 
 
+# The charged-twice section's question: "ok so when do i get it back" right after "i was charged twice" is about
+# the extra charge, not a return's refund (seen in a chat: the refunds passage, "after the return reaches our
+# warehouse").
+SECOND_CHARGE_QUESTION = "when do i get the extra charge back"
+_WHEN_MONEY_BACK = re.compile(
+    r"\b(?:when|how long|how soon)\b[^.?!]{0,40}\b(?:back|refunded|returned)\b|\b(?:get|have) (?:it|that|my money) back\b",
+    re.IGNORECASE,
+)
+_NAMES_A_RETURN = re.compile(r"\b(?:return(?:ed|ing)?|sent (?:it|them) back|send (?:it|them) back)\b", re.IGNORECASE)
+
+
+def second_charge_wording(message: str, history: Sequence[str] = ()) -> Optional[str]:
+    """SECOND_CHARGE_QUESTION for a question about when money comes back that names no return, right after the
+    customer said they were charged twice; None otherwise."""
+    if not history or not says_charged_twice(history[-1]) or says_charged_twice(message):
+        return None
+    if _WHEN_MONEY_BACK.search(message) and not _NAMES_A_RETURN.search(message):
+        return SECOND_CHARGE_QUESTION
+    return None
+
+
 # "send back" is the customers' word for a return; the help center says "return", and the words apart ("i need
 # to send back the lantern i ordered") read to the encoder as sending or ordering (the order-confirmation email
 # was found for "what are the steps for that?" after it).
@@ -323,7 +345,7 @@ class LocalKnowledgeSource(KnowledgeSource):
         if worded != query or history_worded != list(history):
             found = self.retrieve(worded, history_worded, follow_up, item_words, articles)
             return replace(found, reworded=found.reworded or (worded if worded != query else None))
-        elsewhere = other_store_price_wording(query, history)
+        elsewhere = other_store_price_wording(query, history) or second_charge_wording(query, history)
         if elsewhere and elsewhere != query:
             return replace(self.retrieve(elsewhere, (), False, item_words, articles), reworded=elsewhere)
         found = self._retrieve(query, history, follow_up, articles)

@@ -173,3 +173,29 @@ def test_any_other_yes_with_nothing_to_confirm_gets_the_capabilities(text, url):
 
     [message] = run_action(ActionYesWithNothingToConfirm(), _after_the_price_of(text, url))[1]
     assert message["response"] == "utter_capabilities"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # Seen in a chat: got what the assistant can do.
+    ("can you do it now please", "agent"),
+    ("yes", "capabilities"),  # not a request to act
+])
+def test_asking_the_bot_to_do_what_the_reply_said_our_support_team_does_gets_the_offer_of_a_person(text, expected):
+    from actions.fallback import AGENT_CAN_DO_IT_TEXT
+    from actions.products import ActionYesWithNothingToConfirm
+
+    tracker = make_tracker(text=text, intent="affirm")
+    tracker.events = [
+        {"event": "user", "text": "so when do i get it back", "parse_data": {"intent": {"name": "check_refund_policy"}}},
+        {"event": "bot", "text": "If both charges have gone through, contact our support team: they check the payment and "
+                                 "refund the extra charge to the same card within 5-7 business days."},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "affirm"}}},
+    ]
+    [message] = run_action(ActionYesWithNothingToConfirm(), tracker)[1]
+    if expected == "agent":
+        assert message["text"] == AGENT_CAN_DO_IT_TEXT and message["buttons"][0]["payload"] == "/contact_human_agent"
+    else:
+        assert message["response"] == "utter_capabilities"
+    # After a reply that names no one who does it, the same request gets what the assistant can do.
+    tracker.events[1]["text"] = "Refunds go to your original payment method within 5-7 business days."
+    assert run_action(ActionYesWithNothingToConfirm(), tracker)[1][0]["response"] == "utter_capabilities"

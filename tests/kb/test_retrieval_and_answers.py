@@ -447,3 +447,21 @@ def test_a_rare_word_is_not_enough_when_the_passage_lacks_another_word_asked_abo
     found = kb_source.retrieve(question)
     assert not any(hit.names_rare_term for hit in found.hits)
     assert not extract_answer(found.question(question), found.hits, context=found.context).grounded
+
+
+@pytest.mark.parametrize("message, earlier, reworded", [
+    # Seen in a chat: got the refunds passage ("after the return reaches our warehouse").
+    ("ok so when do i get it back", ["i was charged twice for my order"], True),
+    ("how long until the money is back?", ["there's a double charge on my card"], True),
+    ("when will my return be refunded", ["i was charged twice for my order"], False),  # names a return
+    ("ok so when do i get it back", ["i want to return my tent"], False),  # no second charge before
+    ("when do i get it back", [], False),
+])
+def test_money_back_right_after_a_second_charge_is_asked_about_the_extra_charge(kb_source, message, earlier, reworded):
+    from bot.kb.source import SECOND_CHARGE_QUESTION, second_charge_wording
+
+    assert (second_charge_wording(message, earlier) == SECOND_CHARGE_QUESTION) is reworded
+    if reworded:
+        found = kb_source.retrieve(message, earlier)
+        answer = extract_answer(found.question(message), found.hits, context=found.context)
+        assert "3-5 business days" in answer.text and "help/payment" in answer.text
