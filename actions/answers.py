@@ -206,6 +206,17 @@ def previous_bot_text(tracker: Tracker) -> Optional[str]:
     return last[0][1] if last and last[0][0] == "assistant" else None
 
 
+def given_earlier(tracker: Tracker, answer: Answer) -> bool:
+    """Whether a bot message of this session, before the customer's latest message, held every sentence of
+    ``answer``."""
+    events = session_events(tracker)
+    latest = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=len(events))
+    return bool(answer.sentences) and any(
+        e.get("event") == "bot" and all(sentence in (e.get("text") or "") for sentence in answer.sentences)
+        for e in events[:latest]
+    )
+
+
 _SOURCE_LINE = re.compile(r"\n\nSource: (.+) \((\S+)\)$")
 
 
@@ -468,6 +479,12 @@ class ActionAnswerQuestion(Action):
         # help center matched them, not this message ("what about if your courier was rude to me?" after a shipping
         # answer). Found by the message alone ("amazon has it for $550" after "do you price match?"), it stands.
         matched_earlier = repeated and bool(found.context)
+        if (answer.grounded and not waiting and asks_us_to_act(question) and says_support_does_it(answer.text)
+                and given_earlier(tracker, answer)):
+            # Seen in a chat: "can you email it to me" two turns after the invoice answer ("If you'd rather have it
+            # emailed, ask our support team") got the whole answer again before the offer: the offer is the reply.
+            dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)
+            return []
         if answer.grounded and not (matched_earlier and intent in (*FALLBACK_RESPONSES, "out_of_scope", "nlu_fallback")):
             do_it_yourself = asks_us_to_change_the_account(intent, question, answer)
             if do_it_yourself:

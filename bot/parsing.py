@@ -153,11 +153,13 @@ _ITEM_WITH_DAMAGE = re.compile(
 )
 
 
-# "can i swap them for a smaller pair?", "exchange it for a different colour", "i need a bigger size": another size,
-# colour or model of an item received, which the store handles as a return plus a new order.
+# "can i swap them for a smaller pair?", "exchange it for a different colour", "i need a bigger size", "i ordered the
+# wrong size jacket, can i exchange it?": another size, colour or model of an item received, which the store handles
+# as a return plus a new order. ("can i exchange it for a refund" is a refund.)
 _EXCHANGE = re.compile(
     r"\b(?:swap|exchange|trade|switch|change)\w*\b[^.?!]{0,40}?\b(?:sizes?|smaller|bigger|larger|colou?rs?|models?|pairs?)\b"
-    r"|\b(?:smaller|bigger|larger|different) (?:sizes?|pair|colou?r|model)\b|\banother (?:size|colou?r|model)\b",
+    r"|\b(?:smaller|bigger|larger|different) (?:sizes?|pair|colou?r|model)\b|\banother (?:size|colou?r|model)\b"
+    r"|\bexchange (?:it|them|this|that|one|my|the)\b(?![^.?!]{0,20}\b(?:refund|money|cash|credit)\b)",
     re.IGNORECASE,
 )
 

@@ -657,6 +657,12 @@ def test_asking_the_assistant_to_do_what_support_does_gets_the_offer_of_an_agent
     assert "support team" in answer["text"] and answer["kb_answer"]["grounded"]
     assert offer["text"].startswith("I can't do that from this chat, but a support agent can.")
     assert [b["payload"] for b in offer["buttons"]] == [HUMAN, "/deny"]
+    # Seen in a chat: "can you email it to me" two turns after the invoice answer got the whole answer again, then
+    # the offer: the offer alone now.
+    turns = [("i need an invoice for order 10003", "get_invoice", [answer["text"], offer["text"]]),
+             ("alice@example.com", "inform", ["Thanks, the agent will see order 10003 and your email address."])]
+    message = only_message(run_action(action, conversation(turns, "can you email it to me", "get_invoice"))[1])
+    assert message["text"] == offer["text"] and [b["payload"] for b in message["buttons"]] == [HUMAN, "/deny"]
     # A question about how gets the answer alone...
     only_message(run_action(action, tracker("how do i get an invoice", "get_invoice"))[1])
     # ...unless the way is to contact our support team (seen in a chat: "ok so how do i claim it" after the
