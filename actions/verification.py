@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 MAX_FAILURES = 3
 # Bot message metadata: the reply asked for another order's number to go on with this order task ("refund").
 AWAITS_ORDER_NUMBER = "awaits_order_number"
+# The order number asked about by number, named earlier in the conversation: a yes to it is that order's number.
+SUGGESTED_ORDER = "suggested_order"
+ORDER_NAMED_EARLIER_TEXT = "Is it order {order_id}, the one you mentioned? If not, what's your order number?"
 FAILURES_SLOT = "verification_failures"
 # The order number and email or ZIP code of the last failed check: a correction of one of them alone ("oh, it's
 # bob@example.com") is checked with the other, instead of asking again for what the customer had right.
@@ -269,7 +272,7 @@ class ValidateOrderForm(FormValidationAction):
             return [SlotSet(REQUESTED_SLOT, None)]
         requested = tracker.get_slot(REQUESTED_SLOT)
         message = tracker.latest_message or {}
-        text = answer_to_number_or_zip(tracker) or message.get("text") or ""
+        text = answer_to_number_or_zip(tracker) or yes_to_the_order_suggested(tracker) or message.get("text") or ""
         if unclear_number_after_failure(tracker):
             # Asked by action_ask_order_id, which the form runs next; not a failed check.
             return [SlotSet(ORDER_ID_SLOT, None)]
@@ -420,6 +423,20 @@ _SAYS_ZIP = re.compile(r"\b(?:zip|postal|post ?code|postcode)\b", re.IGNORECASE)
 _SAYS_ORDER = re.compile(r"\border\b", re.IGNORECASE)
 
 
+def yes_to_the_order_suggested(tracker: Tracker) -> Optional[Text]:
+    """"yes" typed (not the button) to "Is it order 10002, the one you mentioned?": the message the button would have
+    sent ("order 10002"); None for anything else."""
+    if ((tracker.latest_message or {}).get("intent") or {}).get("name") != "affirm":
+        return None
+    if find_entities((tracker.latest_message or {}).get("text")):
+        return None
+    for event in previous_bot_turn(tracker):
+        suggested = (event.get("metadata") or {}).get(SUGGESTED_ORDER)
+        if suggested:
+            return f"order {suggested}"
+    return None
+
+
 def answer_to_number_or_zip(tracker: Tracker) -> Optional[Text]:
     """"the zip code" typed (not the button) to "Is 10001 the order number or the ZIP code?": the message the
     button would have sent ("zip 10001"); None for anything else."""
@@ -500,7 +517,15 @@ class ActionAskOrderId(Action):
                 # swap the lamp for a different color"): a detail of it, so the lamp and the swap still count.
                 restated = tracker.get_slot(REQUESTED_SLOT) == ORDER_ID_SLOT and _asked_before(tracker)
                 dispatcher.utter_message(text=preface, **({REQUEST_DETAIL: True} if restated else {}))
-            dispatcher.utter_message(response="utter_ask_order_id")
+            earlier = order_named_earlier(tracker)
+            if earlier:
+                # Seen in a chat: "can i still cancel it?" after an agent handed back a conversation about order
+                # 10002 got "What's your order number?", as if it had never been named. (Asked, not assumed: the
+                # customer may mean another order.)
+                dispatcher.utter_message(text=ORDER_NAMED_EARLIER_TEXT.format(order_id=earlier), buttons=[
+                    {"title": f"Yes, order {earlier}", "payload": f"order {earlier}"}], **{SUGGESTED_ORDER: earlier})
+            else:
+                dispatcher.utter_message(response="utter_ask_order_id")
         return []
 
 

@@ -742,3 +742,30 @@ def test_a_no_to_the_offer_of_an_agent_made_while_the_check_waits_keeps_the_chec
     assert after_offer("no, forget it") == ([], [])
     tracker = make_tracker({"order_task": "refund"}, text="no thanks", intent="deny", requested_slot="order_id")
     assert run_action(form, tracker) == ([], [])
+
+
+def test_an_order_named_earlier_is_suggested_and_a_yes_to_it_is_its_number(form):
+    # Seen in a chat: "can i still cancel it?" after an agent handed back a conversation about order 10002 (named,
+    # never checked) got "What's your order number?" as if it had never been named.
+    from actions.verification import ORDER_NAMED_EARLIER_TEXT, SUGGESTED_ORDER
+
+    earlier = [{"event": "user", "text": "this is the third time i'm asking, where is my damn order 10002",
+                "parse_data": {"intent": {"name": "track_order"}}},
+               {"event": "bot", "text": "I'm connecting you with a member of our support team."},
+               {"event": "user", "text": "can i still cancel it?", "parse_data": {"intent": {"name": "cancel_order"}}}]
+    tracker = make_tracker({"order_task": "cancel"}, text="can i still cancel it?", intent="cancel_order",
+                           requested_slot="order_id")
+    tracker.events = list(earlier)
+    [asked] = run_action(ActionAskOrderId(), tracker)[1]
+    assert asked["text"] == ORDER_NAMED_EARLIER_TEXT.format(order_id="10002")
+    assert asked["buttons"] == [{"title": "Yes, order 10002", "payload": "order 10002"}]
+    # A typed yes is that order's number; another number is that one.
+    for text, intent, order_id in (("yes", "affirm", "10002"), ("no, it's 10003", "inform", "10003")):
+        answer = make_tracker({"order_task": "cancel"}, text=text, intent=intent, requested_slot="order_id")
+        answer.events = earlier + [{"event": "bot", "text": asked["text"], "metadata": {SUGGESTED_ORDER: "10002"}},
+                                   {"event": "user", "text": text, "parse_data": {"intent": {"name": intent}}}]
+        events, _ = run_action(form, answer)
+        assert ("order_id", order_id) in slot_sets(events), text
+    # Nothing named before: the usual question.
+    tracker.events = earlier[-1:]
+    assert [m.get("response") for m in run_action(ActionAskOrderId(), tracker)[1]] == ["utter_ask_order_id"]
