@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None, help="out-of-scope threshold (default: config.yml)")
     args = parser.parse_args()
     threshold = assistant_config()["out_of_scope_threshold"] if args.threshold is None else args.threshold
+    pair = assistant_config()["out_of_scope_pair_threshold"]
 
     texts, labels = project_examples()
     rows = bitext_rows()
@@ -56,12 +57,13 @@ def main() -> None:
     probabilities = model.predict_proba(dev_texts, embeddings=cached_embeddings(dev_texts, model))
     classes = np.array(model.classes_)
     top = classes[probabilities.argmax(axis=1)]
-    verdict = np.array([name for name, _ in apply_out_of_scope(probabilities, model.classes_, threshold)])
+    verdict = np.array([name for name, _ in apply_out_of_scope(probabilities, model.classes_, threshold,
+                                                               pair_threshold=pair)])
     raw_acc = float((top == dev_labels).mean())
     acc = float((verdict == dev_labels).mean())
     print(f"bitext dev: {len(rows)} messages, {len(set(dev_labels))} intents")
     print(f"accuracy (top intent): {100 * raw_acc:.2f}%")
-    print(f"accuracy with out-of-scope threshold {threshold}: {100 * acc:.2f}% "
+    print(f"accuracy with out-of-scope threshold {threshold} (pair {pair}): {100 * acc:.2f}% "
           f"({int((verdict == 'out_of_scope').sum())} rejected as out_of_scope)")
     correct = top == dev_labels
     ece_before = expected_calibration_error(np.exp(np.log(probabilities + 1e-12) * model.temperature_)

@@ -21,6 +21,7 @@ OOS = "out_of_scope"
 
 def main() -> None:
     chosen = assistant_config()["out_of_scope_threshold"]
+    pair = assistant_config()["out_of_scope_pair_threshold"]
     texts, labels = project_examples()
     model = assistant_model()
     model.fit(texts, labels, embeddings=cached_embeddings(texts, model))
@@ -31,9 +32,9 @@ def main() -> None:
     truth = np.array([r["intent"] for r in rows])
     bitext_p = model.predict_proba(bitext, embeddings=cached_embeddings(bitext, model))
 
-    def at(t: float):
-        recall = np.mean([n == OOS for n, _ in apply_out_of_scope(clinc_p, model.classes_, t)])
-        verdict = np.array([n for n, _ in apply_out_of_scope(bitext_p, model.classes_, t)])
+    def at(t: float, pair_threshold=pair):
+        recall = np.mean([n == OOS for n, _ in apply_out_of_scope(clinc_p, model.classes_, t, OOS, pair_threshold)])
+        verdict = np.array([n for n, _ in apply_out_of_scope(bitext_p, model.classes_, t, OOS, pair_threshold)])
         return float(recall), float((verdict == truth).mean()), float((verdict == OOS).mean())
 
     base = at(0.0)
@@ -48,7 +49,10 @@ def main() -> None:
     recall, acc, _ = at(chosen)
     print(f"at out_of_scope_threshold {chosen}: CLINC oos recall {100 * recall:.1f}% "
           f"(vs {100 * base[0]:.1f}% from the out_of_scope intent alone), Bitext in-scope accuracy {100 * acc:.1f}% "
-          f"(costs {100 * (base[1] - acc):.1f} points)")
+          f"(costs {100 * (base[1] - acc):.1f} points; out_of_scope_pair_threshold {pair})")
+    alone_recall, alone_acc, alone_rejected = at(chosen, None)
+    print(f"without the pair rule: CLINC oos recall {100 * alone_recall:.1f}%, Bitext in-scope accuracy "
+          f"{100 * alone_acc:.1f}% ({100 * alone_rejected:.1f}% rejected)")
 
     import matplotlib.pyplot as plt
 

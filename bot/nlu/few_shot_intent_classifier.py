@@ -81,6 +81,10 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
             # Below this top probability the intent becomes `out_of_scope_intent`
             # (0 switches it off); tuned by benchmarks/tune_oos.py.
             "out_of_scope_threshold": 0.58,
+            # ...unless the top two intents (neither out of scope) hold at least this together: a message torn
+            # between two of the assistant's intents is ambiguous, not off-topic (1.0 switches it off);
+            # measured by benchmarks/oos.py.
+            "out_of_scope_pair_threshold": 0.9,
             # The intent given to messages below the threshold.
             "out_of_scope_intent": "out_of_scope",
             # Characters of a message that are classified; the rest is ignored.
@@ -144,7 +148,8 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
                 raise ValueError(f"FewShotIntentClassifier: '{key}' must be > 0, got {config[key]!r}.")
         cls._check_range(config, "char_ngram_range")
         cls._check_range(config, "word_ngram_range")
-        for key in ("kernel_weight", "out_of_scope_threshold", "llm_threshold", "strong_model_threshold"):
+        for key in ("kernel_weight", "out_of_scope_threshold", "out_of_scope_pair_threshold", "llm_threshold",
+                    "strong_model_threshold"):
             value = config[key]
             if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ValueError(f"FewShotIntentClassifier: '{key}' must be in [0, 1], got {value!r}.")
@@ -272,7 +277,8 @@ class FewShotIntentClassifier(GraphComponent, IntentClassifier):
         for message, row in zip(messages, probabilities):
             scores = {intent: float(p) for intent, p in zip(self.intents, row)}
             [(name, confidence)] = apply_out_of_scope(
-                row[None, :], self.intents, self.component_config["out_of_scope_threshold"], out_of_scope
+                row[None, :], self.intents, self.component_config["out_of_scope_threshold"], out_of_scope,
+                self.component_config["out_of_scope_pair_threshold"],
             )
             top = max(scores, key=scores.get)
             message.set(OFFLINE_KEY, {INTENT_NAME_KEY: top, PREDICTED_CONFIDENCE_KEY: scores[top], "out_of_scope": name != top}, add_to_output=True)

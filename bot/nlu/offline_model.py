@@ -21,7 +21,11 @@ fallback threshold need.
 
 Out-of-scope
 `apply_out_of_scope` turns a probability row into a verdict: the top intent, or the
-out-of-scope intent when the top probability is below a threshold.
+out-of-scope intent when the top probability is below a threshold, unless the top two
+in-scope intents together hold at least `pair_threshold`: a message torn between two of
+the assistant's intents ("i want to cancel order 10001 and get a refund": cancel_order
+0.49, get_refund 0.49) is ambiguous, not foreign, and an off-topic message spreads its
+probability wider.
 """
 from __future__ import annotations
 
@@ -119,16 +123,20 @@ def fit_temperature(scores: np.ndarray, label_index: np.ndarray) -> float:
 
 
 def apply_out_of_scope(
-    probabilities: np.ndarray, intents: Sequence[str], threshold: float, out_of_scope_intent: str = "out_of_scope"
+    probabilities: np.ndarray, intents: Sequence[str], threshold: float, out_of_scope_intent: str = "out_of_scope",
+    pair_threshold: Optional[float] = None,
 ) -> List[Tuple[str, float]]:
-    """(intent, confidence) per row: the top intent, or out-of-scope below the threshold.
+    """(intent, confidence) per row: the top intent, or out-of-scope below the threshold (unless the top two
+    in-scope intents hold ``pair_threshold`` together; None: no such exception).
 
     A rejected message gets confidence 1 - p(top intent): how sure we are it is not that intent.
     """
     verdicts = []
     for row in np.atleast_2d(probabilities):
-        top = int(np.argmax(row))
-        if row[top] < threshold and intents[top] != out_of_scope_intent:
+        top, second = (int(i) for i in np.argsort(-row, kind="stable")[:2]) if len(row) > 1 else (int(np.argmax(row)),) * 2
+        torn = (pair_threshold is not None and second != top and intents[second] != out_of_scope_intent
+                and row[top] + row[second] >= pair_threshold)
+        if row[top] < threshold and intents[top] != out_of_scope_intent and not torn:
             verdicts.append((out_of_scope_intent, float(1.0 - row[top])))
         else:
             verdicts.append((intents[top], float(row[top])))

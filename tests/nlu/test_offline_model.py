@@ -64,6 +64,17 @@ def test_out_of_scope_rule_keeps_confident_and_rejects_unsure() -> None:
     assert apply_out_of_scope(np.array([[0.45, 0.35, 0.2]]), intents, 0.0)[0][0] == "a"
 
 
+def test_a_message_torn_between_two_intents_is_not_out_of_scope() -> None:
+    # "i want to cancel order 10001 and get a refund": cancel_order 0.49, get_refund 0.49.
+    intents = ["cancel_order", "get_refund", "greet", "out_of_scope"]
+    torn, spread, with_oos = np.array([[0.49, 0.49, 0.01, 0.01]]), np.array([[0.45, 0.3, 0.2, 0.05]]), np.array([[0.5, 0.05, 0.0, 0.45]])
+    assert apply_out_of_scope(torn, intents, 0.58, pair_threshold=0.9) == [("cancel_order", pytest.approx(0.49))]
+    assert apply_out_of_scope(torn, intents, 0.58)[0][0] == "out_of_scope"  # without the pair rule
+    assert apply_out_of_scope(spread, intents, 0.58, pair_threshold=0.9)[0][0] == "out_of_scope"  # 0.75 together
+    # The second being out_of_scope itself is no second intent.
+    assert apply_out_of_scope(with_oos, intents, 0.58, pair_threshold=0.9)[0][0] == "out_of_scope"
+
+
 def test_save_and_load_round_trip(model: OfflineIntentModel, tmp_path: Path) -> None:
     texts = ["wher is my ordr", "money back please", "good evening"]
     before = model.predict_proba(texts)
