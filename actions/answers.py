@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import threading
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import List, Optional, Text, Tuple
 
@@ -37,7 +38,7 @@ from bot.formatting import day
 from bot.kb.answer import Answer, narrowed, split_sentences, without_sentences_said
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
 from bot.kb.source import (OTHER_STORE_QUESTION, ItemWords, KnowledgeSource, LocalKnowledgeSource, only_asks,
-                            other_store_price_wording, topic_turns, with_preferred_articles)
+                            other_store_price_wording, store_named, topic_turns, with_preferred_articles)
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
@@ -461,14 +462,20 @@ class ActionAnswerQuestion(Action):
             logger.exception("answering failed in conversation %s", tracker.sender_id)
             dispatcher.utter_message(text=UNAVAILABLE_TEXT, buttons=OFFER_HUMAN_BUTTONS)
             return []
+        found_answer = answer
         answer, repeated = fitted_to_conversation(answer, question, tracker)
-        if repeated and found.reworded == OTHER_STORE_QUESTION:
+        earlier = earlier_user_messages(tracker)
+        if (found.reworded == OTHER_STORE_QUESTION and earlier and earlier[-1].strip().lower() != question.lower()
+                and other_store_price_wording(earlier[-1], earlier[:-1]) == OTHER_STORE_QUESTION):
             # "what about walmart" right after "do you price match amazon?": another store, the same answer, which
             # is the answer, not a sign the first one didn't help (it got "That's all our help center says about
             # it"). The same question again, or a lower price shown after "do you price match?", still gets the offer.
-            earlier = earlier_user_messages(tracker)
-            repeated = not (earlier and earlier[-1].strip().lower() != question.lower()
-                            and other_store_price_wording(earlier[-1], earlier[:-1]) == OTHER_STORE_QUESTION)
+            repeated = False
+            store = store_named(question)
+            if store:
+                # Seen in a chat: the same three sentences again, as if the store named had not been read.
+                focused = narrowed(found_answer, OTHER_STORE_QUESTION) or found_answer
+                answer = replace(focused, text=f"The same goes for {store}. {focused.text}")
         record = {
             "grounded": answer.grounded,
             "sources": [url for _, url in answer.sources],

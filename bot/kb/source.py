@@ -149,12 +149,26 @@ def without_promo_codes(message: str) -> str:
 # A lower price at another store ("the tent is $40 cheaper at walmart", "best buy has it for less", "amazon has
 # the espresso machine for $550", or "cheaper there" after a question naming the store): the help center's words
 # for it are "prices from other stores", and the message alone finds shipping costs or the own-site price drop.
+_STORE_NAMES = r"amazon|walmart|target|best ?buy|costco|ebay|home depot|lowe'?s|rei|newegg|etsy|wayfair|aliexpress|temu"
 _OTHER_STORE = re.compile(
-    r"\b(?:amazon|walmart|target|best ?buy|costco|ebay|home depot|lowe'?s|rei|newegg|etsy|wayfair|aliexpress|temu"
+    rf"\b(?:{_STORE_NAMES}"
     r"|another (?:store|shop|site|website|retailer)|other (?:stores?|shops?|sites?|websites?|retailers?)"
     r"|elsewhere|somewhere else|competitors?)\b",
     re.IGNORECASE,
 )
+_STORE_NAME = re.compile(rf"\b({_STORE_NAMES})\b", re.IGNORECASE)
+_STORE_SPELLING = {"ebay": "eBay", "rei": "REI", "aliexpress": "AliExpress", "bestbuy": "Best Buy", "lowes": "Lowe's"}
+
+
+def store_named(message: str) -> Optional[str]:
+    """The other store the message names, spelled as the store does ("walmart" -> "Walmart"), or None."""
+    match = _STORE_NAME.search(message)
+    if not match:
+        return None
+    name = match.group(1).lower()
+    return _STORE_SPELLING.get(name.replace(" ", "").replace("'", ""), name.title())
+
+
 _LOWER_PRICE = re.compile(
     r"\b(?:cheaper|for less|less money|lower|better (?:price|deal)|price ?match\w*|on sale)\b|\$\s?\d", re.IGNORECASE
 )
