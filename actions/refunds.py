@@ -160,7 +160,10 @@ def why_no_refund(result: RefundResult, today: date) -> Text:
             "and I can start the refund then."
         )
     if order.status is OrderStatus.CANCELLED:
-        return f"Order {order.order_id} was cancelled, so its payment was already returned to you."
+        # Cancelled before it shipped, so never charged ("its payment was already returned" told a customer money had
+        # moved that never had).
+        return (f"Order {order.order_id} was cancelled before it shipped, so there's nothing to refund: we charge when "
+                "an order ships, and the authorization on your payment method was released.")
     return f"Order {order.order_id} was returned; ask me about its refund status if you're waiting for the money."
 
 
@@ -290,6 +293,12 @@ class ActionRequestRefund(VerifiedOrderAction):
         # A re-asked request that names nothing ("yes refund it") keeps the items of the question it answers.
         items = waiting if answer is not None else named
         result = await asyncio.to_thread(self._service.refund_eligibility, order.order_id, identity, items or None)
+        if not result.may_be_filed and order.status is OrderStatus.CANCELLED and said_charged_recently(tracker):
+            # Seen in a chat: "but i paid for it" about cancelled order 10005 got "its payment was already returned
+            # to you", after "You weren't charged".
+            dispatcher.utter_message(text=CHARGED_FOR_CANCELLED_TEXT.format(order_id=order.order_id),
+                                     buttons=CONNECT_BUTTONS)
+            return []
         if not result.may_be_filed:
             dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
             return []

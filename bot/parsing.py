@@ -262,11 +262,14 @@ _QUESTION_OPENER = re.compile(
 
 
 # A charge the customer says was taken ("but i was charged", "you took my money").
-_CHARGED = re.compile(r"\b(?:charged|billed|debited|(?:took|taken) (?:the |my )?money)\b", re.IGNORECASE)
+_CHARGED = re.compile(
+    r"\b(?:charged|billed|debited|(?:took|taken) (?:the |my )?money|i (?:already |have |did )?paid(?! nothing))\b",
+    re.IGNORECASE,
+)
 
 
 def says_charged(text: Optional[str]) -> bool:
-    """"but i was charged!", "they took the money": a payment the customer says was taken."""
+    """"but i was charged!", "they took the money", "but i paid for it": a payment the customer says was taken."""
     return bool(text and _CHARGED.search(text))
 
 

@@ -176,3 +176,14 @@ def test_a_bare_why_asks_the_reason_for_what_was_just_said(text, why):
 ])
 def test_asking_why_the_assistant_cant(text, why_not):
     assert asks_why_you_cant(text) is why_not
+
+
+@pytest.mark.parametrize("text, charged", [
+    ("but i was charged!", True), ("they took the money", True),
+    ("but i paid for it", True), ("i already paid", True),  # seen in a chat about a cancelled order
+    ("how do i pay", False), ("i paid nothing", False), ("paid with paypal, is that ok?", False),
+])
+def test_a_payment_the_customer_says_was_taken(text, charged):
+    from bot.parsing import says_charged
+
+    assert says_charged(text) is charged

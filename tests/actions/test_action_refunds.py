@@ -148,6 +148,22 @@ def test_money_back_for_a_cancelled_order_the_customer_says_was_charged_is_an_ag
     assert run_action(status, tracker)[1][0]["text"].startswith("Order 10005 was cancelled, so there's no refund to track")
 
 
+def test_a_refund_asked_for_a_cancelled_order_the_customer_says_they_paid_for(request_refund):
+    # Seen in a chat: "but i paid for it" (read as get_refund) about cancelled order 10005 got "its payment was already
+    # returned to you", right after "You weren't charged".
+    tracker = make_tracker(verified(10005), text="but i paid for it", intent="get_refund")
+    tracker.events = [{"event": "user", "text": t} for t in ("where's my refund", "10005", "73301", "but i paid for it")]
+    [message] = run_action(request_refund, tracker)[1]
+    assert message["text"].startswith("Order 10005 was cancelled and has no refund on file")
+    assert [b["payload"] for b in message["buttons"]] == ["/contact_human_agent", "/deny"]
+    # Asked for without a word of payment: it was never charged, nothing moved.
+    tracker.events = [{"event": "user", "text": t} for t in ("i want a refund", "10005", "73301")]
+    tracker.latest_message["text"] = "i want a refund"
+    [message] = run_action(request_refund, tracker)[1]
+    assert message["text"] == ("Order 10005 was cancelled before it shipped, so there's nothing to refund: we charge when "
+                               "an order ships, and the authorization on your payment method was released.")
+
+
 @pytest.mark.parametrize("earlier, latest", [
     ([], "when will i get the extra charge back?"),
     (["i was charged twice for order 10002", "bob@example.com"], "when do i get it back?"),
