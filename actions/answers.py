@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -31,7 +31,9 @@ from actions.refunds import (offer_to_return_items_named, offered_other_items_wh
                              said_cancelled_orders_money, said_waiting_refunds_amount)
 from actions.session import previous_bot_turn, session_events, user_messages
 from actions.several_orders import ACTION_LISTEN
-from actions.verification import asks_what_next, conversation_order, offered_a_person, said_what_comes_next
+from actions.session import TASK_SLOT
+from actions.verification import (asks_what_next, conversation_order, offered_a_person, order_values_kept,
+                                  said_what_comes_next)
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
@@ -42,8 +44,8 @@ from bot.kb.source import (OTHER_STORE_QUESTION, ItemWords, KnowledgeSource, Loc
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OPENED_ELECTRONICS_WINDOW_DAYS, OrderService
-from bot.parsing import (asks_us_to_act, asks_why, asks_why_you_cant, has_street_address, is_question,
-                         says_support_does_it)
+from bot.parsing import (asks_if_order_is_refundable, asks_us_to_act, asks_why, asks_why_you_cant, has_street_address,
+                         is_question, says_support_does_it)
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +120,8 @@ ACCOUNT_INTENTS = frozenset({
 })
 ACCOUNT_PAGES = ("/help/account", "/help/addresses", "/help/invoices-and-emails")
 DO_IT_YOURSELF_TEXT = "I can't make changes to your account from this chat, but you can do it yourself:"
+# Before the order check that answers "does order 10003 qualify for a refund".
+CHECK_ELIGIBILITY_TEXT = "Let me check the order: its delivery date and items say whether it can still be returned."
 AGENT_CAN_CHECK_ACCOUNT_TEXT = (
     "If that doesn't work, a support agent can look at your account. Would you like me to connect you with one?"
 )
@@ -381,6 +385,13 @@ class ActionAnswerQuestion(Action):
             # Seen in a chat: "my tv hasn't arrived and it's been 2 weeks", torn between complaint (0.50) and
             # track_order (0.45), fell under the out-of-scope threshold and got the return window ("2 weeks").
             return await self._complaints.run(dispatcher, tracker, domain)
+        if (intent == "check_refund_policy" and asks_if_order_is_refundable(question)
+                and not (tracker.active_loop or {}).get("name") and not still_waiting_question(tracker)):
+            # Seen in a chat: "can you tell me if order 10003 qualifies for a refund" got where to see a refund's
+            # status. The order's own dates answer it, and the refund's offer says so.
+            dispatcher.utter_message(text=CHECK_ELIGIBILITY_TEXT)
+            return [SlotSet(TASK_SLOT, "refund")] + order_values_kept(tracker, bare_digits_as_zip=False) + [
+                FollowupAction("order_form")]
         if intent in ("out_of_scope", "nlu_fallback") and has_street_address(question) and "?" not in question:
             # "123 main st, springfield" after being told how to change the delivery address: a new address,
             # which only the account (or an agent) can set. (Seen in a chat: "that's outside what I can help with".)

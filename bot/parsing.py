@@ -309,6 +309,21 @@ def asks_us_to_act(text: Optional[str]) -> bool:
     return bool(_ASKS_US_TO_ACT.search(text or ""))
 
 
+# Whether one order can be refunded, asked about that order: "does order 10003 qualify for a refund", "is my order
+# eligible for a return" (not "what qualifies for a refund", a policy question).
+_ORDER_ELIGIBLE = re.compile(
+    r"\b(?:qualif\w*|eligible|eligibility|entitled|returnable|refundable)\b", re.IGNORECASE)
+_ABOUT_AN_ORDER = re.compile(r"\b(?:my|this|that|the) (?:order|purchase)\b", re.IGNORECASE)
+
+
+def asks_if_order_is_refundable(text: Optional[str]) -> bool:
+    """"does order 10003 qualify for a refund", "is my order eligible for a return": one order's eligibility."""
+    if not text or not _ORDER_ELIGIBLE.search(text):
+        return False
+    names_order = any(span.entity == ORDER_ID and span.explicit for span in find_entities(text))
+    return names_order or bool(_ABOUT_AN_ORDER.search(text))
+
+
 def is_question(text: Optional[str]) -> bool:
     """"is the bottle dishwasher safe?", "how do i return it": a question, not a statement ("it was the bottle")."""
     return bool(text) and (text.rstrip().endswith("?") or bool(_QUESTION_OPENER.search(text)))

@@ -187,3 +187,13 @@ def test_a_payment_the_customer_says_was_taken(text, charged):
     from bot.parsing import says_charged
 
     assert says_charged(text) is charged
+
+
+@pytest.mark.parametrize("text, refundable", [
+    ("hi can you tell me if order 10003 qualifies for a refund", True), ("is my order eligible for a return", True),
+    ("what qualifies for a refund", False), ("are electronics returnable", False),
+])
+def test_a_question_about_one_orders_refund_eligibility(text, refundable):
+    from bot.parsing import asks_if_order_is_refundable
+
+    assert asks_if_order_is_refundable(text) is refundable

@@ -872,3 +872,22 @@ def test_why_the_assistant_cant_do_it_says_what_it_can_and_offers_a_person(kb_so
     _, messages = run_action(action, tracker("fine. how long does it take?", "out_of_scope",
                                              [*earlier, "why can't you do it?"]))
     assert "30 days" in messages[0]["text"] and "help/account" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("text, order_id", [
+    # Seen in a chat: got where to see a refund's status.
+    ("hi can you tell me if order 10003 qualifies for a refund", "10003"),
+    ("is my order eligible for a refund", None),
+])
+def test_whether_one_order_qualifies_for_a_refund_is_answered_by_checking_it(kb_source, text, order_id) -> None:
+    from actions.answers import CHECK_ELIGIBILITY_TEXT
+
+    events, messages = run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()), tracker(text, "check_refund_policy"))
+    assert [m.get("text") for m in messages] == [CHECK_ELIGIBILITY_TEXT]
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots["order_task"] == "refund" and slots.get("order_id") == order_id
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "order_form"
+    # The policy asked in general is the help center's.
+    message = only_message(run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()),
+                                      tracker("what qualifies for a refund", "check_refund_policy"))[1])
+    assert message["kb_answer"]["grounded"]
