@@ -29,9 +29,8 @@ from actions.order_status import said_checked_orders_carrier, said_why_it_takes_
 from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
                              said_cancelled_orders_money, said_waiting_refunds_amount)
-from actions.session import previous_bot_turn, session_events, user_messages
+from actions.session import TASK_SLOT, previous_bot_turn, session_events, user_messages
 from actions.several_orders import ACTION_LISTEN
-from actions.session import TASK_SLOT
 from actions.verification import (asks_what_next, conversation_order, offered_a_person, order_values_kept,
                                   said_what_comes_next)
 from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog

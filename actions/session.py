@@ -79,6 +79,16 @@ def previous_bot_turn(tracker: Tracker) -> List[Dict[Text, Any]]:
     return recent_bot_turns(tracker, 1)
 
 
+def previous_reply_metadata(tracker: Tracker, key: Text) -> Any:
+    """The value under ``key`` in the metadata of the bot's reply to the customer's previous message (its last
+    message holding one), or None."""
+    for event in reversed(previous_bot_turn(tracker)):
+        value = (event.get("metadata") or {}).get(key)
+        if value:
+            return value
+    return None
+
+
 def previous_reply_was(tracker: Tracker, response: Text) -> bool:
     """Whether the bot's reply to the customer's previous message sent ``response`` ("utter_wrong_item")."""
     return any((e.get("metadata") or {}).get("utter_action") == response for e in previous_bot_turn(tracker))

@@ -22,7 +22,8 @@ from actions.confirmation import PENDING_SLOT
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.several_orders import TASK_STARTERS, continue_with_other_orders, run_task, task_named_for
 from actions.session import (
-    IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_bot_turn, session_events, user_messages,
+    IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_bot_turn, previous_reply_metadata, session_events,
+    user_messages,
 )
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import names_no_topic
@@ -430,11 +431,8 @@ def yes_to_the_order_suggested(tracker: Tracker) -> Optional[Text]:
         return None
     if find_entities((tracker.latest_message or {}).get("text")):
         return None
-    for event in previous_bot_turn(tracker):
-        suggested = (event.get("metadata") or {}).get(SUGGESTED_ORDER)
-        if suggested:
-            return f"order {suggested}"
-    return None
+    suggested = previous_reply_metadata(tracker, SUGGESTED_ORDER)
+    return f"order {suggested}" if suggested else None
 
 
 def answer_to_number_or_zip(tracker: Tracker) -> Optional[Text]:
@@ -721,11 +719,8 @@ def offered_a_person(tracker: Tracker) -> bool:
 def awaited_order_task(tracker: Tracker) -> Optional[Text]:
     """The order task whose reply just asked for another order's number (``AWAITS_ORDER_NUMBER`` in its
     message's metadata), or None."""
-    for event in reversed(previous_bot_turn(tracker)):
-        task = (event.get("metadata") or {}).get(AWAITS_ORDER_NUMBER)
-        if task:
-            return str(task)
-    return None
+    task = previous_reply_metadata(tracker, AWAITS_ORDER_NUMBER)
+    return str(task) if task else None
 
 
 def order_values_kept(tracker: Tracker, bare_digits_as_zip: bool = True) -> List[EventType]:

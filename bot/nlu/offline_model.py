@@ -133,7 +133,8 @@ def apply_out_of_scope(
     """
     verdicts = []
     for row in np.atleast_2d(probabilities):
-        top, second = (int(i) for i in np.argsort(-row, kind="stable")[:2]) if len(row) > 1 else (int(np.argmax(row)),) * 2
+        ranked = np.argsort(-row, kind="stable")
+        top, second = int(ranked[0]), int(ranked[min(1, len(ranked) - 1)])
         torn = (pair_threshold is not None and second != top and intents[second] != out_of_scope_intent
                 and row[top] + row[second] >= pair_threshold)
         if row[top] < threshold and intents[top] != out_of_scope_intent and not torn:
