@@ -17,12 +17,12 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline, still_waiting_question
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, said_not_in_order
-from actions.session import latest_request, session_events, user_messages
+from actions.session import latest_request, previous_bot_turn, session_events, user_messages
 from actions.verification import EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
-from bot.parsing import (asks_for_exchange, is_narrowing, items_named, names_every_item, says_charged, says_charged_twice,
+from bot.parsing import (TASK_WORDS, asks_for_exchange, is_narrowing, items_named, names_every_item, says_charged, says_charged_twice,
                           says_item_damaged)
 
 logger = logging.getLogger(__name__)
@@ -138,8 +138,14 @@ async def offered_other_items_while_a_refund_waits(
     ))
 
 
-def why_no_refund(result: RefundResult, today: date) -> Text:
-    """The reply when a refund cannot be requested for this order."""
+# "how do i return it" after being told a shipped order can be returned once it arrives: how, not the same reply.
+_ASKS_HOW = re.compile(r"\bhow\b", re.IGNORECASE)
+
+
+def why_no_refund(result: RefundResult, today: date, request: Optional[Text] = None, said: Sequence[Text] = ()) -> Text:
+    """The reply when a refund cannot be requested for this order. ``request``: the customer's message, when it
+    can say more ("cancel order 10001 and get a refund" about a shipped order: it can't be cancelled); ``said``:
+    the bot's previous reply, so that a shipped order's refusal isn't given twice running."""
     order = result.order
     if result.outcome is RefundOutcome.ALREADY_REQUESTED:
         return "There's already a refund for this order. " + describe_refund(result.refund)
@@ -155,10 +161,17 @@ def why_no_refund(result: RefundResult, today: date) -> Text:
             "instead. Just say 'cancel my order'."
         )
     if order.status is OrderStatus.SHIPPED:
-        return (
-            f"Order {order.order_id} is still on its way. Once it's delivered you can return it within 30 days "
-            "and I can start the refund then."
-        )
+        later = "Once it's delivered you can return it within 30 days and I can start the refund then."
+        text = f"Order {order.order_id} is still on its way. {later}"
+        if TASK_WORDS["cancel"].search(request or ""):
+            # Seen in a chat: "i want to cancel order 10001 and get a refund" heard only when it could be returned.
+            text = f"Order {order.order_id} has already shipped, so it can't be cancelled anymore. {later}"
+        if any(later in reply for reply in said) or _ASKS_HOW.search(request or ""):
+            # Seen in a chat: "ok so how do i return it" right after got the same reply again.
+            text = (f"Order {order.order_id} is still on its way, so it can't be returned yet. Once it's delivered, tell "
+                    "me here and I'll start the refund, or go to Account > Orders, open the order and choose \"Return "
+                    "items\". We'll email you a return label; you have 30 days from delivery.")
+        return text
     if order.status is OrderStatus.CANCELLED:
         # Cancelled before it shipped, so never charged ("its payment was already returned" told a customer money had
         # moved that never had).
@@ -300,7 +313,8 @@ class ActionRequestRefund(VerifiedOrderAction):
                                      buttons=CONNECT_BUTTONS)
             return []
         if not result.may_be_filed:
-            dispatcher.utter_message(text=why_no_refund(result, self._service.today()))
+            said = [e.get("text") or "" for e in previous_bot_turn(tracker)]
+            dispatcher.utter_message(text=why_no_refund(result, self._service.today(), latest_request(tracker, "get_refund"), said))
             return []
         if answer is False:
             return decline(dispatcher, tracker)

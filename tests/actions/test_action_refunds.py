@@ -164,6 +164,44 @@ def test_a_refund_asked_for_a_cancelled_order_the_customer_says_they_paid_for(re
                                "an order ships, and the authorization on your payment method was released.")
 
 
+def _refund_turns(*turns):
+    """Session events: each turn is ("user", text) read as get_refund, or ("bot", text)."""
+    return [{"event": "user", "text": t, "parse_data": {"intent": {"name": "get_refund"}}} if who == "user"
+            else {"event": "bot", "text": t} for who, t in turns]
+
+
+def test_a_shipped_orders_refund_asked_with_its_cancellation_says_it_cannot_be_cancelled(request_refund, db_state):
+    # Seen in a chat: "i want to cancel order 10001 and get a refund" (read as get_refund) heard only that it could
+    # be returned once delivered, not that the cancellation it asked for can't be done.
+    before = db_state()
+    tracker = make_tracker(verified(10001), text="i want to cancel order 10001 and get a refund", intent="get_refund")
+    tracker.events = _refund_turns(("user", "i want to cancel order 10001 and get a refund"))
+    events, messages = run_action(request_refund, tracker)
+    assert texts(messages) == ["Order 10001 has already shipped, so it can't be cancelled anymore. Once it's delivered "
+                               "you can return it within 30 days and I can start the refund then."]
+    assert events == [] and db_state() == before
+
+
+@pytest.mark.parametrize("earlier, latest", [
+    # Seen in a chat: "ok so how do i return it" right after that reply got the same reply again.
+    (True, "ok so how do i return it"),
+    (True, "i want a refund"),
+    (False, "how do i return order 10001"),
+])
+def test_a_shipped_orders_refund_asked_again_or_how_gets_how_to_return_it(request_refund, earlier, latest):
+    said = "Order 10001 is still on its way. Once it's delivered you can return it within 30 days and I can start the refund then."
+    turns = [("user", "i want a refund for 10001"), ("bot", said)] if earlier else []
+    tracker = make_tracker(verified(10001), text=latest, intent="get_refund")
+    tracker.events = _refund_turns(*turns, ("user", latest))
+    [reply] = texts(run_action(request_refund, tracker)[1])
+    assert reply.startswith("Order 10001 is still on its way, so it can't be returned yet. Once it's delivered, tell me "
+                            "here and I'll start the refund, or go to Account > Orders")
+    # Asked once, without "how": the short answer.
+    tracker = make_tracker(verified(10001), text="i want a refund", intent="get_refund")
+    tracker.events = _refund_turns(("user", "i want a refund"))
+    assert texts(run_action(request_refund, tracker)[1]) == [said]
+
+
 @pytest.mark.parametrize("earlier, latest", [
     ([], "when will i get the extra charge back?"),
     (["i was charged twice for order 10002", "bob@example.com"], "when do i get it back?"),
