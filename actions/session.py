@@ -5,10 +5,13 @@ from typing import Any, Callable, Dict, List, Optional, Set, Text
 
 from rasa_sdk import Tracker
 
-# The order the customer verified in this conversation, the email or ZIP code it was verified with, and what
-# they want done with it (domain.yml).
-ORDER_ID_SLOT = "order_id"
-IDENTITY_SLOT = "order_identity"
+from bot import parsing
+
+# The order the customer verified in this conversation and the email or ZIP code it was verified with (domain.yml;
+# bot/parsing.py reads them from a message).
+ORDER_ID_SLOT = parsing.ORDER_ID_SLOT
+IDENTITY_SLOT = parsing.IDENTITY_SLOT
+# What the customer wants done with the conversation's order (domain.yml).
 TASK_SLOT = "order_task"
 # A change that waits for the customer's yes ("cancel_order", "refund"; actions/confirmation.py).
 PENDING_SLOT = "pending_confirmation"

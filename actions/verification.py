@@ -30,14 +30,13 @@ from bot.kb.source import names_no_topic
 from bot.nlu.message_guard import MESSAGE_PROBLEM
 from bot.orders import OrderService, OrderSummary
 from bot.parsing import (
-    EMAIL,
     ORDER_ID,
     TASK_WORDS,
-    ZIP_CODE,
     asks_for_exchange,
     asks_why,
     find_entities,
     has_digits,
+    order_values_in,
     has_long_number,
     has_street_address,
     is_question,
@@ -203,36 +202,6 @@ def forget_pending_change(tracker: Tracker) -> List[EventType]:
     """A cancellation or refund waiting for a yes was asked about the previous order: a "yes" now
     must not change the order just named ("refund 10003" ... "where is 10001?" ... "yes")."""
     return [SlotSet(PENDING_SLOT, None)] if tracker.get_slot(PENDING_SLOT) else []
-
-
-# An answer made of two bare 5-digit numbers: the order number, then the ZIP code ("10003 94110", "10003, 94110").
-_NUMBER_THEN_ZIP = re.compile(r"\W*#?\d{5}(?:\s*[,;/&]\s*|\s+(?:and\s+)?)\d{5}\W*")
-
-
-def order_values_in(text: Text, requested: Optional[Text]) -> Dict[Text, Any]:
-    """Slot values in the message, read in the light of what the form asked."""
-    spans = find_entities(text)
-    values: Dict[Text, Any] = {}
-    emails = [s for s in spans if s.entity == EMAIL]
-    zips = [s for s in spans if s.entity == ZIP_CODE]
-    numbers = [s for s in spans if s.entity == ORDER_ID]
-    if requested == IDENTITY_SLOT:
-        # A bare 5-digit answer to "what's your ZIP code" is a ZIP code.
-        order_numbers = [s for s in numbers if s.explicit]
-        zips += [s for s in numbers if not s.explicit]
-    elif requested == ORDER_ID_SLOT and not emails and not zips and _NUMBER_THEN_ZIP.fullmatch(text):
-        # Seen in a chat: "10003 94110" to "What's your order number?" kept 10003 and asked for the ZIP code given.
-        # The check needs both, so the second number of such an answer is the ZIP code.
-        order_numbers, zips = numbers[:1], numbers[1:]
-    else:
-        order_numbers = numbers
-    if order_numbers:
-        values[ORDER_ID_SLOT] = order_numbers[0].value
-    if emails:
-        values[IDENTITY_SLOT] = emails[0].value
-    elif zips:
-        values[IDENTITY_SLOT] = zips[0].value
-    return values
 
 
 async def single_product_named(catalog: ProductCatalog, text: Text) -> Optional[Text]:

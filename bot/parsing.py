@@ -88,6 +88,41 @@ def find_entities(text: Optional[str]) -> List[EntitySpan]:
     return sorted(spans, key=lambda s: s.start)
 
 
+# The order form's slots (domain.yml): the order to check and the email or ZIP code it is checked with.
+ORDER_ID_SLOT = "order_id"
+IDENTITY_SLOT = "order_identity"
+
+
+# An answer made of two bare 5-digit numbers: the order number, then the ZIP code ("10003 94110", "10003, 94110").
+_NUMBER_THEN_ZIP = re.compile(r"\W*#?\d{5}(?:\s*[,;/&]\s*|\s+(?:and\s+)?)\d{5}\W*")
+
+
+def order_values_in(text: str, requested: Optional[str]) -> Dict[str, str]:
+    """Slot values in the message, read in the light of what the form asked."""
+    spans = find_entities(text)
+    values: Dict[str, str] = {}
+    emails = [s for s in spans if s.entity == EMAIL]
+    zips = [s for s in spans if s.entity == ZIP_CODE]
+    numbers = [s for s in spans if s.entity == ORDER_ID]
+    if requested == IDENTITY_SLOT:
+        # A bare 5-digit answer to "what's your ZIP code" is a ZIP code.
+        order_numbers = [s for s in numbers if s.explicit]
+        zips += [s for s in numbers if not s.explicit]
+    elif requested == ORDER_ID_SLOT and not emails and not zips and _NUMBER_THEN_ZIP.fullmatch(text):
+        # Seen in a chat: "10003 94110" to "What's your order number?" kept 10003 and asked for the ZIP code given.
+        # The check needs both, so the second number of such an answer is the ZIP code.
+        order_numbers, zips = numbers[:1], numbers[1:]
+    else:
+        order_numbers = numbers
+    if order_numbers:
+        values[ORDER_ID_SLOT] = order_numbers[0].value
+    if emails:
+        values[IDENTITY_SLOT] = emails[0].value
+    elif zips:
+        values[IDENTITY_SLOT] = zips[0].value
+    return values
+
+
 def has_street_address(text: Optional[str]) -> bool:
     """Whether the message holds a street address ("123 New Street, Springfield, IL 62704")."""
     return bool(text and _STREET_RE.search(text))

@@ -129,6 +129,29 @@ def test_handoff_agent_conversation_and_handback(rasa_url: str) -> None:
     assert sender not in [h["conversation_id"] for h in api(rasa_url, "GET", "/api/queue").json()["queued"]]
 
 
+def test_an_email_typed_while_queued_is_not_asked_for_again_after_the_hand_back(rasa_url: str) -> None:
+    # Seen in a chat: after the agent handed back, "ok so where is it" was asked the email given while queued.
+    sender = "handoff-e2e-email-while-queued"
+    assert "email address or ZIP code" in " ".join(say(rasa_url, sender, "where is my order 10002"))
+    assert "connecting you" in " ".join(say(rasa_url, sender, "i want to talk to a human"))
+    assert "added that to your conversation" in " ".join(say(rasa_url, sender, "my email is bob@example.com"))
+    handoff = handoff_for(rasa_url, sender)
+    assert api(rasa_url, "POST", f"/api/handoffs/{handoff['id']}/claim").status_code == 200
+    assert api(rasa_url, "POST", f"/api/handoffs/{handoff['id']}/resolve").status_code == 200
+    reply = " ".join(say(rasa_url, sender, "ok so where is it"))
+    assert reply.startswith("Order 10002 ($1,249.00) was placed") and "hasn't shipped yet" in reply
+    # The check still holds: a wrong email typed while queued is checked like any other.
+    sender = "handoff-e2e-wrong-email-while-queued"
+    say(rasa_url, sender, "where is my order 10002")
+    say(rasa_url, sender, "i want to talk to a human")
+    say(rasa_url, sender, "my email is alice@example.com")
+    handoff = handoff_for(rasa_url, sender)
+    api(rasa_url, "POST", f"/api/handoffs/{handoff['id']}/claim")
+    api(rasa_url, "POST", f"/api/handoffs/{handoff['id']}/resolve")
+    reply = " ".join(say(rasa_url, sender, "ok so where is it"))
+    assert "$1,249.00" not in reply and "TV" not in reply
+
+
 def test_a_queued_customer_who_does_not_want_to_wait_leaves_the_queue(rasa_url: str) -> None:
     sender = "handoff-e2e-leave"
     assert "connecting you" in " ".join(say(rasa_url, sender, "can i talk to a real person"))

@@ -26,10 +26,13 @@ from typing import Any, Dict, List, Optional, Set, Text
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.channels.channel import OutputChannel
 from rasa.core.nlg import NaturalLanguageGenerator
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, EXTERNAL_MESSAGE_PREFIX
+from rasa.shared.core.events import (ActionExecuted, BotUttered, ConversationPaused, ConversationResumed, SlotSet,
+                                     UserUttered)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.parsing import IDENTITY_SLOT, ORDER_ID_SLOT, order_values_in
 
 logger = logging.getLogger(__name__)
 
@@ -269,10 +272,34 @@ async def rendered_response(nlg: NaturalLanguageGenerator, response: Text, track
     return default
 
 
+def order_details_while_paused(tracker: DialogueStateTracker) -> List[SlotSet]:
+    """Slot events keeping the order number, email or ZIP code the customer typed while the conversation was
+    paused, read as the order check would have read them. Seen in a chat: "my email is bob@example.com", written
+    while queued after the check asked for it, was asked for again once the agent handed back. Only kept, not
+    trusted: every order action checks the pair against the orders database."""
+    paused = max((i for i, e in enumerate(tracker.events) if isinstance(e, ConversationPaused)), default=None)
+    if paused is None:
+        return []
+    order_id, identity = tracker.get_slot(ORDER_ID_SLOT), tracker.get_slot(IDENTITY_SLOT)
+    for event in list(tracker.events)[paused + 1 :]:
+        if not isinstance(event, UserUttered) or (event.text or "").startswith(EXTERNAL_MESSAGE_PREFIX):
+            continue
+        values = order_values_in(event.text or "", IDENTITY_SLOT if order_id and not identity else None)
+        if values.get(ORDER_ID_SLOT, order_id) != order_id:
+            order_id, identity = values[ORDER_ID_SLOT], None  # another order: the earlier email may not fit it
+        identity = values.get(IDENTITY_SLOT, identity)
+    changed = {ORDER_ID_SLOT: order_id, IDENTITY_SLOT: identity}
+    return [SlotSet(slot, value) for slot, value in changed.items() if value != tracker.get_slot(slot)]
+
+
 def record_bot_back(tracker: DialogueStateTracker, response: Text, text: Text, metadata: Dict[str, Any]) -> None:
     """Records a paused conversation becoming the assistant's again, with ``response`` (already sent as
-    ``text``) as its first message, then listening: the next customer message is the bot's to answer."""
+    ``text``) as its first message, then listening: the next customer message is the bot's to answer. An
+    order number, email or ZIP code typed while it was paused is kept for the order check."""
+    details = order_details_while_paused(tracker)
     tracker.update(ConversationResumed())
+    for event in details:
+        tracker.update(event)
     tracker.update(ActionExecuted(response))
     tracker.update(BotUttered(text, metadata=metadata))
     tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
