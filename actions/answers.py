@@ -22,7 +22,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.card_declines import said_method_is_accepted
 from actions.changes import said_checked_orders_address_change
-from actions.complaints import ActionAnswerComplaint, said_how_to_speed_up, said_we_cant_send_items, says_not_received
+from actions.complaints import (ActionAnswerComplaint, policy_reply_just_given, said_how_to_speed_up, said_we_cant_send_items,
+                                says_not_received)
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import AGENT_CAN_DO_IT_TEXT, CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
@@ -38,7 +39,7 @@ from bot.dates import date_said
 from bot.formatting import day
 from bot.kb.answer import Answer, narrowed, split_sentences, without_sentences_said
 from bot.kb.grounded import ExtractiveAnswerer, LLMAnswerer
-from bot.kb.source import (OTHER_STORE_QUESTION, ItemWords, KnowledgeSource, LocalKnowledgeSource, only_asks,
+from bot.kb.source import (OTHER_STORE_QUESTION, ItemWords, KnowledgeSource, LocalKnowledgeSource, names_no_topic, only_asks,
                             other_store_price_wording, store_named, topic_turns, with_preferred_articles)
 from bot.llm import LLMSettings
 from bot.nlu.message_guard import MESSAGE_PROBLEM
@@ -461,8 +462,14 @@ class ActionAnswerQuestion(Action):
             about_product = intent == "place_order" or asks_about_products(question)
             item_words = ItemWords() if about_product else await self._item_words(tracker)
             articles = articles_of_intent(message)  # of an intent the NLU is sure of
+            history = earlier_user_messages(tracker)
+            policy = policy_reply_just_given(tracker) if names_no_topic(question) else None
+            if policy:
+                # Seen in a chat: "what are my options" right after the damaged-item policy was refused; the
+                # customer's own turn ("my espresso machine is leaking water") scored 0.24 against the options.
+                history = [policy]
             found = await asyncio.to_thread(
-                source.retrieve, question, earlier_user_messages(tracker), waiting is not None, item_words, articles
+                source.retrieve, question, history, waiting is not None, item_words, articles
             )
             found = with_preferred_articles(found, articles)
             answer: Answer = await self._answerer_for_process().answer(

@@ -21,7 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.fallback import CONNECT_BUTTONS
 from actions.products import said_order_disputed
-from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_reply_was
+from actions.session import IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_bot_turn, previous_reply_was
 from actions.verification import (
     AGENT_WILL_SEE_TEXT, asked_to_connect, conversation_order, order_values_kept, said_what_comes_next,
     single_product_named,
@@ -277,6 +277,22 @@ def stopped_working_response(text: Text, item_words: ItemWords) -> Text:
     if named and "electronics" not in named:
         return "utter_stopped_working_maker"
     return "utter_stopped_working_any"
+
+
+# complaint_response's policy replies. A question naming nothing right after one ("what are my options?" after the
+# damaged-item policy) asks about that policy: the help center is searched with the reply as its earlier turn.
+POLICY_RESPONSES = frozenset({
+    "utter_wrong_item", "utter_parcel_not_received", "utter_stopped_working", "utter_stopped_working_maker",
+    "utter_stopped_working_any", "utter_damaged_item", "utter_delay", "utter_replacement",
+})
+
+
+def policy_reply_just_given(tracker: Tracker) -> Optional[Text]:
+    """The text of the complaint policy the bot's reply to the customer's previous message gave, or None."""
+    for event in previous_bot_turn(tracker):
+        if (event.get("metadata") or {}).get("utter_action") in POLICY_RESPONSES and event.get("text"):
+            return event["text"]
+    return None
 
 
 def complaint_response(text: Optional[Text], item_words: ItemWords = ItemWords()) -> Text:

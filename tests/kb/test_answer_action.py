@@ -891,3 +891,20 @@ def test_whether_one_order_qualifies_for_a_refund_is_answered_by_checking_it(kb_
     message = only_message(run_action(ActionAnswerQuestion(kb_source, ExtractiveAnswerer()),
                                       tracker("what qualifies for a refund", "check_refund_policy"))[1])
     assert message["kb_answer"]["grounded"]
+
+
+@pytest.mark.parametrize("question", ["what are my options", "so what are my choices?"])
+def test_a_question_naming_nothing_right_after_a_complaint_policy_is_about_that_policy(kb_source, question) -> None:
+    # Seen in a chat: "what are my options" right after the damaged-item policy was refused: the customer's own turn
+    # ("my espresso machine ... is leaking water") scored 0.24 against the passage on the options.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    policy = DOMAIN["responses"]["utter_damaged_item"][0]["text"]
+    turns = [("my espresso machine from order 10004 is leaking water", "complaint", [policy])]
+    latest = conversation(turns, question, "out_of_scope")
+    latest.events[-2]["metadata"] = {"utter_action": "utter_damaged_item"}
+    reply = only_message(run_action(action, latest)[1])
+    assert reply["text"].startswith("Once we've reviewed the photo, your options are a replacement or a full refund"), reply
+    assert reply["kb_answer"]["grounded"]
+    # After a reply that isn't a complaint policy, the customer's own turns are searched, as before (and find nothing).
+    latest.events[-2]["metadata"] = {"utter_action": "utter_anything_else"}
+    assert only_message(run_action(action, latest)[1])["text"] == OUT_OF_SCOPE_TEXT
