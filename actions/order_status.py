@@ -21,14 +21,28 @@ from actions.verification import VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.holidays import holiday_on
-from bot.parsing import asks_why
-from bot.orders import SAME_DAY_SHIPPING_CUTOFF, OrderService, OrderSummary, business_days_between
+from bot.parsing import asks_why, has_street_address
+from bot.orders import (EXPRESS_SHIPPING_DAYS, SAME_DAY_SHIPPING_CUTOFF, STANDARD_SHIPPING_DAYS, OrderService, OrderSummary,
+                        business_days_after, business_days_between)
 
 MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/kb/shipping.md)
 # "it hasn't arrived" about a shipped order not yet due.
 ON_ITS_WAY_TEXT = (
     "It's still on its way with {carrier} and should arrive {eta}, so it isn't late yet. If it hasn't come by "
     "then, tell me and I'll connect you with a support agent who can check with {carrier}."
+)
+# "when will it arrive?" about an order being prepared: its ship day plus the shipping times (the order doesn't record
+# which shipping was chosen, so both are given).
+ARRIVAL_ESTIMATE_TEXT = (
+    "Once it ships, standard shipping within the US takes {standard} business days, so it should arrive between {first} "
+    "and {last}; with Express shipping ({express_days} business days), by {express}."
+)
+# A message asking where an order is, even with an address in it ("where is my order? it's going to 12 Oak Rd").
+_ASKS_WHERE = re.compile(r"\?|\b(?:where|when|track\w*|status)\b", re.IGNORECASE)
+_ASKS_ARRIVAL = re.compile(
+    r"\b(?:when|how long|how soon|what day)\b.*\b(?:arriv\w*|get (?:it|them|here|there|my)|come|coming|deliver\w*|"
+    r"here|receive)\b|\b(?:delivery date|eta|arrival date)\b",
+    re.IGNORECASE,
 )
 # "why is it taking so long" about an order being prepared that isn't late.
 NOT_LATE_TO_SHIP_TEXT = (
@@ -76,6 +90,18 @@ def describe_status(order: OrderSummary, today: date) -> Text:
     text = _status(order, today)
     # The items tell a customer with several orders that this is the one they mean.
     return f"{text} Items: {items_list(order.items)}." if order.items else text
+
+
+def arrival_estimate_text(order: OrderSummary, today: date) -> Text:
+    """When an order being prepared should arrive once it ships (on its expected ship day, or today if that's past)."""
+    ships = max(order.expected_ship_on, today)
+    first, last = (business_days_after(ships, n) for n in STANDARD_SHIPPING_DAYS)
+    express = business_days_after(ships, EXPRESS_SHIPPING_DAYS[1])
+    return ARRIVAL_ESTIMATE_TEXT.format(
+        standard="{}-{}".format(*STANDARD_SHIPPING_DAYS), express_days="{}-{}".format(*EXPRESS_SHIPPING_DAYS),
+        **{name: day(value, today).removeprefix("on ") for name, value in (("first", first), ("last", last),
+                                                                          ("express", express))},
+    )
 
 
 def _status(order: OrderSummary, today: date) -> Text:
@@ -222,6 +248,12 @@ class ActionOrderStatus(VerifiedOrderAction):
         # "but i ordered a tent" after "I don't see the item you mentioned in order 10001": not the status again.
         if await said_order_disputed(dispatcher, tracker, self._service, self._catalog):
             return []
+        latest = (tracker.latest_message or {}).get("text") or ""
+        if has_street_address(latest) and not _ASKS_WHERE.search(latest):
+            # Seen in a chat: "it should go to 55 Elm Street, Boston MA 02118" (read as track_order) after being told
+            # the address could still be changed got the order's status. Only the account (or an agent) sets it.
+            dispatcher.utter_message(response="utter_address_not_changed_here")
+            return []
         today = self._service.today()
         request = order_request(tracker)
         asked = with_details(tracker, request)
@@ -233,7 +265,9 @@ class ActionOrderStatus(VerifiedOrderAction):
                    and says_waiting_too_long(asked))
         # "the tracking hasn't updated in 4 days", "i never got it" or "why is it taking so long" right after the
         # status: the concern is answered, not the paragraph the customer just read repeated.
-        repeated = (stuck or missing or searched or waiting) and status in (e.get("text") for e in recent_bot_turns(tracker, 2))
+        arrival = order.status is OrderStatus.PROCESSING and bool(_ASKS_ARRIVAL.search(asked or ""))
+        repeated = ((stuck or missing or searched or waiting or arrival)
+                    and status in (e.get("text") for e in recent_bot_turns(tracker, 2)))
         if not repeated:
             dispatcher.utter_message(text=status)
         # Seen in a chat: "i ordered a kettle 2 weeks ago and it still hasnt arrived", then order 10002, a TV placed
@@ -255,6 +289,10 @@ class ActionOrderStatus(VerifiedOrderAction):
             dispatcher.utter_message(response="utter_delay")
         elif waiting and order.status is OrderStatus.PROCESSING:
             dispatcher.utter_message(text=NOT_LATE_TO_SHIP_TEXT.format(ships=day(order.expected_ship_on, today)))
+        elif arrival:
+            # Seen in a chat: "when will it arrive?" about an order being prepared got its status again, which says
+            # when it ships, not when it arrives.
+            dispatcher.utter_message(text=arrival_estimate_text(order, today))
         elif waiting:  # shipped, not yet due
             dispatcher.utter_message(text=on_its_way_text(order, today))
         elif order.status is OrderStatus.DELIVERED and says_not_received(asked):

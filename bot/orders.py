@@ -25,6 +25,9 @@ _ZIP_RE = re.compile(r"^(\d{5})(?:-\d{4})?$")
 # "Orders placed before 14:00 ET on a business day usually ship the same day" (data/kb/shipping.md); order
 # times are stored in the store's time (ET), like the support hours.
 SAME_DAY_SHIPPING_CUTOFF = time(14, 0)
+# Business days from shipping to delivery within the US, first and last (data/kb/shipping.md).
+STANDARD_SHIPPING_DAYS = (3, 5)
+EXPRESS_SHIPPING_DAYS = (1, 2)
 # "Opened electronics ... can be returned within 15 days from delivery" (data/kb/returns.md).
 OPENED_ELECTRONICS_WINDOW_DAYS = 15
 
@@ -133,6 +136,15 @@ def expected_ship_day(placed_at: datetime) -> date:
     while not is_business_day(day):
         day += timedelta(days=1)
     return day
+
+
+def business_days_after(start: date, days: int) -> date:
+    """The business day ``days`` business days after ``start``."""
+    current = start
+    while days > 0:
+        current += timedelta(days=1)
+        days -= is_business_day(current)
+    return current
 
 
 def business_days_between(start: date, end: date) -> int:

@@ -16,6 +16,7 @@ from bot.orders import (
     OrderSummary,
     RefundOutcome,
     RefundSummary,
+    business_days_after,
     business_days_between,
     expected_ship_day,
 )
@@ -355,6 +356,28 @@ def test_the_day_an_order_usually_ships(placed_at, ships):
 ])
 def test_business_days_between(start, end, days):
     assert business_days_between(start, end) == days
+
+
+@pytest.mark.parametrize("start, days, end", [
+    (date(2026, 3, 16), 3, date(2026, 3, 19)),   # Monday + 3
+    (date(2026, 3, 13), 1, date(2026, 3, 16)),   # Friday + 1: Monday
+    (date(2026, 3, 14), 5, date(2026, 3, 20)),   # from a Saturday
+    (date(2026, 11, 25), 2, date(2026, 11, 30)),  # over Thanksgiving
+    (date(2026, 3, 16), 0, date(2026, 3, 16)),
+])
+def test_business_days_after(start, days, end):
+    assert business_days_after(start, days) == end
+    assert business_days_between(start, end) == days
+
+
+def test_the_shipping_times_are_the_help_centers():
+    from pathlib import Path
+
+    from bot.orders import EXPRESS_SHIPPING_DAYS, STANDARD_SHIPPING_DAYS
+
+    shipping = (Path(__file__).resolve().parents[1] / "data" / "kb" / "shipping.md").read_text()
+    assert "Standard shipping to US addresses takes {}-{} business days".format(*STANDARD_SHIPPING_DAYS) in shipping
+    assert "Express shipping takes {}-{} business days".format(*EXPRESS_SHIPPING_DAYS) in shipping
 
 
 def test_the_opened_electronics_window_is_the_help_centers():

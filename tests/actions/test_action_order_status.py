@@ -401,3 +401,39 @@ def test_why_after_the_checked_orders_status_says_what_sets_its_dates(db_url, to
     _, messages = run_action(action, with_events(
         make_tracker(verified(order_id), text="no i just want to know why", intent="out_of_scope"), events))
     assert texts(messages) == [WHY_TEXT] and messages[0]["buttons"] == CONNECT_BUTTONS
+
+
+ARRIVAL_10002 = ("Once it ships, standard shipping within the US takes 3-5 business days, so it should arrive between "
+                 "Thursday, March 19 and Monday, March 23; with Express shipping (1-2 business days), by Wednesday, March 18.")
+
+
+def test_when_an_order_being_prepared_arrives_is_its_ship_day_plus_the_shipping_times(action):
+    # Seen in a chat: "when will it arrive?" about 10002 got its status again, which says when it ships, not arrives.
+    tracker = with_events(make_tracker(verified(10002)), asked("when will order 10002 arrive", [10002], "bob@example.com"))
+    status, estimate = texts(run_action(action, tracker)[1])
+    assert status.startswith("Order 10002 ($1,249.00) was placed yesterday") and estimate == ARRIVAL_10002
+    # Right after the status, the estimate alone.
+    events = asked("where is order 10002", [10002], "bob@example.com")
+    events += [{"event": "bot", "text": status},
+               {"event": "user", "text": "ok thanks. also when will it arrive?",
+                "parse_data": {"intent": {"name": "track_order"}, "entities": []}}]
+    assert texts(run_action(action, with_events(make_tracker(verified(10002)), events))[1]) == [ARRIVAL_10002]
+    # Where it is, without asking when: the status alone, as before.
+    tracker = with_events(make_tracker(verified(10002)), asked("where is order 10002", [10002], "bob@example.com"))
+    assert texts(run_action(action, tracker)[1]) == [status]
+
+
+def test_a_new_delivery_address_read_as_a_status_question_gets_where_to_change_it(action, db_state):
+    # Seen in a chat: "it should go to 55 Elm Street, Boston MA 02118", after being told 10002's address could still be
+    # changed, was read as track_order and got the order's status.
+    before = db_state()
+    text = "it should go to 55 Elm Street, Boston MA 02118"
+    tracker = with_events(make_tracker(verified(10002), text=text, intent="track_order"),
+                          asked(text, [], "bob@example.com"))
+    [message] = run_action(action, tracker)[1]
+    assert message["response"] == "utter_address_not_changed_here"
+    assert db_state() == before
+    # Asking where the order is, with an address in the message: the status.
+    text = "where is my order? it's going to 55 Elm Street, Boston MA 02118"
+    tracker = with_events(make_tracker(verified(10002), text=text, intent="track_order"), asked(text, [], "bob@example.com"))
+    assert texts(run_action(action, tracker)[1])[0].startswith("Order 10002 ($1,249.00) was placed")
