@@ -193,9 +193,12 @@ def _sentence_of_the_kind_asked(sentences: Sequence[str], question: str) -> Opti
     return next((sentence for sentence in sentences if asked[0].search(sentence)), None) if asked else None
 
 
-def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: int = 2) -> Optional[Answer]:
+def narrowed(
+    answer: Answer, question: str, asked_before: str = "", min_shared: int = 2, said: str = ""
+) -> Optional[Answer]:
     """The sentence of ``answer`` sharing the most words with ``question`` (at least ``min_shared``, not counting
-    the words of the question ``asked_before``), as an answer of its own; None when none does.
+    the words of the question ``asked_before``; of sentences sharing as many, one the reply ``said`` didn't give),
+    as an answer of its own; None when none does.
 
     For a follow-up whose answer was in the reply just given ("will i lose my order history?" after the
     account-deletion answer, which says "Deleting your account also removes your order history."): the
@@ -207,7 +210,8 @@ def narrowed(answer: Answer, question: str, asked_before: str = "", min_shared: 
     if not shared or len(answer.sentences) < 2 or not answer.sources:
         return None
     if max(shared) >= min_shared:
-        best = answer.sentences[int(np.argmax(shared))]
+        tied = [sentence for sentence, n in zip(answer.sentences, shared) if n == max(shared)]
+        best = next((sentence for sentence in tied if sentence not in said), tied[0])
     else:
         best = _sentence_of_the_kind_asked(answer.sentences, question) if terms else None
         if best is None:
@@ -224,7 +228,9 @@ def without_sentences_said(answer: Answer, said: str, question: str, asked_befor
     fresh = tuple(sentence for sentence in answer.sentences if sentence not in said)
     if not answer.sources or len(fresh) == len(answer.sentences):
         return None
-    focused = narrowed(answer, question, asked_before)
+    # Seen in a chat: "i didn't get the reset email" after the reset steps got their first sentence again, which
+    # shares "reset" and "email" with it as much as the sentence on a reset email that doesn't arrive.
+    focused = narrowed(answer, question, asked_before, said=said)
     if focused is not None and focused.sentences[0] in said:
         return focused
     return _with_only(answer, fresh) if fresh else None

@@ -350,6 +350,18 @@ def test_sentences_of_the_reply_just_given_are_not_said_again() -> None:
     assert whole.startswith("Express shipping costs $14.99. It arrives in 1-2 business days.")
 
 
+def test_a_follow_up_sharing_as_many_words_with_a_sentence_said_and_a_new_one_gets_the_new_one(kb_source) -> None:
+    # Seen in a chat: "i didn't get the reset email" after the reset steps got their first sentence again ("reset",
+    # "email"), not the one on a reset email that doesn't arrive, which shares as many words.
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    first = only_message(run_action(action, tracker("hi i forgot my password", "recover_password"))[1])["text"]
+    assert first.startswith('To reset or change your password, choose "Forgot password?"')
+    turns = [("hi i forgot my password", "recover_password", [first])]
+    reply = only_message(run_action(action, conversation(turns, "i didn't get the reset email", "recover_password"))[1])
+    assert reply["text"].startswith("If the reset email doesn't arrive within a few minutes, look in your spam folder")
+    assert "Forgot password?" not in reply["text"]
+
+
 def test_price_and_do_you_sell_questions_are_answered_from_the_catalogue(kb_source, db_url) -> None:
     # Seen in a chat: "how much is the espresso machine?" and "do you sell tents?" were refused.
     catalog = ProductCatalog(partial(session_scope, db_url))
