@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS
 from actions.fallback import AGENT_CAN_DO_IT_TEXT, CONNECT_BUTTONS
-from actions.session import previous_bot_turn
+from actions.session import previous_bot_turn, user_messages
 from actions.verification import AWAITS_ORDER_NUMBER, awaited_order_task, conversation_order
 from bot.catalog import (
     STORE_URL,
@@ -82,6 +82,30 @@ async def names_products_not_in(catalog: ProductCatalog, text: Text, order: Orde
         return False
     lines = {name for name, _ in order.items}
     return match is not None and not any(product.name in lines for product in match.products)
+
+
+async def other_order_holding(
+    catalog: ProductCatalog, service: OrderService, tracker: Tracker, request: Optional[Text], order: OrderSummary,
+    identity: Text,
+) -> Optional[OrderSummary]:
+    """Another order named in this session that the same email or ZIP code verifies and that holds the products
+    ``request`` names, when ``order`` holds none of them; else None. Seen in a chat: "return the water bottle from
+    the second one" after the status of 10001 and 10003 was told the bottle isn't in 10001."""
+    if not request or not await names_products_not_in(catalog, request, order):
+        return None
+    named = dict.fromkeys(span.value for event in user_messages(tracker)
+                          for span in find_entities(event.get("text")) if span.entity == ORDER_ID)
+    for order_id in named:
+        if order_id in (str(order.order_id), identity):
+            continue
+        try:
+            other = await asyncio.to_thread(service.verify, int(order_id), identity)
+        except Exception:  # the request goes on with the conversation's order
+            logger.exception("order check failed for order %s", order_id)
+            return None
+        if other is not None and not await names_products_not_in(catalog, request, other):
+            return other
+    return None
 
 
 def not_in_order_text(order: OrderSummary) -> Text:

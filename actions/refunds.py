@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 from datetime import date
@@ -16,7 +17,7 @@ from actions.cancellation import never_charged_text
 from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline, still_waiting_question
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
-from actions.products import not_in_order_text, said_not_in_order
+from actions.products import not_in_order_text, other_order_holding, said_not_in_order
 from actions.session import latest_request, previous_bot_turn, session_events, user_messages
 from actions.verification import EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus, RefundStatus
@@ -296,11 +297,18 @@ class ActionRequestRefund(VerifiedOrderAction):
         named, waiting = items_asked_for(tracker, order), tracker.get_slot(ITEMS_SLOT) or []
         # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and
         # carabiners was offered the whole order's refund.
-        if answer is None and not named and await said_not_in_order(
-            dispatcher, self._catalog, latest_request(tracker, "get_refund"), order, "refund",
-            refund_not_in_order_text(order),
-        ):
-            return []
+        if answer is None and not named:
+            other = await other_order_holding(self._catalog, self._service, tracker,
+                                              latest_request(tracker, "get_refund"), order, identity)
+            if other is not None:
+                # The item is in another order of this conversation with the same email or ZIP code: its refund.
+                switched = copy.copy(tracker)
+                switched.slots = {**tracker.slots, ORDER_ID_SLOT: str(other.order_id), ITEMS_SLOT: None}
+                return [SlotSet(ORDER_ID_SLOT, str(other.order_id)), SlotSet(ITEMS_SLOT, None),
+                        *await self.act(dispatcher, switched, other, identity)]
+            if await said_not_in_order(dispatcher, self._catalog, latest_request(tracker, "get_refund"), order,
+                                       "refund", refund_not_in_order_text(order)):
+                return []
         if answer is not None and named and named != waiting:
             answer = None  # "actually just the carabiners" while the bottle's refund waits: a new question
         # A re-asked request that names nothing ("yes refund it") keeps the items of the question it answers.

@@ -281,6 +281,43 @@ def test_a_request_naming_a_product_the_order_does_not_hold_says_what_it_holds(r
     assert "tell me that order's number" in reply and events == [] and db_state() == before
 
 
+def _after_two_orders(request, asked_about, identity):
+    """A conversation that checked ``asked_about`` orders' status with ``identity`` (the first kept), then asks
+    ``request``, read as get_refund."""
+    first, *_ = asked_about
+    tracker = make_tracker(verified(first, identity), text=request, intent="get_refund")
+    tracker.events = [
+        {"event": "user", "text": f"i have two orders, {' and '.join(map(str, asked_about))}, where are they",
+         "parse_data": {"intent": {"name": "track_order"}}},
+        {"event": "user", "text": identity, "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "bot", "text": "(the two orders' status)"},
+        {"event": "user", "text": request, "parse_data": {"intent": {"name": "get_refund"}}},
+    ]
+    return tracker
+
+
+def test_an_item_of_the_other_order_checked_in_the_conversation_gets_that_orders_refund(request_refund, db_state):
+    # Seen in a chat: "return the water bottle from the second one" after the status of 10001 and 10003 was told the
+    # bottle isn't in 10001.
+    before = db_state()
+    tracker = _after_two_orders("return the water bottle from the second one", [10001, 10003], "alice@example.com")
+    events, messages = run_action(request_refund, tracker)
+    [reply] = texts(messages)
+    assert reply.startswith("Order 10003 was delivered") and "refund of $24.50 for the Insulated Water Bottle" in reply
+    assert slot_sets(events) == [("order_id", "10003"), ("refund_items", None), ("pending_confirmation", "refund"),
+                                 ("refund_items", ["Insulated Water Bottle, 1 L"])]
+    assert db_state() == before
+
+
+def test_an_item_of_another_customers_order_named_in_the_conversation_is_not_looked_up_for_them(request_refund, db_state):
+    # 10002 (Bob's TV) was named, but Alice's email doesn't verify it: nothing of it shows, and 10001 stays the order.
+    tracker = _after_two_orders("i want to return the tv", [10001, 10002], "alice@example.com")
+    events, messages = run_action(request_refund, tracker)
+    [reply] = texts(messages)
+    assert reply.startswith("I don't see that item in order 10001: it has ")
+    assert "10002" not in reply and "1,249" not in reply and events == []
+
+
 def _asked_then_named(request, detail, **slots):
     """A verified conversation whose refund request ``request`` was followed, while the order check waited, by
     ``detail``, which the check took as a detail of it."""
