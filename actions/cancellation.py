@@ -12,8 +12,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline
-from actions.products import said_not_in_order
-from actions.session import latest_request
+from actions.products import other_order_holding, said_not_in_order
+from actions.session import ORDER_ID_SLOT, latest_request, with_slots
 from actions.several_orders import ANYTHING_ELSE_TEXT
 from actions.verification import VerifiedOrderAction
 from bot.db.models import OrderStatus
@@ -79,6 +79,12 @@ class ActionCancelOrder(VerifiedOrderAction):
     async def act(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: OrderSummary, identity: Text
     ) -> List[EventType]:
+        request = latest_request(tracker, "cancel_order")
+        other = await other_order_holding(self._catalog, self._service, tracker, request, order, identity)
+        if other is not None:
+            # "cancel the tent" after the status of two orders, the tent in the other one: that order's cancellation.
+            switched = with_slots(tracker, **{ORDER_ID_SLOT: str(other.order_id)})
+            return [SlotSet(ORDER_ID_SLOT, str(other.order_id)), *await self.act(dispatcher, switched, other, identity)]
         part = part_asked_for(latest_request(tracker, "cancel_order") or "", order)
         if order.status is OrderStatus.SHIPPED and part:
             # Seen in a chat: "can i cancel just one item from my order" got the whole order's refusal, and "the

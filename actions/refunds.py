@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import re
 from datetime import date
@@ -18,7 +17,7 @@ from actions.complaints import asks_for_replacement
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_question, decline, still_waiting_question
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, other_order_holding, said_not_in_order
-from actions.session import latest_request, previous_bot_turn, session_events, user_messages
+from actions.session import latest_request, previous_bot_turn, session_events, user_messages, with_slots
 from actions.verification import EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, conversation_order
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
@@ -302,8 +301,7 @@ class ActionRequestRefund(VerifiedOrderAction):
                                               latest_request(tracker, "get_refund"), order, identity)
             if other is not None:
                 # The item is in another order of this conversation with the same email or ZIP code: its refund.
-                switched = copy.copy(tracker)
-                switched.slots = {**tracker.slots, ORDER_ID_SLOT: str(other.order_id), ITEMS_SLOT: None}
+                switched = with_slots(tracker, **{ORDER_ID_SLOT: str(other.order_id), ITEMS_SLOT: None})
                 return [SlotSet(ORDER_ID_SLOT, str(other.order_id)), SlotSet(ITEMS_SLOT, None),
                         *await self.act(dispatcher, switched, other, identity)]
             if await said_not_in_order(dispatcher, self._catalog, latest_request(tracker, "get_refund"), order,

@@ -1,6 +1,7 @@
 """What the actions read from the current conversation session."""
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Dict, List, Optional, Set, Text
 
 from rasa_sdk import Tracker
@@ -74,6 +75,14 @@ def latest_request(tracker: Tracker, intent: Text) -> Optional[Text]:
     """The text of the customer's latest ``intent`` message in this session ("can I change order 10002?") with
     the details they added after it, or None when there is none."""
     return with_details(tracker, latest_user_message(tracker, lambda name: name == intent))
+
+
+def with_slots(tracker: Tracker, **slots: Any) -> Tracker:
+    """A copy of ``tracker`` whose slots hold ``slots`` too: for an action that goes on, within the same run, with
+    values it also sets by events (another order of the conversation)."""
+    changed = copy.copy(tracker)
+    changed.slots = {**tracker.slots, **slots}
+    return changed
 
 
 def previous_bot_turn(tracker: Tracker) -> List[Dict[Text, Any]]:

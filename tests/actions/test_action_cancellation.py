@@ -204,3 +204,23 @@ def test_the_whole_order_or_an_order_of_one_item_is_asked_as_before(cancel):
     assert reply.endswith("so I can cancel it free of charge. Shall I cancel it?") and "can't be edited" not in reply
     [reply] = texts(run_action(cancel, _cancel_asked("cancel my order", verified(10001)))[1])
     assert reply.endswith("just ask me for a refund once it has arrived.")
+
+
+def test_an_item_of_the_other_order_checked_in_the_conversation_gets_that_orders_cancellation(cancel, fresh_service):
+    # "cancel the <item>" after the status of two of Diego's orders, the item in the one not kept: that order's prompt.
+    email = "diego.rossi@example.net"
+    kept, other = fresh_service.verify(10098, email), fresh_service.verify(10088, email)
+    assert other.status is OrderStatus.PROCESSING
+    item = next(name for name, _ in other.items if name not in {n for n, _ in kept.items})
+    request = f"cancel the {item.lower()}"
+    tracker = make_tracker(verified(10098, email), text=request, intent="cancel_order")
+    tracker.events = [
+        {"event": "user", "text": "where are 10098 and 10088", "parse_data": {"intent": {"name": "track_order"}}},
+        {"event": "user", "text": email, "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "user", "text": request, "parse_data": {"intent": {"name": "cancel_order"}}},
+    ]
+    events, messages = run_action(cancel, tracker)
+    [reply] = texts(messages)
+    assert reply.startswith("Order 10088 (") and reply.endswith("Shall I cancel it?")
+    assert slot_sets(events) == [("order_id", "10088"), ("pending_confirmation", "cancel_order")]
+    assert fresh_service.verify(10088, email).status is OrderStatus.PROCESSING  # nothing cancelled before the yes
