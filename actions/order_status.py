@@ -17,7 +17,8 @@ from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import said_not_in_order, said_order_disputed
 from actions.session import previous_bot_turn, recent_bot_turns, with_details
 from actions.several_orders import order_request, other_orders_asked_with
-from actions.verification import VerifiedOrderAction, conversation_order
+from actions.refunds import describe_refund
+from actions.verification import VerifiedOrderAction, conversation_order, task_before_latest_message
 from bot.db.models import OrderStatus
 from bot.formatting import day, items_list, money
 from bot.holidays import holiday_on
@@ -30,6 +31,12 @@ MISSING_PARCEL_CLAIM_DAYS = 7  # "contact our support team within 7 days" (data/
 ON_ITS_WAY_TEXT = (
     "It's still on its way with {carrier} and should arrive {eta}, so it isn't late yet. If it hasn't come by "
     "then, tell me and I'll connect you with a support agent who can check with {carrier}."
+)
+# "why is it taking so long" after being told a delivered order has no refund: no return was started, so nothing waits.
+NO_REFUND_WAITING_TEXT = (
+    "Nothing is in progress on our side for order {order_id}: no return was started, so no refund is on its way yet. "
+    "If you already sent the items back, a support agent can find the parcel and start the refund. Would you like me "
+    "to connect you with one?"
 )
 # "when will it arrive?" about an order being prepared: its ship day plus the shipping times (the order doesn't record
 # which shipping was chosen, so both are given).
@@ -249,6 +256,12 @@ class ActionOrderStatus(VerifiedOrderAction):
         if await said_order_disputed(dispatcher, tracker, self._service, self._catalog):
             return []
         latest = (tracker.latest_message or {}).get("text") or ""
+        if (order.status in (OrderStatus.DELIVERED, OrderStatus.RETURNED) and says_waiting_too_long(latest)
+                and task_before_latest_message(tracker) in ("refund_status", "refund")):
+            # Seen in a chat: "why is it taking so long" right after "I don't see a return or refund for order 10003"
+            # got the order's delivery date. What the customer waits for is the money.
+            await self._say_why_the_refund_takes(dispatcher, order, identity)
+            return []
         if has_street_address(latest) and not _ASKS_WHERE.search(latest):
             # Seen in a chat: "it should go to 55 Elm Street, Boston MA 02118" (read as track_order) after being told
             # the address could still be changed got the order's status. Only the account (or an agent) sets it.
@@ -323,6 +336,14 @@ class ActionOrderStatus(VerifiedOrderAction):
             else:
                 dispatcher.utter_message(text=describe_status(other, today))
         return []
+
+    async def _say_why_the_refund_takes(self, dispatcher: CollectingDispatcher, order: OrderSummary, identity: Text) -> None:
+        """A wait complained of after the refund's status: where each refund is, or that none was started."""
+        refunds = await asyncio.to_thread(self._service.refunds, order.order_id, identity)
+        if refunds:
+            dispatcher.utter_message(text=" ".join(describe_refund(refund) for refund in refunds))
+        else:
+            dispatcher.utter_message(text=NO_REFUND_WAITING_TEXT.format(order_id=order.order_id), buttons=CONNECT_BUTTONS)
 
     @staticmethod
     def _say_tracking_stuck(dispatcher: CollectingDispatcher, order: OrderSummary, today: date) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from action_helpers import OWNER, make_tracker, run_action, texts, verified
 from actions.order_status import ActionOrderStatus, describe_status, missing_parcel_text
+from actions.refunds import ActionConfirmRefund
 from actions.session import REQUEST_DETAIL
 from actions.answers import WHY_TEXT
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
@@ -20,6 +21,11 @@ from bot.orders import OrderService
 @pytest.fixture
 def action(order_service):
     return ActionOrderStatus(order_service)
+
+
+@pytest.fixture
+def confirm_refund(order_service):
+    return ActionConfirmRefund(order_service)
 
 
 # TODAY is Sunday, 2026-03-15.
@@ -437,3 +443,31 @@ def test_a_new_delivery_address_read_as_a_status_question_gets_where_to_change_i
     text = "where is my order? it's going to 55 Elm Street, Boston MA 02118"
     tracker = with_events(make_tracker(verified(10002), text=text, intent="track_order"), asked(text, [], "bob@example.com"))
     assert texts(run_action(action, tracker)[1])[0].startswith("Order 10002 ($1,249.00) was placed")
+
+
+def _after_refund_status(text):
+    events = [
+        {"event": "session_started"},
+        {"event": "user", "text": "where is my refund for order 10003", "parse_data": {"intent": {"name": "track_refund"}}},
+        {"event": "slot", "name": "order_task", "value": "refund_status"},
+        {"event": "user", "text": "alice@example.com", "parse_data": {"intent": {"name": "inform"}}},
+        {"event": "bot", "text": "I don't see a return or refund for order 10003."},
+        {"event": "user", "text": text, "parse_data": {"intent": {"name": "track_order"}}},
+    ]
+    return with_events(make_tracker(verified(10003), text=text, intent="track_order"), events)
+
+
+def test_a_wait_complained_of_after_the_refund_status_is_about_the_refund(action, confirm_refund):
+    # Seen in a chat: "why is it taking so long" right after "I don't see a return or refund for order 10003" got the
+    # order's delivery date.
+    [message] = run_action(action, _after_refund_status("why is it taking so long"))[1]
+    assert message["text"].startswith("Nothing is in progress on our side for order 10003: no return was started")
+    assert [b["payload"] for b in message["buttons"]] == ["/contact_human_agent", "/deny"]
+    # With a refund filed, where it is.
+    run_action(confirm_refund, make_tracker(verified(10003, pending_confirmation="refund")))
+    [reply] = texts(run_action(action, _after_refund_status("why is it taking so long"))[1])
+    assert reply.startswith("Refund #") and "on order 10003" in reply
+    # Without the refund asked about before, the order's status as before.
+    tracker = with_events(make_tracker(verified(10003), text="why is it taking so long", intent="track_order"),
+                          asked("why is it taking so long", [], "alice@example.com"))
+    assert texts(run_action(action, tracker)[1])[0].startswith("Order 10003 ($34.50) was delivered")
