@@ -27,14 +27,15 @@ from actions.complaints import (ActionAnswerComplaint, policy_reply_just_given, 
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import AGENT_CAN_DO_IT_TEXT, CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
-from actions.products import PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before, said_order_disputed
+from actions.products import (BUY_ON_PAGE_TEXT, PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before,
+                             said_order_disputed)
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
                              said_cancelled_orders_money, said_waiting_refunds_amount)
 from actions.session import TASK_SLOT, previous_bot_turn, session_events, user_messages
 from actions.several_orders import ACTION_LISTEN
 from actions.verification import (asks_what_next, conversation_order, offered_a_person, order_values_kept,
                                   said_what_comes_next)
-from bot.catalog import ProductCatalog, asks_about_products, asks_details, shared_catalog
+from bot.catalog import STORE_URL, ProductCatalog, asks_about_products, asks_details, shared_catalog
 from bot.dates import date_said
 from bot.formatting import day
 from bot.kb.answer import Answer, narrowed, split_sentences, without_sentences_said
@@ -556,6 +557,11 @@ class ActionAnswerQuestion(Action):
                 self._products.say(dispatcher, products, question, earlier_pages, waiting)
             return []
         page = self._products.page_asked_about(question, earlier_pages)
+        if intent == "place_order" and page and page != STORE_URL and not asks_details(question):
+            # Seen in a chat: "can i buy it here in the chat" after the laptop's page got the cart steps, not that
+            # the assistant can't take the order, nor the product's page.
+            dispatcher.utter_message(text=BUY_ON_PAGE_TEXT.format(url=page))
+            return []
         if intent in FALLBACK_RESPONSES and not (page and asks_details(question)):
             # Nothing found, or only the answer just given ("what about if your courier was rude to me?"
             # after a shipping answer): the intent's own reply is the better one. ("do you have them in size

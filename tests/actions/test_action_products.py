@@ -199,3 +199,25 @@ def test_asking_the_bot_to_do_what_the_reply_said_our_support_team_does_gets_the
     # After a reply that names no one who does it, the same request gets what the assistant can do.
     tracker.events[1]["text"] = "Refunds go to your original payment method within 5-7 business days."
     assert run_action(ActionYesWithNothingToConfirm(), tracker)[1][0]["response"] == "utter_capabilities"
+
+
+def test_asking_to_buy_the_product_just_priced_in_the_chat_gets_where_to_order_it(order_service):
+    # Seen in a chat: "can i buy it here in the chat" (place_order) after the laptop's page got the cart steps, not that
+    # the assistant can't take the order, nor the product's page.
+    from actions.products import BUY_ON_PAGE_TEXT
+
+    class EmptyHelpCenter(KnowledgeSource):
+        def search(self, query, history=()):
+            return []
+
+    action = ActionAnswerQuestion(EmptyHelpCenter(), orders=order_service, catalog=ProductCatalog(order_service.session_factory))
+    url = "https://brightbay.example/products/OD-3001"
+    tracker = _after_the_price_of("can i buy it here in the chat", url)
+    tracker.latest_message["intent"] = {"name": "place_order", "confidence": 0.94}
+    tracker.events[-1]["parse_data"] = {"intent": {"name": "place_order"}}
+    [message] = run_action(action, tracker)[1]
+    assert message["text"] == BUY_ON_PAGE_TEXT.format(url=url)
+    # Not after a product: the intent's own reply (the help center has nothing here).
+    tracker.events[1]["metadata"]["kb_answer"]["sources"] = ["https://help.brightbay.example/help/shipping"]
+    [message] = run_action(action, tracker)[1]
+    assert message["response"] == "utter_place_order"
