@@ -26,7 +26,7 @@ from actions.complaints import (ActionAnswerComplaint, policy_reply_just_given, 
                                 says_not_received)
 from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, asks_if_in_time, in_time_text, still_waiting_question
 from actions.fallback import AGENT_CAN_DO_IT_TEXT, CAPABILITIES, CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
-from actions.order_status import said_checked_orders_carrier, said_why_it_takes_this_long
+from actions.order_status import said_checked_orders_carrier, said_what_if_it_is_late, said_why_it_takes_this_long
 from actions.products import (BUY_ON_PAGE_TEXT, PRODUCT_DETAILS_TEXT, CatalogueReplies, catalogue_pages_before,
                              said_order_disputed)
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
@@ -324,6 +324,7 @@ CHECKED_ORDER_ANSWERS = (
     (said_checked_orders_address_change, (FollowupAction(ACTION_LISTEN),)),
     (said_checked_orders_carrier, ()),  # "who's the carrier again?"
     (said_why_it_takes_this_long, ()),  # "why?" after the order's status
+    (said_what_if_it_is_late, ()),  # "what if it doesn't come by friday?" about an order on its way
     # Seen in a chat: "how long until i see the money?" right after a cancellation got the refund timing of a
     # return ("after the return reaches our warehouse").
     (said_cancelled_orders_money, ()),

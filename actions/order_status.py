@@ -175,6 +175,28 @@ async def said_checked_orders_carrier(dispatcher: CollectingDispatcher, tracker:
     return bool(reply)
 
 
+# "what if it doesn't come by friday", "what happens if it's late": about the order checked, which is on its way.
+_ASKS_WHAT_IF_LATE = re.compile(
+    r"\bwhat (?:if|happens if|do i do if|should i do if)\b.*\b(?:(?:does ?n[o']?t|does not|do ?n[o']?t|wo ?n[o']?t|will not|"
+    r"never|is ?n[o']?t)\s+(?:come|arrive|get here|show up|turn up|here|delivered)|(?:it'?s|it is|is) late|gets? lost)\b",
+    re.IGNORECASE,
+)
+
+
+async def said_what_if_it_is_late(dispatcher: CollectingDispatcher, tracker: Tracker, orders: OrderService) -> bool:
+    """"what if it doesn't come by friday?" about the order checked in this conversation, which is on its way and not
+    yet due: when it should arrive and what happens if it doesn't, and True; False, saying nothing, otherwise. Seen in
+    a chat: it got the help center's passage on upgrading to Express, just after being told a parcel in transit can't
+    be sped up."""
+    if not _ASKS_WHAT_IF_LATE.search((tracker.latest_message or {}).get("text") or ""):
+        return False
+    order = await conversation_order(tracker, orders)
+    if order is None or order.status is not OrderStatus.SHIPPED or is_running_late(order, orders.today()):
+        return False
+    dispatcher.utter_message(text=on_its_way_text(order, orders.today()))
+    return True
+
+
 async def said_why_it_takes_this_long(dispatcher: CollectingDispatcher, tracker: Tracker, orders: OrderService) -> bool:
     """"why?", "no i just want to know why" right after the reply about the order checked in this conversation,
     which is being prepared or on its way: what sets its dates and the offer of a person (a late order gets the

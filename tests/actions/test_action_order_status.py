@@ -471,3 +471,22 @@ def test_a_wait_complained_of_after_the_refund_status_is_about_the_refund(action
     tracker = with_events(make_tracker(verified(10003), text="why is it taking so long", intent="track_order"),
                           asked("why is it taking so long", [], "alice@example.com"))
     assert texts(run_action(action, tracker)[1])[0].startswith("Order 10003 ($34.50) was delivered")
+
+
+@pytest.mark.parametrize("text", ["ugh fine. what if it doesn't come by friday", "what happens if it's late?"])
+def test_what_if_the_checked_order_on_its_way_is_late_gets_its_date_and_who_checks(db_url, today, text):
+    # Seen in a chat: "what if it doesn't come by friday" about 10001 (on its way, due Tuesday) got the help center's
+    # passage on upgrading to Express.
+    from actions.answers import ActionAnswerQuestion
+    from bot.catalog import ProductCatalog
+
+    service = OrderService(session_factory=partial(session_scope, db_url), today=lambda: today)
+    action = ActionAnswerQuestion(orders=service, catalog=ProductCatalog(service.session_factory))
+    [message] = run_action(action, make_tracker(verified(10001), text=text, intent="delivery_period"))[1]
+    assert message["text"] == ("It's still on its way with UPS and should arrive on Tuesday, March 17, so it isn't late "
+                               "yet. If it hasn't come by then, tell me and I'll connect you with a support agent who can "
+                               "check with UPS.")
+    # No order checked (or one being prepared): the help center answers, about no order.
+    for slots in ({}, verified(10002)):
+        messages = run_action(action, make_tracker(slots, text=text, intent="delivery_period"))[1]
+        assert not any("UPS and should arrive" in (m.get("text") or "") for m in messages)
