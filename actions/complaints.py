@@ -205,7 +205,9 @@ def says_tracking_stuck(text: Optional[Text]) -> bool:
 # Waiting too long for something: an order, a refund, a reply.
 _DELAY = re.compile(
     r"\b(?:taking (?:so|too|this) long|tak(?:es|ing) (?:forever|ages)|so slow|speed (?:it|this|things) up|hurry"
-    r"|(?:any )?(?:faster|quicker)\b|tired of waiting|still waiting|waiting (?:for )?(?:ages|forever))",
+    r"|(?:any )?(?:faster|quicker)\b|tired of waiting|still waiting|waiting (?:for )?(?:ages|forever)"
+    # "my order 10001 is late", "it's 3 days late" (not "is it too late to cancel?")
+    r"|(?:is|it'?s|are|they'?re|running) (?:\w+ ){0,2}(?<!too )late\b|\boverdue\b)",
     re.IGNORECASE,
 )
 

@@ -490,3 +490,18 @@ def test_what_if_the_checked_order_on_its_way_is_late_gets_its_date_and_who_chec
     for slots in ({}, verified(10002)):
         messages = run_action(action, make_tracker(slots, text=text, intent="delivery_period"))[1]
         assert not any("UPS and should arrive" in (m.get("text") or "") for m in messages)
+
+
+@pytest.mark.parametrize("text, late", [
+    # Seen in a chat: "my order 10001 is late and i need it by friday" got the status alone, not that it isn't late.
+    ("my order 10001 is late and i need it by friday", True),
+    ("it's 3 days late", True),
+    ("is it too late to cancel it?", False),
+])
+def test_an_order_said_to_be_late_is_told_whether_it_is(action, text, late):
+    tracker = with_events(make_tracker(verified(10001), text=text, intent="track_order"), asked(text, [10001], "alice@example.com"))
+    replies = texts(run_action(action, tracker)[1])
+    assert replies[0].startswith("Order 10001 ($89.90) shipped")
+    assert (replies[1:] == ["It's still on its way with UPS and should arrive on Tuesday, March 17, so it isn't late yet. "
+                            "If it hasn't come by then, tell me and I'll connect you with a support agent who can check "
+                            "with UPS."]) is late
