@@ -31,7 +31,7 @@ from actions.products import (BUY_ON_PAGE_TEXT, PRODUCT_DETAILS_TEXT, CatalogueR
                              said_order_disputed)
 from actions.refunds import (offer_to_return_items_named, offered_other_items_while_a_refund_waits,
                              said_cancelled_orders_money, said_waiting_refunds_amount)
-from actions.session import TASK_SLOT, previous_bot_turn, session_events, user_messages
+from actions.session import TASK_SLOT, previous_bot_turn, recent_bot_turns, session_events, user_messages
 from actions.several_orders import ACTION_LISTEN
 from actions.verification import (asks_what_next, conversation_order, offered_a_person, order_values_kept,
                                   said_what_comes_next)
@@ -227,8 +227,14 @@ _SOURCE_LINE = re.compile(r"\n\nSource: (.+) \((\S+)\)$")
 
 
 def answer_just_given(tracker: Tracker) -> Optional[Answer]:
-    """The help-center answer of the bot's reply to the customer's previous message, or None."""
-    for event in reversed(previous_bot_turn(tracker)):
+    """The help-center answer of the bot's reply to the customer's previous message, or None. A reply that only said
+    why the assistant can't do something (``WHY_I_CANT_TEXT``, ``WHY_TEXT``) leaves the answer before it standing:
+    seen in a chat, "ok how long does it take" after "why can't you do it?" about the account-deletion answer
+    ("completed within 30 days") was refused."""
+    turn = previous_bot_turn(tracker)
+    if turn and all(e.get("text") in (WHY_I_CANT_TEXT, WHY_TEXT) for e in turn):
+        turn = recent_bot_turns(tracker, 2)
+    for event in reversed(turn):
         record = (event.get("metadata") or {}).get("kb_answer") or {}
         source = _SOURCE_LINE.search(event.get("text") or "")
         if record.get("grounded") and source:

@@ -920,3 +920,23 @@ def test_a_question_naming_nothing_right_after_a_complaint_policy_is_about_that_
     # After a reply that isn't a complaint policy, the customer's own turns are searched, as before (and find nothing).
     latest.events[-2]["metadata"] = {"utter_action": "utter_anything_else"}
     assert only_message(run_action(action, latest)[1])["text"] == OUT_OF_SCOPE_TEXT
+
+
+def test_a_question_naming_nothing_after_why_the_assistant_cant_is_answered_from_the_answer_before(kb_source) -> None:
+    # Seen in a chat: "ok how long does it take" after "why can't you do it?" about the account-deletion answer
+    # ("completed within 30 days") was refused.
+    from actions.answers import WHY_I_CANT_TEXT
+
+    action = ActionAnswerQuestion(kb_source, ExtractiveAnswerer())
+    [first] = run_action(action, tracker("hi i want to delete my account", "delete_account"))[1]
+    assert "within 30 days" in first["text"]
+    turns = [("hi i want to delete my account", "delete_account", [first["text"]]),
+             ("why can't you do it", "out_of_scope", [WHY_I_CANT_TEXT])]
+    latest = conversation(turns, "ok how long does it take", "delivery_period")
+    answer_event = next(e for e in latest.events if e.get("text") == first["text"])
+    answer_event["metadata"] = {"kb_answer": first["kb_answer"]}
+    reply = only_message(run_action(action, latest)[1])
+    assert reply["text"].startswith("Account deletion is handled as a privacy request and is completed within 30 days")
+    # After a reply that answered something else in between, the deletion answer is not reached back for.
+    next(e for e in latest.events if e.get("text") == WHY_I_CANT_TEXT)["text"] = "Is there anything else I can help with?"
+    assert "30 days" not in only_message(run_action(action, latest)[1])["text"]
