@@ -225,6 +225,24 @@ def second_charge_wording(message: str, history: Sequence[str] = ()) -> Optional
     return None
 
 
+# "it's been used a few times, is that ok?" right after asking to return the item: whether a used item can go back
+# (seen in a chat: refused, its words closest to the passage on selling used items, at 0.27).
+USED_ITEM_QUESTION = "can I return an item I used"
+_SAYS_USED = re.compile(
+    r"\b(?:been used|used (?:it|them|once|twice|a (?:few|couple)|for|several)|i(?:'ve| have)? (?:already )?used"
+    r"|opened (?:it|them|the box))\b",
+    re.IGNORECASE,
+)
+
+
+def used_item_wording(message: str, history: Sequence[str] = ()) -> Optional[str]:
+    """USED_ITEM_QUESTION for a message saying the item was used, right after the customer asked about returning
+    it (one of their two previous messages names a return and this one doesn't); None otherwise."""
+    if not history or not _SAYS_USED.search(message) or _NAMES_A_RETURN.search(message):
+        return None
+    return USED_ITEM_QUESTION if any(_NAMES_A_RETURN.search(turn) for turn in history[-2:]) else None
+
+
 # "send back" is the customers' word for a return; the help center says "return", and the words apart ("i need
 # to send back the lantern i ordered") read to the encoder as sending or ordering (the order-confirmation email
 # was found for "what are the steps for that?" after it).
@@ -359,7 +377,8 @@ class LocalKnowledgeSource(KnowledgeSource):
         if worded != query or history_worded != list(history):
             found = self.retrieve(worded, history_worded, follow_up, item_words, articles)
             return replace(found, reworded=found.reworded or (worded if worded != query else None))
-        elsewhere = other_store_price_wording(query, history) or second_charge_wording(query, history)
+        elsewhere = (other_store_price_wording(query, history) or second_charge_wording(query, history)
+                     or used_item_wording(query, history))
         if elsewhere and elsewhere != query:
             return replace(self.retrieve(elsewhere, (), False, item_words, articles), reworded=elsewhere)
         found = self._retrieve(query, history, follow_up, articles)

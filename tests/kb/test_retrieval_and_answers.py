@@ -465,3 +465,22 @@ def test_money_back_right_after_a_second_charge_is_asked_about_the_extra_charge(
         found = kb_source.retrieve(message, earlier)
         answer = extract_answer(found.question(message), found.hits, context=found.context)
         assert "3-5 business days" in answer.text and "help/payment" in answer.text
+
+
+@pytest.mark.parametrize("message, earlier, reworded", [
+    # Seen in a chat: refused, its words closest to the passage on selling used items.
+    ("it's been used a few times, is that ok?", ["hi, i want to return my espresso machine"], True),
+    ("i used it twice, can i still?", ["i want to send back my kettle"], True),
+    ("i used it twice", ["how much is the kettle"], False),  # no return asked about
+    ("can i return it if i used it", ["i want to return my kettle"], False),  # names the return itself
+    ("it's been used a few times", [], False),
+])
+def test_an_item_said_used_right_after_a_return_was_asked_about_is_asked_whether_it_can_go_back(
+        kb_source, message, earlier, reworded):
+    from bot.kb.source import USED_ITEM_QUESTION, in_help_center_words, used_item_wording
+
+    assert (used_item_wording(message, [in_help_center_words(t) for t in earlier]) == USED_ITEM_QUESTION) is reworded
+    if reworded:
+        found = kb_source.retrieve(message, earlier)
+        answer = extract_answer(found.question(message), found.hits, context=found.context)
+        assert answer.text.startswith("Unused items in their original packaging can be returned")
