@@ -143,21 +143,35 @@ def _status(order: OrderSummary, today: date) -> Text:
 
 # "and who's the carrier again?", "which courier is it with": the order's own carrier. "which carriers do you
 # use?" asks about the store, which the help center answers.
-_ASKS_CARRIER = re.compile(r"\b(?:carrier|courier|delivery company|shipping company)\b", re.IGNORECASE)
+_ASKS_CARRIER = re.compile(
+    r"\b(?:carrier|courier|delivery company|shipping company|tracking (?:link|url|page|number|no|#)|track(?:ing)? it)\b",
+    re.IGNORECASE,
+)
+# "what's the tracking link", "can i track it online": the carrier's page, not the order's status again.
+_ASKS_TRACKING = re.compile(r"\btracking (?:link|url|page|number|no|#)|\btrack (?:it|them|my \w+) online\b|\blink\b",
+                            re.IGNORECASE)
+# The carriers' public tracking pages (bot.db.models.Carrier), so "what's the tracking link" gets one.
+TRACKING_PAGES = {
+    "UPS": "https://www.ups.com/track?tracknum={number}",
+    "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+}
 _ASKS_STORES_CARRIERS = re.compile(r"\b(?:carriers|couriers|companies|do you (?:use|ship with|work with))\b", re.IGNORECASE)
 
 
 def carrier_text(order: OrderSummary, today: date) -> Optional[Text]:
     """Who delivers ``order`` and its tracking number; None for a cancelled or returned order."""
     tracking = f", tracking number {order.tracking_number}" if order.tracking_number else ""
+    page = TRACKING_PAGES.get(str(order.carrier or ""))
+    link = f" Track it on {order.carrier}'s site: {page.format(number=order.tracking_number)}" if (
+        page and order.tracking_number) else ""
     if order.status is OrderStatus.PROCESSING:
         return (f"Order {order.order_id} hasn't shipped yet, so it has no carrier or tracking number yet: we email you "
                 f"both when it leaves our warehouse (it should ship {day(order.expected_ship_on, today)}).")
     if order.status is OrderStatus.SHIPPED and order.carrier:
         eta = f" It's expected to arrive {day(order.eta, today)}." if order.eta else ""
-        return f"Order {order.order_id} is with {order.carrier}{tracking}.{eta}"
+        return f"Order {order.order_id} is with {order.carrier}{tracking}.{eta}{link}"
     if order.status is OrderStatus.DELIVERED and order.carrier:
-        return f"Order {order.order_id} was delivered by {order.carrier}{tracking}, {day(order.delivered_on, today)}."
+        return f"Order {order.order_id} was delivered by {order.carrier}{tracking}, {day(order.delivered_on, today)}.{link}"
     return None
 
 
@@ -284,6 +298,12 @@ class ActionOrderStatus(VerifiedOrderAction):
             # got the order's delivery date. What the customer waits for is the money.
             await self._say_why_the_refund_takes(dispatcher, order, identity)
             return []
+        if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) and _ASKS_TRACKING.search(latest):
+            # Seen in a chat: "thx, and whats the tracking link" right after the status got the status again.
+            reply = carrier_text(order, self._service.today())
+            if reply:
+                dispatcher.utter_message(text=reply)
+                return []
         if has_street_address(latest) and not _ASKS_WHERE.search(latest):
             # Seen in a chat: "it should go to 55 Elm Street, Boston MA 02118" (read as track_order) after being told
             # the address could still be changed got the order's status. Only the account (or an agent) sets it.

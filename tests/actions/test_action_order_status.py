@@ -366,7 +366,8 @@ def test_asking_who_delivers_the_checked_order_gets_its_carrier(order_service, t
     action = ActionAnswerQuestion(orders=order_service, catalog=ProductCatalog(order_service.session_factory))
     _, messages = run_action(action, make_tracker(verified(10001), text=text, intent="out_of_scope"))
     assert texts(messages) == ["Order 10001 is with UPS, tracking number 1Z999AA10123456784. It's expected to arrive "
-                               "on Tuesday, March 17."]
+                               "on Tuesday, March 17. Track it on UPS's site: "
+                               "https://www.ups.com/track?tracknum=1Z999AA10123456784"]
     _, messages = run_action(action, make_tracker(verified(10002), text=text, intent="out_of_scope"))
     assert texts(messages)[0].startswith("Order 10002 hasn't shipped yet, so it has no carrier or tracking number yet")
     # Without a checked order, or someone else's email in the slots: the help center's answer, no order's carrier.
@@ -505,3 +506,19 @@ def test_an_order_said_to_be_late_is_told_whether_it_is(action, text, late):
     assert (replies[1:] == ["It's still on its way with UPS and should arrive on Tuesday, March 17, so it isn't late yet. "
                             "If it hasn't come by then, tell me and I'll connect you with a support agent who can check "
                             "with UPS."]) is late
+
+
+@pytest.mark.parametrize("text", ["thx, and whats the tracking link", "can i track it online?"])
+def test_asking_for_the_tracking_link_gets_the_carriers_page_not_the_status_again(action, text):
+    # Seen in a chat: "thx, and whats the tracking link" right after 10001's status got the status again.
+    events = asked("where is order 10001", [10001], "alice@example.com")
+    events += [{"event": "bot", "text": "(the status)"},
+               {"event": "user", "text": text, "parse_data": {"intent": {"name": "track_order"}, "entities": []}}]
+    replies = texts(run_action(action, with_events(make_tracker(verified(10001), text=text, intent="track_order"), events))[1])
+    assert replies == ["Order 10001 is with UPS, tracking number 1Z999AA10123456784. It's expected to arrive on Tuesday, "
+                       "March 17. Track it on UPS's site: https://www.ups.com/track?tracknum=1Z999AA10123456784"]
+    # An order not shipped yet has no link: its status, as before.
+    events = asked("where is order 10002", [10002], "bob@example.com")
+    events.append({"event": "user", "text": text, "parse_data": {"intent": {"name": "track_order"}, "entities": []}})
+    replies = texts(run_action(action, with_events(make_tracker(verified(10002), text=text, intent="track_order"), events))[1])
+    assert replies[0].startswith("Order 10002 ($1,249.00) was placed")
