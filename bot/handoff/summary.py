@@ -128,6 +128,9 @@ def build_card(
         "priority": decision.priority,
         "priority_label": decision.priority_label,
         "last_messages": [t.text for t in turns[-LAST_MESSAGES:]],
+        # What the customer first asked for: in a long conversation the last messages may not say it (seen in the
+        # queue: "i was charged twice for order 10002" summed up as "a payment problem, then the return policy").
+        "first_request": next((t.text for t in turns if t.intent not in _NO_TOPIC), None),
     }
 
 
@@ -171,6 +174,9 @@ def extractive_summary(card: Mapping[str, Any]) -> str:
     second = said + refunds
     why = "; ".join(REASON_TEXT.get(r, r) for r in card["reasons"]) or "handoff requested"
     last = _quoted(card["last_messages"][-1]) if card["last_messages"] else ""
+    opening = card.get("first_request")
+    if opening and opening not in card["last_messages"]:
+        first += f" They opened with: \"{_quoted(opening)}\"."
     third = f"Handed off because {why}; last message: \"{last}\"."
     return " ".join([first, second, third])
 
@@ -188,6 +194,7 @@ def llm_card(card: Mapping[str, Any]) -> Dict[str, Any]:
     safe = {k: v for k, v in card.items() if k not in ("customer",)}
     safe["customer"] = {"verified": card["customer"]["verified"], "tier": card["customer"]["tier"]}
     safe["last_messages"] = [redact(m) for m in card["last_messages"]]
+    safe["first_request"] = redact(card["first_request"]) if card.get("first_request") else None
     safe["assistant"] = [{"action": a["action"], "text": redact(a["text"])} for a in card["assistant"]]
     safe["evidence"] = {k: [redact(e) for e in v] for k, v in card["evidence"].items()}
     return safe

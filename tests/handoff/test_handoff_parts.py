@@ -293,3 +293,18 @@ def test_wait_estimate_and_masking() -> None:
     assert wait_minutes(1, 4, 2) == 2 and wait_minutes(5, 4, 2) == 10
     assert mask_email("carol@example.com") == "c***@example.com"
     assert Decision().handoff is False
+
+
+def test_the_summary_quotes_the_first_request_when_the_last_messages_no_longer_hold_it() -> None:
+    # Seen in the queue: "i was charged twice for order 10002" summed up as "a payment problem, then the return policy",
+    # the last messages being "bob@example.com", "how long until i get it back" and "this is ridiculous, fix it now".
+    events = conversation()
+    card = build_card(events, evaluate(events, {}, {}), ORDER, [], "rest")
+    assert card["first_request"] == "I want my money back for order 10004"
+    assert "opened with" not in extractive_summary(card)  # still among the last messages
+    card["last_messages"] = ["carol@example.com", "how long until i get it back", "this is ridiculous, fix it now"]
+    assert 'regarding order 10004 ($649.99, delivered). They opened with: "I want my money back for order 10004".' in (
+        extractive_summary(card))
+    # The LLM gets it redacted, as the other free text.
+    card["first_request"] = "charged twice on card 4111 1111 1111 1111"
+    assert "4111" not in str(llm_card(card)["first_request"])
