@@ -10,7 +10,9 @@ passage they lead to; when the help center has nothing, that action sends the in
 response (``FALLBACK_RESPONSES`` in ``actions/answers.py``), so nothing is lost by asking first.
 A "how do I ...?" right after such an answer goes there too when read as one of ``how_to_intents``
 ("how do i make a claim" after the warranty answer reads as a complaint, 0.98); not for change_order,
-whose "how do I change my order?" the help center would answer with the address change.
+whose "how do I change my order?" the help center would answer with the address change. So does a
+message saying the answer didn't settle it ("i did that but still get them" after the unsubscribe
+answer) when read as one of ``did_not_help_intents``.
 
 Like HandoffPolicy it has nothing to learn. It predicts with confidence 1.0 and a priority above
 RulePolicy's and below HandoffPolicy's, so an angry or explicit request still goes to a person.
@@ -38,6 +40,22 @@ _JOINING_CUE = re.compile(r"^\s*(and|but|or|also|then|so)\b", re.IGNORECASE)
 _HOW_TO = re.compile(
     r"^\s*(?:(?:ok(?:ay)?|so|and|then|right)[\s,]+)*(?:how|where) (?:do|can|should|would|will) (?:i|we)\b", re.IGNORECASE
 )
+
+
+# "i did that but still get them", "tried that already", "it still doesn't work": the answer just given didn't
+# settle it. The help center may have the next step (seen in a chat: the complaint apology, "Please tell me what
+# happened", right after the unsubscribe answer).
+_DID_NOT_HELP = re.compile(
+    r"\b(?:did|tried|done|followed) (?:that|it|this|those|the steps)\b.*\bstill\b|\b(?:already|just) (?:did|tried|done)\b"
+    r"|\b(?:tried|did) (?:that|it|this) already\b|\bstill (?:get|getting|receiv\w*|not|doesn'?t|does not|don'?t|can'?t|"
+    r"won'?t|no)\b|\b(?:didn'?t|did not|doesn'?t|does not) (?:work|help)\b",
+    re.IGNORECASE,
+)
+
+
+def says_it_did_not_help(text: Text) -> bool:
+    """"i did that but still get them", "tried that already", "it still doesn't work"."""
+    return bool(_DID_NOT_HELP.search(text))
 
 
 def is_follow_up_question(text: Text) -> bool:
@@ -76,6 +94,8 @@ class FollowUpPolicy(OneActionPolicy):
             "intents": ["complaint", "review", "change_order", "payment_issue", "place_order"],
             # the intents whose "how do I ...?" (no follow-up cue) goes back to the help center too ([]: none).
             "how_to_intents": ["complaint", "review", "payment_issue"],
+            # the intents whose "i did that but it still..." goes back to the help center too ([]: none).
+            "did_not_help_intents": ["complaint", "payment_issue"],
             # the action that answers from the help center (and falls back to the intent's response).
             "answer_action": ANSWER_ACTION,
         }
@@ -85,6 +105,7 @@ class FollowUpPolicy(OneActionPolicy):
         super().check_config(config)
         cls.check_names(config, "intents")
         cls.check_names(config, "how_to_intents", allow_empty=True)
+        cls.check_names(config, "did_not_help_intents", allow_empty=True)
         action = config.get("answer_action")
         if not isinstance(action, str) or not action:
             raise InvalidConfigException(f"FollowUpPolicy: 'answer_action' must be an action name, got {action!r}")
@@ -103,9 +124,9 @@ class FollowUpPolicy(OneActionPolicy):
         if not message:
             return False
         text = message.text or ""
-        asked = is_follow_up_question(text) or (
-            message.intent.get("name") in self.config["how_to_intents"] and is_how_to_question(text)
-        )
+        intent = message.intent.get("name")
+        asked = (is_follow_up_question(text) or (intent in self.config["how_to_intents"] and is_how_to_question(text))
+                 or (intent in self.config["did_not_help_intents"] and says_it_did_not_help(text)))
         return asked and _answered_from_help_center(tracker, self.answer_action)
 
     @classmethod

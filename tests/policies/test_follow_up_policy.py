@@ -153,8 +153,25 @@ def test_follow_up_wording() -> None:
     ("intents", "complaint", "'complaint'"),
     ("answer_action", "", "''"),
     ("how_to_intents", "complaint", "'complaint'"),
+    ("did_not_help_intents", [""], "['']"),
 ])
 def test_bad_config_is_refused_with_the_value(tmp_path, key, value, shown) -> None:
     with pytest.raises(InvalidConfigException) as error:
         make_policy(tmp_path, **{key: value})
     assert key in str(error.value) and shown in str(error.value)
+
+
+@pytest.mark.parametrize("text,intent,expected", [
+    # Seen in a chat: after the unsubscribe answer, "i did that but still get them" (complaint, 0.84) got the apology,
+    # "Please tell me what happened".
+    ("i did that but still get them", "complaint", "action_answer_question"),
+    ("tried that already", "complaint", "action_answer_question"),
+    ("my code still doesn't work", "payment_issue", "action_answer_question"),
+    ("my package arrived broken", "complaint", None),  # a new complaint
+    ("the code doesn't work", "review", None),  # not one of did_not_help_intents
+])
+def test_saying_the_answer_did_not_help_goes_back_to_the_help_center(policy, domain, text, intent, expected) -> None:
+    t = tracker(domain, user("how do i unsubscribe", "newsletter_subscription"), help_center(), user(text, intent))
+    assert predicted(policy, domain, t) == expected
+    canned = tracker(domain, user("hi", "greet"), [ActionExecuted("utter_greet"), BotUttered("Hi!")], user(text, intent))
+    assert predicted(policy, domain, canned) is None
