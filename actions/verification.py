@@ -33,6 +33,7 @@ from bot.parsing import (
     ORDER_ID,
     TASK_WORDS,
     asks_for_exchange,
+    says_received_as_gift,
     asks_why,
     find_entities,
     has_digits,
@@ -430,6 +431,13 @@ SELF_SERVICE_TEXT = {
                      "check it for you here.",
 }
 # Seen in a chat: "hey can i swap the lamp for a different color" got only "What's your order number?".
+# data/kb/returns.md, "Returning a gift".
+GIFT_RETURN_TEXT = (
+    "An item you received as a gift can be returned within 30 days of delivery (15 days for opened electronics): "
+    "start the return from the gift receipt link in the gift message email, or ask the person who sent it to start it "
+    "under Account > Orders. The refund comes as a Brightbay gift card in your name, so the sender isn't told. If you "
+    "have the order number, I can check the order for you."
+)
 EXCHANGE_TEXT = ("We don't swap items directly: to exchange an item, return it for a refund and place a new order for "
                  "the one you want, which ships right away. I can start the return here and tell you first whether it "
                  "can still be returned.")
@@ -456,6 +464,10 @@ def self_service_text(tracker: Tracker) -> Optional[Text]:
         return None
     if task == "refund" and asks_for_exchange(text):
         return EXCHANGE_TEXT
+    if task == "refund" and says_received_as_gift(text):
+        # Seen in a chat: "i got a gift from brightbay and want to return it" was asked for the order number, which
+        # the sender has, then "i don't have the order number" got where to find it in one's own emails.
+        return GIFT_RETURN_TEXT
     return SELF_SERVICE_TEXT[task] if _ASKS_HOW.search(text) else None
 
 

@@ -199,6 +199,19 @@ _EXCHANGE = re.compile(
 )
 
 
+# Received as a gift, so the order is someone else's ("i got a gift from brightbay", "my aunt gave me a kettle as a
+# gift"), not bought as one ("i bought it as a gift for my son").
+_RECEIVED_AS_GIFT = re.compile(
+    r"\b(?:got|received|was given|been given|gave (?:me|it to me))\b[^.?!]{0,30}\bgift\b(?! for)|\bgift(?:ed)? (?:from|to me)\b"
+    r"|\bit was a gift\b(?! for)",
+    re.IGNORECASE,
+)
+
+
+def says_received_as_gift(text: Optional[str]) -> bool:
+    return bool(text and _RECEIVED_AS_GIFT.search(text))
+
+
 def asks_for_exchange(text: Optional[str]) -> bool:
     """"my boots are too big, can i swap them for a smaller pair?", "exchange it for a different color"."""
     return bool(text and _EXCHANGE.search(text))

@@ -769,3 +769,24 @@ def test_an_order_named_earlier_is_suggested_and_a_yes_to_it_is_its_number(form)
     # Nothing named before: the usual question.
     tracker.events = earlier[-1:]
     assert [m.get("response") for m in run_action(ActionAskOrderId(), tracker)[1]] == ["utter_ask_order_id"]
+
+
+@pytest.mark.parametrize("text, gift", [
+    # Seen in a chat: asked for the order number, which the sender has.
+    ("i got a gift from brightbay and want to return it", True),
+    ("my aunt gave me a kettle as a gift, can i return it", True),
+    ("i bought it as a gift for my son, can i return it", False),  # the buyer has the order
+])
+def test_a_gift_received_hears_how_to_return_it_without_the_order_before_the_number_is_asked(text, gift):
+    from pathlib import Path
+
+    from actions.verification import GIFT_RETURN_TEXT
+
+    tracker = make_tracker({"order_task": "refund"}, text=text, intent="get_refund", requested_slot="order_id")
+    messages = run_action(ActionAskOrderId(), tracker)[1]
+    assert [m.get("text") for m in messages[:-1]] == ([GIFT_RETURN_TEXT] if gift else [])
+    assert messages[-1]["response"] == "utter_ask_order_id"
+    # What it says is the help center's.
+    returns = (Path(__file__).resolve().parents[2] / "data" / "kb" / "returns.md").read_text()
+    assert "Start the return from the gift receipt link in the gift message email" in returns
+    assert "A gift return is refunded as a Brightbay gift card in your name, so the sender isn't told." in returns
