@@ -143,10 +143,7 @@ def _status(order: OrderSummary, today: date) -> Text:
 
 # "and who's the carrier again?", "which courier is it with": the order's own carrier. "which carriers do you
 # use?" asks about the store, which the help center answers.
-_ASKS_CARRIER = re.compile(
-    r"\b(?:carrier|courier|delivery company|shipping company|tracking (?:link|url|page|number|no|#)|track(?:ing)? it)\b",
-    re.IGNORECASE,
-)
+_ASKS_CARRIER = re.compile(r"\b(?:carrier|courier|delivery company|shipping company)\b", re.IGNORECASE)
 # "what's the tracking link", "can i track it online": the carrier's page, not the order's status again.
 _ASKS_TRACKING = re.compile(r"\btracking (?:link|url|page|number|no|#)|\btrack (?:it|them|my \w+) online\b|\blink\b",
                             re.IGNORECASE)
@@ -180,7 +177,7 @@ async def said_checked_orders_carrier(dispatcher: CollectingDispatcher, tracker:
     tracking number, and True; False, saying nothing, otherwise (the help center answers). Seen in a chat: it got
     "that's outside what I can help with" right after order 10001's status."""
     text = (tracker.latest_message or {}).get("text") or ""
-    if not _ASKS_CARRIER.search(text) or _ASKS_STORES_CARRIERS.search(text):
+    if not (_ASKS_CARRIER.search(text) or _ASKS_TRACKING.search(text)) or _ASKS_STORES_CARRIERS.search(text):
         return False
     order = await conversation_order(tracker, orders)
     reply = order and carrier_text(order, orders.today())

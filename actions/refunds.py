@@ -18,7 +18,8 @@ from actions.confirmation import CONFIRM_BUTTONS, PENDING_SLOT, answers_the_ques
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS
 from actions.products import not_in_order_text, other_order_holding, said_not_in_order
 from actions.session import latest_request, previous_bot_turn, session_events, user_messages, with_slots
-from actions.verification import EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, conversation_order
+from actions.verification import (EXCHANGE_TEXT, IDENTITY_SLOT, ORDER_ID_SLOT, VerifiedOrderAction, asks_how_to,
+                                  conversation_order)
 from bot.db.models import OrderStatus, RefundStatus
 from bot.formatting import day, items_list, money
 from bot.orders import OrderService, OrderSummary, RefundOutcome, RefundResult, RefundSummary
@@ -138,10 +139,6 @@ async def offered_other_items_while_a_refund_waits(
     ))
 
 
-# "how do i return it" after being told a shipped order can be returned once it arrives: how, not the same reply.
-_ASKS_HOW = re.compile(r"\bhow\b", re.IGNORECASE)
-
-
 def why_no_refund(result: RefundResult, today: date, request: Optional[Text] = None, said: Sequence[Text] = ()) -> Text:
     """The reply when a refund cannot be requested for this order. ``request``: the customer's message, when it
     can say more ("cancel order 10001 and get a refund" about a shipped order: it can't be cancelled); ``said``:
@@ -166,8 +163,8 @@ def why_no_refund(result: RefundResult, today: date, request: Optional[Text] = N
         if TASK_WORDS["cancel"].search(request or ""):
             # Seen in a chat: "i want to cancel order 10001 and get a refund" heard only when it could be returned.
             text = f"Order {order.order_id} has already shipped, so it can't be cancelled anymore. {later}"
-        if any(later in reply for reply in said) or _ASKS_HOW.search(request or ""):
-            # Seen in a chat: "ok so how do i return it" right after got the same reply again.
+        if any(later in reply for reply in said) or asks_how_to(request):
+            # Seen in a chat: "ok so how do i return it" right after got the same reply again: how, once delivered.
             text = (f"Order {order.order_id} is still on its way, so it can't be returned yet. Once it's delivered, tell "
                     "me here and I'll start the refund, or go to Account > Orders, open the order and choose \"Return "
                     "items\". We'll email you a return label; you have 30 days from delivery.")

@@ -448,6 +448,11 @@ _ASKS_HOW = re.compile(
 )
 
 
+def asks_how_to(text: Optional[Text]) -> bool:
+    """"how do i return it", "what's the way to cancel", "where can i send it": asks for the steps."""
+    return bool(text and _ASKS_HOW.search(text))
+
+
 def _asked_before(tracker: Tracker) -> bool:
     """An earlier message of this session has the latest message's intent."""
     intents = [((e.get("parse_data") or {}).get("intent") or {}).get("name") for e in user_messages(tracker)]
