@@ -22,8 +22,8 @@ from actions.confirmation import PENDING_SLOT
 from actions.fallback import CONNECT_BUTTONS, OFFER_HUMAN_BUTTONS, PROBLEM_TEXT
 from actions.several_orders import TASK_STARTERS, continue_with_other_orders, run_task, task_named_for
 from actions.session import (
-    IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, previous_bot_turn, previous_reply_metadata, session_events,
-    user_messages,
+    IDENTITY_SLOT, ORDER_ID_SLOT, REQUEST_DETAIL, TASK_SLOT, latest_request, previous_bot_turn, previous_reply_metadata,
+    session_events, user_messages,
 )
 from bot.catalog import ProductCatalog, shared_catalog
 from bot.kb.source import names_no_topic
@@ -115,6 +115,12 @@ FIND_ORDER_NUMBER_TEXT = (
     "checkout (look in your spam folder too), and it's under Account > Orders at brightbay.example if you ordered "
     "with an account. If you can't find it, a support agent can look up your order another way."
 )
+# "i don't have the order number" after asking to return a gift received: the sender has it, and it isn't needed.
+GIFT_NO_NUMBER_TEXT = (
+    "You don't need it for a gift: start the return from the gift receipt link in the gift message email, or ask the "
+    "person who sent it to start it under Account > Orders. If neither works, a support agent can help."
+)
+GIFT_NUMBER_LATER_TEXT = "If you get the order number from the sender, send it to me and I'll check the order."
 STOPPED_TEXT = "No problem, I've stopped that."
 # A "no" to the offer of an agent made while the order check waits: no agent, and the check goes on.
 NO_AGENT_TEXT = "OK, no agent then."
@@ -258,7 +264,10 @@ class ValidateOrderForm(FormValidationAction):
         if requested == ORDER_ID_SLOT and ORDER_ID_SLOT not in extracted and says_no_order_number(text):
             # Whatever the intent ("where do I find it?" reads as track_order, "i can't find it" as out_of_scope):
             # help them find it and keep waiting for it, with an email or ZIP code they gave kept.
-            dispatcher.utter_message(text=FIND_ORDER_NUMBER_TEXT, buttons=OFFER_HUMAN_BUTTONS)
+            # Seen in a chat: after a gift's return asked for, it got where to find one's own order confirmation.
+            gift = says_received_as_gift(latest_request(tracker, "get_refund"))
+            dispatcher.utter_message(text=GIFT_NO_NUMBER_TEXT if gift else FIND_ORDER_NUMBER_TEXT,
+                                     buttons=OFFER_HUMAN_BUTTONS)
             # Read as track_order, the question set the task to a status check: the return asked for goes on.
             return ([SlotSet(slot, value) for slot, value in extracted.items()] + [SlotSet(ORDER_ID_SLOT, None)]
                     + _task_kept(tracker))
@@ -494,6 +503,11 @@ class ActionAskOrderId(Action):
             ])
         elif isinstance(tracker.get_slot(TRIED_SLOT), dict):
             dispatcher.utter_message(text=CORRECTION_TEXT)
+        elif (says_no_order_number((tracker.latest_message or {}).get("text"))
+              and says_received_as_gift(latest_request(tracker, "get_refund"))):
+            # Right after GIFT_NO_NUMBER_TEXT: the number, if it comes, still gets the order checked; not asked as if
+            # the customer had it.
+            dispatcher.utter_message(text=GIFT_NUMBER_LATER_TEXT)
         else:
             preface = self_service_text(tracker)
             if preface:

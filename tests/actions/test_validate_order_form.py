@@ -790,3 +790,24 @@ def test_a_gift_received_hears_how_to_return_it_without_the_order_before_the_num
     returns = (Path(__file__).resolve().parents[2] / "data" / "kb" / "returns.md").read_text()
     assert "Start the return from the gift receipt link in the gift message email" in returns
     assert "A gift return is refunded as a Brightbay gift card in your name, so the sender isn't told." in returns
+
+
+def test_no_order_number_for_a_gift_received_hears_it_isnt_needed_and_is_not_asked_it_as_before(form):
+    # Seen in a chat: "i don't have the order number" after "i got a gift from brightbay and want to return it" got
+    # where to find one's own order confirmation, then "What's your order number?" again.
+    from actions.verification import GIFT_NO_NUMBER_TEXT, GIFT_NUMBER_LATER_TEXT
+
+    request = "i got a gift from brightbay and want to return it"
+    tracker = make_tracker({"order_task": "refund"}, text="i don't have the order number", intent="inform",
+                           requested_slot="order_id")
+    tracker.events = [
+        {"event": "user", "text": request, "parse_data": {"intent": {"name": "get_refund"}}},
+        {"event": "user", "text": "i don't have the order number", "parse_data": {"intent": {"name": "inform"}}},
+    ]
+    events, messages = run_action(form, tracker)
+    assert texts(messages) == [GIFT_NO_NUMBER_TEXT] and slot_sets(events) == [("order_id", None)]
+    assert [m["text"] for m in run_action(ActionAskOrderId(), tracker)[1]] == [GIFT_NUMBER_LATER_TEXT]
+    # The same words after a return of one's own order: where to find it, and the question as before.
+    tracker.events[0]["text"] = "i want to return my kettle"
+    assert texts(run_action(form, tracker)[1]) == [FIND_ORDER_NUMBER_TEXT]
+    assert [m.get("response") for m in run_action(ActionAskOrderId(), tracker)[1]] == ["utter_ask_order_id"]
