@@ -248,6 +248,16 @@ BUY_ON_PAGE_TEXT = (
 )
 
 
+# The help center's account article: changes the assistant can't make (bot/kb: data/kb/account.md).
+ACCOUNT_PAGE = "/help/account"
+
+
+def _answered_from(event: Dict[Text, Any], page: Text) -> bool:
+    """Whether the bot message ``event`` is a help-center answer from ``page``."""
+    sources = (((event.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
+    return any(str(source).endswith(page) for source in sources)
+
+
 class ActionYesWithNothingToConfirm(Action):
     """A yes when nothing waits for one: after a product's price, a wish to buy it gets where to order it; after a
     reply saying our support team does something, a request to do it gets the offer of a person; anything else
@@ -261,7 +271,10 @@ class ActionYesWithNothingToConfirm(Action):
         text = (tracker.latest_message or {}).get("text")
         if len(pages) == 1 and pages[0] != STORE_URL and wants_to_buy(text):
             dispatcher.utter_message(text=BUY_ON_PAGE_TEXT.format(url=pages[0]))
-        elif asks_us_to_act(text) and any(says_support_does_it(e.get("text")) for e in previous_bot_turn(tracker)):
+        elif asks_us_to_act(text) and any(says_support_does_it(e.get("text")) or _answered_from(e, ACCOUNT_PAGE)
+                                          for e in previous_bot_turn(tracker)):
+            # Also after the account answer: seen in a chat, "can you do it for me" after how to change one's phone
+            # number got what the assistant can do. Account changes are the customer's own, or an agent's.
             # Seen in a chat: "can you do it now please" (read as a yes) after "If both charges have gone through,
             # contact our support team: they ... refund the extra charge" got what the assistant can do.
             dispatcher.utter_message(text=AGENT_CAN_DO_IT_TEXT, buttons=CONNECT_BUTTONS)

@@ -221,3 +221,27 @@ def test_asking_to_buy_the_product_just_priced_in_the_chat_gets_where_to_order_i
     tracker.events[1]["metadata"]["kb_answer"]["sources"] = ["https://help.brightbay.example/help/shipping"]
     [message] = run_action(action, tracker)[1]
     assert message["response"] == "utter_place_order"
+
+
+@pytest.mark.parametrize("source, expected", [
+    # Seen in a chat: "can you do it for me" after how to change one's phone number got what the assistant can do.
+    ("https://help.brightbay.example/help/account", "agent"),
+    # After an answer about something the assistant does itself (a cancellation), not the offer of a person.
+    ("https://help.brightbay.example/help/cancel-order", "capabilities"),
+])
+def test_asking_the_bot_to_make_an_account_change_just_explained_gets_the_offer_of_a_person(source, expected):
+    from actions.fallback import AGENT_CAN_DO_IT_TEXT
+    from actions.products import ActionYesWithNothingToConfirm
+
+    tracker = make_tracker(text="can you do it for me", intent="affirm")
+    tracker.events = [
+        {"event": "user", "text": "and my phone number?", "parse_data": {"intent": {"name": "edit_account"}}},
+        {"event": "bot", "text": "You can change your name, email, phone number and preferences under Account > Profile.",
+         "metadata": {"kb_answer": {"grounded": True, "sources": [source]}}},
+        {"event": "user", "text": "can you do it for me", "parse_data": {"intent": {"name": "affirm"}}},
+    ]
+    [message] = run_action(ActionYesWithNothingToConfirm(), tracker)[1]
+    if expected == "agent":
+        assert message["text"] == AGENT_CAN_DO_IT_TEXT and message["buttons"][0]["payload"] == "/contact_human_agent"
+    else:
+        assert message["response"] == "utter_capabilities"
