@@ -52,11 +52,12 @@ OPINION_PAGE_TEXT = (
 def catalogue_pages_before(tracker: Tracker) -> List[str]:
     """The catalogue pages the bot's turn before the latest user message answered from (in one of its messages:
     a price can be followed by the help center's answer to the rest of the question); empty for none."""
-    return [
-        str(source)
-        for e in previous_bot_turn(tracker) for source in (((e.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
-        if str(source).startswith(STORE_URL)
-    ]
+    return [source for e in previous_bot_turn(tracker) for source in answer_sources(e) if source.startswith(STORE_URL)]
+
+
+def answer_sources(event: Dict[Text, Any]) -> List[str]:
+    """The pages the bot message ``event`` answered from (help-center articles, catalogue pages); empty for none."""
+    return [str(source) for source in ((event.get("metadata") or {}).get("kb_answer") or {}).get("sources") or []]
 
 
 async def said_not_in_order(
@@ -252,12 +253,6 @@ BUY_ON_PAGE_TEXT = (
 ACCOUNT_PAGE = "/help/account"
 
 
-def _answered_from(event: Dict[Text, Any], page: Text) -> bool:
-    """Whether the bot message ``event`` is a help-center answer from ``page``."""
-    sources = (((event.get("metadata") or {}).get("kb_answer") or {}).get("sources") or [])
-    return any(str(source).endswith(page) for source in sources)
-
-
 class ActionYesWithNothingToConfirm(Action):
     """A yes when nothing waits for one: after a product's price, a wish to buy it gets where to order it; after a
     reply saying our support team does something, a request to do it gets the offer of a person; anything else
@@ -271,8 +266,10 @@ class ActionYesWithNothingToConfirm(Action):
         text = (tracker.latest_message or {}).get("text")
         if len(pages) == 1 and pages[0] != STORE_URL and wants_to_buy(text):
             dispatcher.utter_message(text=BUY_ON_PAGE_TEXT.format(url=pages[0]))
-        elif asks_us_to_act(text) and any(says_support_does_it(e.get("text")) or _answered_from(e, ACCOUNT_PAGE)
-                                          for e in previous_bot_turn(tracker)):
+        elif asks_us_to_act(text) and any(
+            says_support_does_it(e.get("text")) or any(page.endswith(ACCOUNT_PAGE) for page in answer_sources(e))
+            for e in previous_bot_turn(tracker)
+        ):
             # Also after the account answer: seen in a chat, "can you do it for me" after how to change one's phone
             # number got what the assistant can do. Account changes are the customer's own, or an agent's.
             # Seen in a chat: "can you do it now please" (read as a yes) after "If both charges have gone through,

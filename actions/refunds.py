@@ -290,19 +290,19 @@ class ActionRequestRefund(VerifiedOrderAction):
         if offered is not None:
             return offered  # "actually return both the bottle and the carabiners" while the bottle's waits
         answer = answers_the_question(tracker, "refund")
+        request = latest_request(tracker, "get_refund")
         named, waiting = items_asked_for(tracker, order), tracker.get_slot(ITEMS_SLOT) or []
         # Seen in a chat: "I want to return the headphones I bought" about the order of a water bottle and
         # carabiners was offered the whole order's refund.
         if answer is None and not named:
-            other = await other_order_holding(self._catalog, self._service, tracker,
-                                              latest_request(tracker, "get_refund"), order, identity)
+            other = await other_order_holding(self._catalog, self._service, tracker, request, order, identity)
             if other is not None:
                 # The item is in another order of this conversation with the same email or ZIP code: its refund.
                 switched = with_slots(tracker, **{ORDER_ID_SLOT: str(other.order_id), ITEMS_SLOT: None})
                 return [SlotSet(ORDER_ID_SLOT, str(other.order_id)), SlotSet(ITEMS_SLOT, None),
                         *await self.act(dispatcher, switched, other, identity)]
-            if await said_not_in_order(dispatcher, self._catalog, latest_request(tracker, "get_refund"), order,
-                                       "refund", refund_not_in_order_text(order)):
+            if await said_not_in_order(dispatcher, self._catalog, request, order, "refund",
+                                       refund_not_in_order_text(order)):
                 return []
         if answer is not None and named and named != waiting:
             answer = None  # "actually just the carabiners" while the bottle's refund waits: a new question
@@ -317,11 +317,11 @@ class ActionRequestRefund(VerifiedOrderAction):
             return []
         if not result.may_be_filed:
             said = [e.get("text") or "" for e in previous_bot_turn(tracker)]
-            dispatcher.utter_message(text=why_no_refund(result, self._service.today(), latest_request(tracker, "get_refund"), said))
+            dispatcher.utter_message(text=why_no_refund(result, self._service.today(), request, said))
             return []
         if answer is False:
             return decline(dispatcher, tracker)
-        if answer is None and asks_for_exchange(latest_request(tracker, "get_refund")):
+        if answer is None and asks_for_exchange(request):
             # Seen in a chat: "my boots are too big, can i swap them for a smaller pair?" was told orders can't be
             # edited. Another size or colour is a return plus a new order (help center, "Exchanges").
             said = any(e.get("text") == EXCHANGE_TEXT for e in session_events(tracker) if e.get("event") == "bot")
@@ -332,7 +332,7 @@ class ActionRequestRefund(VerifiedOrderAction):
                 f"{day(order.delivered_on, self._service.today())}, so it's within our 30-day return window: I can "
                 f"request a refund of {money(result.amount)}{items_for(result.items)} to your original payment method."
             ))
-        if answer is None and asks_for_replacement(latest_request(tracker, "get_refund")):
+        if answer is None and asks_for_replacement(request):
             dispatcher.utter_message(text=replacement_text(order, result), buttons=CONNECT_BUTTONS)
             return []
         if answer and result.outcome is RefundOutcome.REQUESTED:
